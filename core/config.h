@@ -1,0 +1,63 @@
+/* core/config.h: the appliance configuration (one JSON file).
+ *
+ * Loading validates the whole file and either returns a complete
+ * configuration or an error located at file:line:column (syntax errors,
+ * unknown keys, wrong types, bad values), so a reload can keep the old
+ * configuration when the new one does not validate. Relative paths in the
+ * file are resolved against the file's own directory.
+ *
+ *   {"data_dir": "/var/lib/lingua",
+ *    "http": {"listen": "127.0.0.1:8080"},
+ *    "bus": {"pub": "tcp://127.0.0.1:5560", "router": "tcp://127.0.0.1:5561"},
+ *    "schemas": "schemas/canonical",
+ *    "limits": {"max_payload": 16777216},
+ *    "store": {"map_size_mb": 64, "sync": true, "max_batch": 1024},
+ *    "log": {"level": "info", "format": "text"},
+ *    "systems": {"hr": {...}, "ehr": {}},
+ *    "adapters": [{"name": "hr-in", "system": "hr", ...}]}
+ *
+ * Only data_dir is required. */
+#ifndef LX_CORE_CONFIG_H
+#define LX_CORE_CONFIG_H
+
+#include "core/error.h"
+#include "core/log.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define LX_CONFIG_PUB_DEFAULT "tcp://127.0.0.1:5560"
+#define LX_CONFIG_ROUTER_DEFAULT "tcp://127.0.0.1:5561"
+#define LX_CONFIG_HTTP_DEFAULT "127.0.0.1:8080"
+
+typedef struct lx_config {
+    char *path;         /* the file as given */
+    char *dir;          /* its directory: base of relative paths */
+    char *data_dir;     /* absolute or relative to the cwd, resolved */
+    char *schemas_dir;  /* resolved; default "<dir>/../../schemas/canonical"
+                           is NOT assumed: NULL when absent */
+    char *http_listen;  /* host:port */
+    char *bus_pub;      /* ZeroMQ endpoint */
+    char *bus_router;   /* ZeroMQ endpoint */
+    size_t max_payload; /* bytes, default LX_JSON_MAX_DEFAULT */
+    size_t map_size;    /* initial LMDB map size in bytes (default 64 MiB) */
+    bool sync;          /* fsync on commit (default true) */
+    size_t max_batch;   /* upserts per group commit (default 1024) */
+    lx_log_level log_level;
+    lx_log_format log_format;
+    json_t *systems;    /* borrowed from root: object, may be empty */
+    json_t *adapters;   /* borrowed from root: array, may be empty */
+    json_t *root;       /* the whole document (owned) */
+} lx_config;
+
+/* Load and validate `path`. On success *out is a new configuration the
+ * caller destroys. Errors: LX_EIO, LX_ESYNTAX, LX_ECONFIG, each with
+ * err->where = path and line/column of the offending value. */
+LX_NODISCARD int lx_config_load(const char *path, lx_config **out,
+                                lx_error *err);
+
+/* Destroy *cfg (NULL is fine) and set it to NULL. */
+void lx_config_destroy(lx_config **cfg);
+
+#endif

@@ -1,0 +1,52 @@
+/* core/json.h: jansson helpers every module shares.
+ *
+ * jansson's own ownership rule holds: functions named *_new steal the
+ * reference they are given, the others borrow. Here a json_t ** parameter
+ * receives a new reference the caller owns (json_decref). */
+#ifndef LX_CORE_JSON_H
+#define LX_CORE_JSON_H
+
+#include "core/error.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* Default ceiling of one payload (16 MiB); configurable in the appliance. */
+#define LX_JSON_MAX_DEFAULT ((size_t)16 << 20)
+
+/* Parse buf[0..len) as one JSON value (any type; no trailing data).
+ * `where` names the input in errors (file name, "request body", ...).
+ * Errors: LX_ELIMIT when len > max_len, LX_ESYNTAX with line, column and
+ * offset. *out is NULL on error. */
+LX_NODISCARD int lx_json_parse(const char *buf, size_t len, const char *where,
+                               size_t max_len, json_t **out, lx_error *err);
+
+/* Read and parse a whole file. Errors: LX_EIO (cannot open/read), LX_ELIMIT,
+ * LX_ESYNTAX located at path:line:column. */
+LX_NODISCARD int lx_json_load_file(const char *path, size_t max_len,
+                                   json_t **out, lx_error *err);
+
+/* Serialize compactly with object keys sorted: the canonical form that
+ * content hashes are computed on. Returns a malloc'd string (free()), its
+ * length in *len when len is not NULL. Aborts on out of memory. */
+char *lx_json_dump_canonical(const json_t *v, size_t *len);
+
+/* Append one reference token to a JSON pointer in buf[size], escaping '~'
+ * as "~0" and '/' as "~1" (RFC 6901). Truncates at size. */
+void lx_json_pointer_append(char *buf, size_t size, const char *token);
+
+/* Same for an array index. */
+void lx_json_pointer_append_index(char *buf, size_t size, size_t index);
+
+/* Find where the value at `pointer` (RFC 6901, "" is the root) starts in
+ * the JSON text[0..len): 1-based line and column of its first character.
+ * Used to locate semantic errors (wrong type, unknown key) in a file that
+ * jansson has already parsed. Returns 0, or LX_ENOTFOUND when the pointer
+ * does not resolve in the text (line/column then stay 0). */
+int lx_json_locate(const char *text, size_t len, const char *pointer,
+                   long *line, long *column);
+
+/* Borrowed string member or NULL when absent or not a string. */
+const char *lx_json_str(const json_t *obj, const char *key);
+
+#endif
