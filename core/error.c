@@ -24,6 +24,15 @@ int lx_error_set(lx_error *err, int code, const char *fmt, ...)
     return code;
 }
 
+int lx_error_vset(lx_error *err, int code, const char *fmt, va_list ap)
+{
+    if (!err)
+        return code;
+    err->code = code;
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    return code;
+}
+
 int lx_error_at(lx_error *err, const char *where, long line, long column)
 {
     if (!err)

@@ -8,6 +8,7 @@
 #ifndef LX_CORE_ERROR_H
 #define LX_CORE_ERROR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,10 @@ void lx_error_clear(lx_error *err);
  * Location fields are left as they are (set them with lx_error_at_*). */
 int lx_error_set(lx_error *err, int code, const char *fmt, ...)
     LX_PRINTF(3, 4);
+
+/* The same with a va_list. */
+int lx_error_vset(lx_error *err, int code, const char *fmt, va_list ap)
+    LX_PRINTF(3, 0);
 
 /* Locate err at `where` (a file name or a JSON pointer) and a line/column
  * (0 for unknown). Returns err->code, or LX_EINVAL when err is NULL. */

@@ -1,0 +1,1358 @@
+/* canonical/store.c: see store.h. The only file that includes lmdb.h. */
+#include "canonical/store.h"
+#include "canonical/diff.h"
+#include "core/buf.h"
+#include "core/id.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/mem.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define FORMAT_BYTE 1
+#define REC_HDR_LEN (1 + 1 + 8 + 8 + 8 + LX_SHA256_LEN)
+#define REC_FLAG_DELETED 1u
+#define MAP_DEFAULT ((size_t)64 << 20)
+#define MAP_CEILING_DEFAULT ((size_t)1 << 40)
+#define BATCH_DEFAULT 1024
+#define CHANGED_MAX 64
+#define IDENT_MAX 64 /* identifiers indexed per record */
+#define KEY_MAX 511  /* LMDB's default maximum key size */
+
+enum { DB_RECORDS, DB_HISTORY, DB_XREF, DB_XREV, DB_IDENT, DB_EVENTS,
+       DB_CURSORS, DB_META, DB_COUNT };
+static const char *const db_names[DB_COUNT] = {
+    "records", "history", "xref", "xrev", "ident", "events", "cursors", "meta"};
+
+typedef enum item_kind { ITEM_UPSERT, ITEM_DELETE, ITEM_CURSOR } item_kind;
+
+/* One queued change, owned by the queue, then by the writer. */
+typedef struct item {
+    struct item *next;
+    item_kind kind;
+    char entity[LX_STORE_NAME_MAX + 1];
+    char system[LX_STORE_NAME_MAX + 1];
+    char adapter[LX_STORE_NAME_MAX + 1];
+    char native_type[LX_STORE_NAME_MAX + 1];
+    char native_id[LX_STORE_NATIVE_ID_MAX + 1];
+    bool has_native;
+    char canonical_id[LX_STORE_ID_SIZE];
+    char trace[32];
+    char *text; /* canonical serialization of the record (upserts) */
+    size_t text_len;
+    uint8_t hash[LX_SHA256_LEN];
+    uint8_t (*idents)[LX_SHA256_LEN];
+    size_t ident_count;
+    uint64_t cursor_seq;
+    lx_store_done_fn done;
+    void *ctx;
+    lx_upsert_result res;
+    lx_buf event; /* built by the writer */
+    char topic[LX_STORE_NAME_MAX + 16];
+} item;
+
+struct lx_store {
+    MDB_env *env;
+    MDB_dbi dbi[DB_COUNT];
+    bool read_only;
+    size_t map_size, max_map_size, max_batch;
+    /* Readers hold it shared; growing the map holds it exclusive, because
+     * mdb_env_set_mapsize needs no transaction open in the process. */
+    pthread_rwlock_t map_lock;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    item *head, *tail;
+    bool stopping;
+    pthread_t writer;
+    bool writer_started;
+
+    _Atomic uint64_t last_seq;
+    _Atomic uint64_t commits, upserts, unchanged;
+    lx_store_event_fn event_fn;
+    void *event_ctx;
+};
+
+static int mdb_fail(lx_error *err, int rc, const char *what)
+{
+    int code = (rc == MDB_MAP_FULL || rc == ENOSPC) ? LX_EFULL : LX_ESTORE;
+    lx_error_set(err, code, "%s: %s", what, mdb_strerror(rc));
+    if (err)
+        err->lib_code = rc;
+    return code;
+}
+
+void lx_store_id_prefix(const char *entity, char out[8])
+{
+    size_t n = 0;
+    for (; entity[n] && n < 3; n++)
+        out[n] = entity[n];
+    out[n] = '\0';
+}
+
+/* ---- read transactions ---- */
+
+static int read_begin(lx_store *s, MDB_txn **txn, lx_error *err)
+{
+    for (int attempt = 0;; attempt++) {
+        pthread_rwlock_rdlock(&s->map_lock);
+        int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
+        if (rc == 0)
+            return 0;
+        pthread_rwlock_unlock(&s->map_lock);
+        if (rc != MDB_MAP_RESIZED || attempt > 3)
+            return mdb_fail(err, rc, "cannot begin read transaction");
+        /* Another process grew the map: adopt its size. */
+        pthread_rwlock_wrlock(&s->map_lock);
+        mdb_env_set_mapsize(s->env, 0);
+        pthread_rwlock_unlock(&s->map_lock);
+    }
+}
+
+static void read_end(lx_store *s, MDB_txn *txn)
+{
+    mdb_txn_abort(txn);
+    pthread_rwlock_unlock(&s->map_lock);
+}
+
+/* ---- keys ---- */
+
+static size_t record_key(char *buf, size_t size, const char *entity,
+                         const char *id)
+{
+    int n = snprintf(buf, size, "%s/%s", entity, id);
+    return (size_t)n < size ? (size_t)n : size - 1;
+}
+
+/* Key parts joined by NUL bytes (no trailing NUL). */
+static size_t join_key(char *buf, size_t size, const char *a, const char *b,
+                       const char *c)
+{
+    size_t la = strlen(a), lb = strlen(b), lc = c ? strlen(c) : 0;
+    size_t n = la + 1 + lb + (c ? 1 + lc : 0);
+    LX_ASSERT(n <= size);
+    memcpy(buf, a, la);
+    buf[la] = '\0';
+    memcpy(buf + la + 1, b, lb);
+    if (c) {
+        buf[la + 1 + lb] = '\0';
+        memcpy(buf + la + 2 + lb, c, lc);
+    }
+    return n;
+}
+
+static void ident_key(uint8_t out[LX_SHA256_LEN], const char *entity,
+                      const char *system, size_t system_len,
+                      const char *value, size_t value_len)
+{
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    if (lx_buf_append(&b, entity, strlen(entity) + 1) != 0 ||
+        lx_buf_append(&b, system, system_len) != 0 ||
+        lx_buf_append(&b, "", 1) != 0 ||
+        lx_buf_append(&b, value, value_len) != 0)
+        LX_ASSERT(!"identifier key");
+    lx_sha256(b.data, b.len, out);
+    lx_buf_fini(&b);
+}
+
+/* ---- open / close ---- */
+
+static void *writer_main(void *arg);
+
+static int open_dbs(lx_store *s, lx_error *err)
+{
+    MDB_txn *txn;
+    unsigned tflags = s->read_only ? MDB_RDONLY : 0;
+    int rc = mdb_txn_begin(s->env, NULL, tflags, &txn);
+    if (rc != 0)
+        return mdb_fail(err, rc, "cannot begin transaction");
+    for (int i = 0; i < DB_COUNT; i++) {
+        unsigned f = s->read_only ? 0 : MDB_CREATE;
+        rc = mdb_dbi_open(txn, db_names[i], f, &s->dbi[i]);
+        if (rc != 0) {
+            mdb_txn_abort(txn);
+            if (rc == MDB_NOTFOUND)
+                return lx_error_set(err, LX_ENOTFOUND,
+                                    "the store has no '%s' database yet",
+                                    db_names[i]);
+            return mdb_fail(err, rc, "cannot open database");
+        }
+    }
+    MDB_val k = {6, (void *)"format"}, v;
+    rc = mdb_get(txn, s->dbi[DB_META], &k, &v);
+    if (rc == MDB_NOTFOUND && !s->read_only) {
+        v.mv_size = 1;
+        v.mv_data = (void *)"1";
+        rc = mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
+    } else if (rc == 0 && !(v.mv_size == 1 && *(char *)v.mv_data == '1')) {
+        mdb_txn_abort(txn);
+        return lx_error_set(err, LX_EUNSUPPORTED,
+                            "unknown store format (this build reads 1)");
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        mdb_txn_abort(txn);
+        return mdb_fail(err, rc, "cannot read store format");
+    }
+    /* The next sequence continues after the last event in the log. */
+    MDB_cursor *c;
+    rc = mdb_cursor_open(txn, s->dbi[DB_EVENTS], &c);
+    if (rc == 0) {
+        MDB_val ek, ev;
+        if (mdb_cursor_get(c, &ek, &ev, MDB_LAST) == 0 && ek.mv_size == 8)
+            atomic_store(&s->last_seq, lx_u64be_get(ek.mv_data));
+        mdb_cursor_close(c);
+    }
+    /* Commit even a read-only transaction: handles opened in an aborted
+     * one are closed again. */
+    rc = mdb_txn_commit(txn);
+    if (rc != 0)
+        return mdb_fail(err, rc, "cannot initialise store");
+    return 0;
+}
+
+int lx_store_open(const lx_store_options *opts, lx_store **out, lx_error *err)
+{
+    *out = NULL;
+    LX_ASSERT(opts && opts->dir);
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/store", opts->dir);
+    if (!opts->read_only) {
+        if (mkdir(opts->dir, 0700) != 0 && errno != EEXIST) {
+            int e = errno;
+            lx_error_set(err, LX_EIO, "cannot create data directory: %s",
+                         strerror(e));
+            return lx_error_at(err, opts->dir, 0, 0);
+        }
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+            int e = errno;
+            lx_error_set(err, LX_EIO, "cannot create store directory: %s",
+                         strerror(e));
+            return lx_error_at(err, path, 0, 0);
+        }
+    } else {
+        struct stat st;
+        if (stat(path, &st) != 0) {
+            lx_error_set(err, LX_ENOTFOUND,
+                         "no store here (start 'lingua serve' or ingest "
+                         "something first)");
+            return lx_error_at(err, opts->dir, 0, 0);
+        }
+    }
+
+    lx_store *s = lx_xcalloc(1, sizeof(*s));
+    s->read_only = opts->read_only;
+    s->map_size = opts->map_size ? opts->map_size : MAP_DEFAULT;
+    s->max_map_size = opts->max_map_size ? opts->max_map_size
+                                         : MAP_CEILING_DEFAULT;
+    if (s->map_size > s->max_map_size)
+        s->map_size = s->max_map_size;
+    s->max_batch = opts->max_batch ? opts->max_batch : BATCH_DEFAULT;
+    pthread_rwlock_init(&s->map_lock, NULL);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+
+    int rc = mdb_env_create(&s->env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs(s->env, DB_COUNT);
+    if (rc == 0)
+        rc = mdb_env_set_maxreaders(s->env, 254);
+    if (rc == 0)
+        rc = mdb_env_set_mapsize(s->env, s->map_size);
+    unsigned flags = MDB_NOTLS | (opts->no_sync ? MDB_NOSYNC : 0) |
+                     (opts->read_only ? MDB_RDONLY : 0);
+    if (rc == 0)
+        rc = mdb_env_open(s->env, path, flags, 0600);
+    if (rc != 0) {
+        mdb_fail(err, rc, "cannot open store");
+        lx_error_at(err, path, 0, 0);
+        if (s->env)
+            mdb_env_close(s->env);
+        s->env = NULL;
+        lx_store_close(&s);
+        return err ? err->code : LX_ESTORE;
+    }
+    /* Reader slots of processes killed with -9 would pin old pages. */
+    int dead = 0;
+    mdb_reader_check(s->env, &dead);
+    MDB_envinfo info;
+    if (mdb_env_info(s->env, &info) == 0)
+        s->map_size = info.me_mapsize;
+
+    rc = open_dbs(s, err);
+    if (rc != 0) {
+        lx_error_at(err, path, 0, 0);
+        lx_store_close(&s);
+        return rc;
+    }
+    if (!s->read_only) {
+        if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
+            lx_store_close(&s);
+            return lx_error_set(err, LX_ESTORE, "cannot start writer thread");
+        }
+        s->writer_started = true;
+    }
+    *out = s;
+    return 0;
+}
+
+void lx_store_close(lx_store **sp)
+{
+    lx_store *s = *sp;
+    if (!s)
+        return;
+    *sp = NULL;
+    if (s->writer_started) {
+        pthread_mutex_lock(&s->mu);
+        s->stopping = true;
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->writer, NULL);
+    }
+    if (s->env)
+        mdb_env_close(s->env);
+    pthread_rwlock_destroy(&s->map_lock);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+}
+
+void lx_store_set_event_hook(lx_store *s, lx_store_event_fn fn, void *ctx)
+{
+    s->event_fn = fn;
+    s->event_ctx = ctx;
+}
+
+/* ---- submit ---- */
+
+static int copy_name(char *dst, const char *src, const char *what,
+                     bool required, lx_error *err)
+{
+    if (!src || !*src) {
+        dst[0] = '\0';
+        if (required)
+            return lx_error_set(err, LX_EINVAL, "%s is required", what);
+        return 0;
+    }
+    size_t n = strlen(src);
+    if (n > LX_STORE_NAME_MAX)
+        return lx_error_set(err, LX_EINVAL, "%s is longer than %d bytes", what,
+                            LX_STORE_NAME_MAX);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)src[i];
+        if (c <= 0x20 || c == '/' || c >= 0x7f)
+            return lx_error_set(err, LX_EINVAL,
+                                "%s may not contain spaces, '/' or control "
+                                "characters",
+                                what);
+    }
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
+static void item_free(item *it)
+{
+    free(it->text);
+    free(it->idents);
+    lx_buf_fini(&it->event);
+    free(it);
+}
+
+static void enqueue(lx_store *s, item *it)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->tail)
+        s->tail->next = it;
+    else
+        s->head = it;
+    s->tail = it;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Collect the record's identifiers ({"system","value"} pairs) as index
+ * keys; entries without both are skipped (the schema decides what is
+ * required, the index only uses what is there). */
+static void collect_idents(item *it, const json_t *record)
+{
+    json_t *ids = json_object_get(record, "identifiers");
+    size_t n = json_array_size(ids);
+    if (n > IDENT_MAX)
+        n = IDENT_MAX;
+    if (n == 0)
+        return;
+    it->idents = lx_xcalloc(n, sizeof(*it->idents));
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(ids, i);
+        json_t *sys = json_object_get(e, "system");
+        json_t *val = json_object_get(e, "value");
+        if (!json_is_string(sys) || !json_is_string(val))
+            continue;
+        ident_key(it->idents[it->ident_count++], it->entity,
+                  json_string_value(sys), json_string_length(sys),
+                  json_string_value(val), json_string_length(val));
+    }
+}
+
+int lx_store_submit(lx_store *s, const lx_upsert *u, lx_store_done_fn done,
+                    void *ctx, lx_error *err)
+{
+    LX_ASSERT(s && u && done);
+    if (s->read_only)
+        return lx_error_set(err, LX_ECLOSED, "the store is open read-only");
+    item *it = lx_xcalloc(1, sizeof(*it));
+    it->kind = u->op == LX_STORE_DELETE ? ITEM_DELETE : ITEM_UPSERT;
+    int rc = copy_name(it->entity, u->entity, "entity", true, err);
+    if (rc == 0)
+        rc = copy_name(it->system, u->system, "source system", true, err);
+    if (rc == 0)
+        rc = copy_name(it->adapter, u->adapter, "adapter", false, err);
+    if (rc == 0)
+        rc = copy_name(it->native_type,
+                       u->native_type ? u->native_type : u->entity,
+                       "native type", true, err);
+    if (rc == 0 && u->native_id && *u->native_id) {
+        size_t n = strlen(u->native_id);
+        if (n > LX_STORE_NATIVE_ID_MAX)
+            rc = lx_error_set(err, LX_EINVAL,
+                              "native id is longer than %d bytes",
+                              LX_STORE_NATIVE_ID_MAX);
+        else {
+            memcpy(it->native_id, u->native_id, n + 1);
+            it->has_native = true;
+        }
+    }
+    if (rc == 0 && u->canonical_id && *u->canonical_id) {
+        if (strlen(u->canonical_id) >= LX_STORE_ID_SIZE ||
+            strchr(u->canonical_id, '/'))
+            rc = lx_error_set(err, LX_EINVAL, "malformed canonical id");
+        else
+            snprintf(it->canonical_id, sizeof(it->canonical_id), "%s",
+                     u->canonical_id);
+    }
+    if (rc == 0 && u->trace && *u->trace) {
+        if (strlen(u->trace) >= sizeof(it->trace))
+            rc = lx_error_set(err, LX_EINVAL, "trace id is longer than %zu "
+                              "bytes", sizeof(it->trace) - 1);
+        else
+            snprintf(it->trace, sizeof(it->trace), "%s", u->trace);
+    } else if (rc == 0) {
+        lx_ulid_new(it->trace);
+    }
+    if (rc == 0 && it->kind == ITEM_UPSERT) {
+        if (!json_is_object(u->record))
+            rc = lx_error_set(err, LX_EINVAL, "record must be a JSON object");
+        else {
+            it->text = lx_json_dump_canonical(u->record, &it->text_len);
+            lx_sha256(it->text, it->text_len, it->hash);
+            collect_idents(it, u->record);
+        }
+    }
+    if (rc == 0 && it->kind == ITEM_DELETE && !it->has_native &&
+        !it->canonical_id[0])
+        rc = lx_error_set(err, LX_EINVAL,
+                          "a delete needs a native id or a canonical id");
+    if (rc != 0) {
+        item_free(it);
+        return rc;
+    }
+    it->done = done;
+    it->ctx = ctx;
+    lx_buf_init(&it->event, 0);
+    pthread_mutex_lock(&s->mu);
+    bool stopping = s->stopping;
+    pthread_mutex_unlock(&s->mu);
+    if (stopping) {
+        item_free(it);
+        return lx_error_set(err, LX_ECLOSED, "the store is closing");
+    }
+    enqueue(s, it);
+    return 0;
+}
+
+typedef struct waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    lx_upsert_result *res;
+} waiter;
+
+static void wake_waiter(void *ctx, const lx_upsert_result *res)
+{
+    waiter *w = ctx;
+    pthread_mutex_lock(&w->mu);
+    *w->res = *res;
+    w->done = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static int wait_for(lx_store *s, item *it, waiter *w)
+{
+    (void)s;
+    (void)it;
+    pthread_mutex_lock(&w->mu);
+    while (!w->done)
+        pthread_cond_wait(&w->cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    return w->res->code;
+}
+
+int lx_store_upsert(lx_store *s, const lx_upsert *u, lx_upsert_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    waiter w = {.done = false, .res = res};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    int rc = lx_store_submit(s, u, wake_waiter, &w, &res->err);
+    if (rc != 0) {
+        pthread_mutex_destroy(&w.mu);
+        pthread_cond_destroy(&w.cv);
+        res->code = rc;
+        return rc;
+    }
+    return wait_for(s, NULL, &w);
+}
+
+int lx_store_cursor_set(lx_store *s, const char *name, uint64_t seq,
+                        lx_error *err)
+{
+    if (s->read_only)
+        return lx_error_set(err, LX_ECLOSED, "the store is open read-only");
+    item *it = lx_xcalloc(1, sizeof(*it));
+    int rc = copy_name(it->entity, name, "cursor name", true, err);
+    if (rc != 0) {
+        item_free(it);
+        return rc;
+    }
+    it->kind = ITEM_CURSOR;
+    it->cursor_seq = seq;
+    lx_buf_init(&it->event, 0);
+    lx_upsert_result res;
+    memset(&res, 0, sizeof(res));
+    waiter w = {.done = false, .res = &res};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    it->done = wake_waiter;
+    it->ctx = &w;
+    enqueue(s, it);
+    rc = wait_for(s, it, &w);
+    if (rc != 0 && err)
+        *err = res.err;
+    return rc;
+}
+
+/* ---- the writer ---- */
+
+/* An LMDB error inside a batch: the whole transaction is abandoned. */
+#define BATCH_FATAL 1
+
+typedef struct batch_ctx {
+    lx_store *s;
+    MDB_txn *txn;
+    uint64_t seq; /* last sequence assigned in this transaction */
+    int mdb_rc;   /* the LMDB error that made the batch fail */
+} batch_ctx;
+
+static int put(batch_ctx *b, int db, const void *k, size_t klen,
+               const void *v, size_t vlen, unsigned flags)
+{
+    MDB_val key = {klen, (void *)k}, val = {vlen, (void *)v};
+    int rc = mdb_put(b->txn, b->s->dbi[db], &key, &val, flags);
+    if (rc == MDB_KEYEXIST && (flags & MDB_NOOVERWRITE))
+        return 0;
+    if (rc != 0) {
+        b->mdb_rc = rc;
+        return BATCH_FATAL;
+    }
+    return 0;
+}
+
+static int get(batch_ctx *b, int db, const void *k, size_t klen, MDB_val *v)
+{
+    MDB_val key = {klen, (void *)k};
+    int rc = mdb_get(b->txn, b->s->dbi[db], &key, v);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        b->mdb_rc = rc;
+        return BATCH_FATAL;
+    }
+    return rc; /* 0 or MDB_NOTFOUND */
+}
+
+/* Item failure that leaves the transaction usable: nothing was written. */
+static int item_fail(item *it, int code, const char *fmt, ...)
+    LX_PRINTF(3, 4);
+static int item_fail(item *it, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    it->res.code = lx_error_vset(&it->res.err, code, fmt, ap);
+    va_end(ap);
+    return 0;
+}
+
+static int apply_cursor(batch_ctx *b, item *it)
+{
+    uint8_t v[9];
+    v[0] = FORMAT_BYTE;
+    lx_u64be_put(v + 1, it->cursor_seq);
+    return put(b, DB_CURSORS, it->entity, strlen(it->entity), v, sizeof(v), 0);
+}
+
+/* Resolve the canonical id of an item: explicit id, then the native
+ * cross-reference, then the identifier index. Sets found/cid. */
+static int resolve(batch_ctx *b, item *it, char *cid, bool *found)
+{
+    *found = false;
+    cid[0] = '\0';
+    if (it->canonical_id[0]) {
+        snprintf(cid, LX_STORE_ID_SIZE, "%s", it->canonical_id);
+        *found = true;
+        return 0;
+    }
+    MDB_val v;
+    int rc;
+    if (it->has_native) {
+        char k[KEY_MAX];
+        size_t kl = join_key(k, sizeof(k), it->system, it->native_type,
+                             it->native_id);
+        rc = get(b, DB_XREF, k, kl, &v);
+        if (rc == BATCH_FATAL)
+            return rc;
+        if (rc == 0) {
+            const char *ent = v.mv_data;
+            size_t el = strnlen(ent, v.mv_size);
+            if (el >= v.mv_size ||
+                strncmp(ent, it->entity, v.mv_size) != 0) {
+                item_fail(it, LX_ECONFLICT,
+                          "native id is already linked to a record of "
+                          "another entity (%s)",
+                          el < v.mv_size ? ent : "?");
+                return 0;
+            }
+            size_t il = v.mv_size - el - 1;
+            if (il >= LX_STORE_ID_SIZE)
+                il = LX_STORE_ID_SIZE - 1;
+            memcpy(cid, ent + el + 1, il);
+            cid[il] = '\0';
+            *found = true;
+            return 0;
+        }
+    }
+    for (size_t i = 0; i < it->ident_count; i++) {
+        rc = get(b, DB_IDENT, it->idents[i], LX_SHA256_LEN, &v);
+        if (rc == BATCH_FATAL)
+            return rc;
+        if (rc == 0 && v.mv_size < LX_STORE_ID_SIZE) {
+            memcpy(cid, v.mv_data, v.mv_size);
+            cid[v.mv_size] = '\0';
+            *found = true;
+            return 0;
+        }
+    }
+    return 0;
+}
+
+static int link_xref(batch_ctx *b, item *it, const char *cid)
+{
+    if (!it->has_native)
+        return 0;
+    char k[KEY_MAX], v[LX_STORE_NAME_MAX + LX_STORE_ID_SIZE + 2];
+    size_t kl = join_key(k, sizeof(k), it->system, it->native_type,
+                         it->native_id);
+    size_t el = strlen(it->entity), il = strlen(cid);
+    memcpy(v, it->entity, el + 1);
+    memcpy(v + el + 1, cid, il);
+    if (put(b, DB_XREF, k, kl, v, el + 1 + il, 0) != 0)
+        return BATCH_FATAL;
+    char rk[KEY_MAX];
+    char rec[LX_STORE_NAME_MAX + LX_STORE_ID_SIZE + 2];
+    record_key(rec, sizeof(rec), it->entity, cid);
+    kl = join_key(rk, sizeof(rk), rec, it->system, it->native_type);
+    return put(b, DB_XREV, rk, kl, it->native_id, strlen(it->native_id), 0);
+}
+
+/* Build the event JSON (see DESIGN.md, "Shapes that every part shares"). */
+static int build_event(item *it, const char *cid, uint64_t seq,
+                       uint64_t version, uint64_t now, const char *type,
+                       const char *changed, size_t changed_len,
+                       const char *record, size_t record_len)
+{
+    lx_buf *e = &it->event;
+    char eid[LX_ULID_SIZE], when[LX_TIME_SIZE];
+    lx_ulid_new(eid);
+    lx_time_format(now, when);
+    snprintf(it->topic, sizeof(it->topic), "%s.%s", it->entity, type);
+    int rc = lx_buf_printf(e, "{\"seq\":%llu,\"id\":\"%s\",\"type\":",
+                           (unsigned long long)seq, eid);
+    rc = rc ? rc : lx_buf_json_string(e, it->topic, strlen(it->topic));
+    rc = rc ? rc : lx_buf_puts(e, ",\"entity\":");
+    rc = rc ? rc : lx_buf_json_string(e, it->entity, strlen(it->entity));
+    rc = rc ? rc : lx_buf_printf(e, ",\"canonical_id\":\"%s\",\"version\":%llu,"
+                                    "\"time\":\"%s\",\"origin\":{\"system\":",
+                                 cid, (unsigned long long)version, when);
+    rc = rc ? rc : lx_buf_json_string(e, it->system, strlen(it->system));
+    if (it->adapter[0]) {
+        rc = rc ? rc : lx_buf_puts(e, ",\"adapter\":");
+        rc = rc ? rc : lx_buf_json_string(e, it->adapter, strlen(it->adapter));
+    }
+    rc = rc ? rc : lx_buf_puts(e, ",\"native_type\":");
+    rc = rc ? rc : lx_buf_json_string(e, it->native_type,
+                                      strlen(it->native_type));
+    if (it->has_native) {
+        rc = rc ? rc : lx_buf_puts(e, ",\"native_id\":");
+        rc = rc ? rc : lx_buf_json_string(e, it->native_id,
+                                          strlen(it->native_id));
+    }
+    rc = rc ? rc : lx_buf_puts(e, ",\"trace\":");
+    rc = rc ? rc : lx_buf_json_string(e, it->trace, strlen(it->trace));
+    rc = rc ? rc : lx_buf_puts(e, "},\"changed\":[");
+    rc = rc ? rc : lx_buf_append(e, changed, changed_len);
+    rc = rc ? rc : lx_buf_puts(e, "],\"record\":");
+    rc = rc ? rc : lx_buf_append(e, record, record_len);
+    rc = rc ? rc : lx_buf_puts(e, "}");
+    return rc;
+}
+
+static int apply_change(batch_ctx *b, item *it, uint64_t now)
+{
+    char cid[LX_STORE_ID_SIZE];
+    bool found;
+    int rc = resolve(b, it, cid, &found);
+    if (rc != 0 || it->res.code != 0)
+        return rc;
+
+    char rkey[LX_STORE_NAME_MAX + LX_STORE_ID_SIZE + 2];
+    MDB_val cur = {0, NULL};
+    bool exists = false;
+    if (found) {
+        size_t kl = record_key(rkey, sizeof(rkey), it->entity, cid);
+        rc = get(b, DB_RECORDS, rkey, kl, &cur);
+        if (rc == BATCH_FATAL)
+            return rc;
+        exists = rc == 0 && cur.mv_size >= REC_HDR_LEN &&
+                 ((uint8_t *)cur.mv_data)[0] == FORMAT_BYTE;
+        if (!exists && it->canonical_id[0])
+            return item_fail(it, LX_ENOTFOUND, "no %s record with this id",
+                             it->entity);
+    }
+    if (!exists && it->kind == ITEM_DELETE)
+        return item_fail(it, LX_ENOTFOUND, "no %s record to delete",
+                         it->entity);
+    if (!found) {
+        char prefix[8], ulid[LX_ULID_SIZE];
+        lx_store_id_prefix(it->entity, prefix);
+        lx_ulid_new(ulid);
+        snprintf(cid, sizeof(cid), "%s_%s", prefix, ulid);
+    }
+    size_t rkl = record_key(rkey, sizeof(rkey), it->entity, cid);
+
+    const uint8_t *hdr = cur.mv_data;
+    uint64_t old_version = exists ? lx_u64be_get(hdr + 2) : 0;
+    bool was_deleted = exists && (hdr[1] & REC_FLAG_DELETED);
+    snprintf(it->res.canonical_id, sizeof(it->res.canonical_id), "%s", cid);
+    snprintf(it->res.trace, sizeof(it->res.trace), "%s", it->trace);
+
+    bool same = exists &&
+                (it->kind == ITEM_DELETE
+                     ? was_deleted
+                     : !was_deleted &&
+                           memcmp(hdr + 26, it->hash, LX_SHA256_LEN) == 0);
+    if (same) {
+        /* Idempotency and loop suppression: no version, no event. The
+         * native id may still be new (a second system sent the same
+         * content), so the cross-reference is linked. */
+        it->res.unchanged = true;
+        it->res.version = old_version;
+        return link_xref(b, it, cid);
+    }
+
+    /* The old record text is needed for "changed" and for delete events;
+     * copy it before any put invalidates the map pointer. */
+    const char *old_text = exists ? (const char *)hdr + REC_HDR_LEN : NULL;
+    size_t old_len = exists ? cur.mv_size - REC_HDR_LEN : 0;
+    lx_buf changed;
+    lx_buf_init(&changed, 0);
+    if (exists && !was_deleted && it->kind == ITEM_UPSERT) {
+        json_t *o = json_loadb(old_text, old_len, 0, NULL);
+        json_t *n = json_loadb(it->text, it->text_len, 0, NULL);
+        if (o && n && lx_diff_pointers(o, n, CHANGED_MAX, &changed) < 0)
+            lx_buf_reset(&changed);
+        json_decref(o);
+        json_decref(n);
+    }
+    const char *type = it->kind == ITEM_DELETE ? "deleted"
+                       : (!exists || was_deleted) ? "created"
+                                                  : "updated";
+    uint64_t version = old_version + 1, seq = b->seq + 1;
+    const char *rec_text = it->kind == ITEM_DELETE ? old_text : it->text;
+    size_t rec_len = it->kind == ITEM_DELETE ? old_len : it->text_len;
+    if (build_event(it, cid, seq, version, now, type,
+                    changed.data ? changed.data : "", changed.len, rec_text,
+                    rec_len) != 0)
+        LX_ASSERT(!"event buffer has no ceiling");
+    lx_buf_fini(&changed);
+
+    /* Current record: header + canonical text. */
+    lx_buf v;
+    lx_buf_init(&v, 0);
+    uint8_t flags = it->kind == ITEM_DELETE ? REC_FLAG_DELETED : 0;
+    rc = lx_buf_append(&v, (uint8_t[]){FORMAT_BYTE, flags}, 2);
+    rc = rc ? rc : lx_buf_u64be(&v, version);
+    rc = rc ? rc : lx_buf_u64be(&v, now);
+    rc = rc ? rc : lx_buf_u64be(&v, seq);
+    rc = rc ? rc
+            : lx_buf_append(&v, it->kind == ITEM_DELETE ? hdr + 26 : it->hash,
+                            LX_SHA256_LEN);
+    rc = rc ? rc : lx_buf_append(&v, rec_text, rec_len);
+    LX_ASSERT(rc == 0);
+
+    /* History entry: format byte, u32 meta length, meta JSON, record. */
+    lx_buf h, meta;
+    lx_buf_init(&h, 0);
+    lx_buf_init(&meta, 0);
+    char when[LX_TIME_SIZE], hex[LX_SHA256_HEX_SIZE];
+    lx_time_format(now, when);
+    lx_hex((const uint8_t *)v.data + 26, LX_SHA256_LEN, hex);
+    rc = lx_buf_printf(&meta,
+                       "{\"version\":%llu,\"time\":\"%s\",\"op\":\"%s\","
+                       "\"seq\":%llu,\"hash\":\"%s\",\"system\":",
+                       (unsigned long long)version, when,
+                       it->kind == ITEM_DELETE ? "delete" : "upsert",
+                       (unsigned long long)seq, hex);
+    rc = rc ? rc : lx_buf_json_string(&meta, it->system, strlen(it->system));
+    rc = rc ? rc : lx_buf_puts(&meta, ",\"adapter\":");
+    rc = rc ? rc : (it->adapter[0]
+                        ? lx_buf_json_string(&meta, it->adapter,
+                                             strlen(it->adapter))
+                        : lx_buf_puts(&meta, "null"));
+    rc = rc ? rc : lx_buf_puts(&meta, ",\"native_type\":");
+    rc = rc ? rc : lx_buf_json_string(&meta, it->native_type,
+                                      strlen(it->native_type));
+    rc = rc ? rc : lx_buf_puts(&meta, ",\"native_id\":");
+    rc = rc ? rc : (it->has_native
+                        ? lx_buf_json_string(&meta, it->native_id,
+                                             strlen(it->native_id))
+                        : lx_buf_puts(&meta, "null"));
+    rc = rc ? rc : lx_buf_puts(&meta, ",\"trace\":");
+    rc = rc ? rc : lx_buf_json_string(&meta, it->trace, strlen(it->trace));
+    rc = rc ? rc : lx_buf_puts(&meta, "}");
+    uint8_t ml[4] = {(uint8_t)(meta.len >> 24), (uint8_t)(meta.len >> 16),
+                     (uint8_t)(meta.len >> 8), (uint8_t)meta.len};
+    rc = rc ? rc : lx_buf_append(&h, (uint8_t[]){FORMAT_BYTE}, 1);
+    rc = rc ? rc : lx_buf_append(&h, ml, 4);
+    rc = rc ? rc : lx_buf_append(&h, meta.data, meta.len);
+    rc = rc ? rc : lx_buf_append(&h, rec_text, rec_len);
+    LX_ASSERT(rc == 0);
+    lx_buf_fini(&meta);
+
+    char hkey[sizeof(rkey) + 9];
+    memcpy(hkey, rkey, rkl);
+    hkey[rkl] = '\0';
+    lx_u64be_put((uint8_t *)hkey + rkl + 1, version);
+
+    /* From here on `cur` may be invalid: all reads are done. */
+    rc = put(b, DB_RECORDS, rkey, rkl, v.data, v.len, 0);
+    rc = rc ? rc : put(b, DB_HISTORY, hkey, rkl + 9, h.data, h.len, 0);
+    lx_buf_fini(&v);
+    lx_buf_fini(&h);
+    if (rc == 0) {
+        uint8_t ek[8];
+        lx_u64be_put(ek, seq);
+        lx_buf ev;
+        lx_buf_init(&ev, 0);
+        rc = lx_buf_append(&ev, (uint8_t[]){FORMAT_BYTE}, 1);
+        rc = rc ? rc : lx_buf_append(&ev, it->event.data, it->event.len);
+        LX_ASSERT(rc == 0);
+        /* Sequences only grow, so the log is appended in key order. */
+        rc = put(b, DB_EVENTS, ek, 8, ev.data, ev.len, MDB_APPEND);
+        lx_buf_fini(&ev);
+    }
+    rc = rc ? rc : link_xref(b, it, cid);
+    if (it->kind == ITEM_UPSERT) {
+        for (size_t i = 0; rc == 0 && i < it->ident_count; i++)
+            rc = put(b, DB_IDENT, it->idents[i], LX_SHA256_LEN, cid,
+                     strlen(cid), MDB_NOOVERWRITE);
+    }
+    if (rc != 0)
+        return rc;
+    b->seq = seq;
+    it->res.version = version;
+    it->res.seq = seq;
+    it->res.created = !exists;
+    return 0;
+}
+
+static void reset_results(item *list)
+{
+    for (item *it = list; it; it = it->next) {
+        memset(&it->res, 0, sizeof(it->res));
+        lx_buf_reset(&it->event);
+        it->topic[0] = '\0';
+    }
+}
+
+/* Grow the map for a MDB_MAP_FULL. Returns false at the ceiling. */
+static bool grow_map(lx_store *s)
+{
+    if (s->map_size >= s->max_map_size)
+        return false;
+    size_t next = s->map_size * 2;
+    if (next > s->max_map_size || next < s->map_size)
+        next = s->max_map_size;
+    pthread_rwlock_wrlock(&s->map_lock);
+    int rc = mdb_env_set_mapsize(s->env, next);
+    pthread_rwlock_unlock(&s->map_lock);
+    if (rc != 0) {
+        lx_log_error(NULL, "store: cannot grow the map to %zu MiB: %s",
+                     next >> 20, mdb_strerror(rc));
+        return false;
+    }
+    lx_log_info(NULL, "store: map grown from %zu to %zu MiB",
+                s->map_size >> 20, next >> 20);
+    s->map_size = next;
+    return true;
+}
+
+/* Apply a list of items in one transaction. Returns 0 when committed, or
+ * the LMDB error that made the whole batch fail (results reset). */
+static int run_batch(lx_store *s, item *list)
+{
+    batch_ctx b = {s, NULL, atomic_load(&s->last_seq), 0};
+    int rc = mdb_txn_begin(s->env, NULL, 0, &b.txn);
+    if (rc == MDB_MAP_RESIZED) {
+        pthread_rwlock_wrlock(&s->map_lock);
+        mdb_env_set_mapsize(s->env, 0);
+        MDB_envinfo info;
+        if (mdb_env_info(s->env, &info) == 0)
+            s->map_size = info.me_mapsize;
+        pthread_rwlock_unlock(&s->map_lock);
+        rc = mdb_txn_begin(s->env, NULL, 0, &b.txn);
+    }
+    if (rc != 0)
+        return rc;
+    uint64_t now = lx_now_ms();
+    for (item *it = list; it; it = it->next) {
+        int r = it->kind == ITEM_CURSOR ? apply_cursor(&b, it)
+                                        : apply_change(&b, it, now);
+        if (r == BATCH_FATAL) {
+            mdb_txn_abort(b.txn);
+            reset_results(list);
+            return b.mdb_rc;
+        }
+    }
+    rc = mdb_txn_commit(b.txn);
+    if (rc != 0) {
+        reset_results(list);
+        return rc;
+    }
+    atomic_store(&s->last_seq, b.seq);
+    return 0;
+}
+
+static void fail_all(item *list, int mdb_rc)
+{
+    for (item *it = list; it; it = it->next)
+        mdb_fail(&it->res.err, mdb_rc,
+                 mdb_rc == MDB_MAP_FULL ? "the store is full (map size "
+                                          "ceiling reached)"
+                 : mdb_rc == ENOSPC     ? "the disk is full"
+                                        : "cannot commit");
+    for (item *it = list; it; it = it->next)
+        it->res.code = it->res.err.code;
+}
+
+static void finish(lx_store *s, item *list, bool committed)
+{
+    uint64_t ups = 0, same = 0;
+    for (item *it = list; it; it = it->next) {
+        if (committed && it->res.code == 0 && it->res.seq && s->event_fn)
+            s->event_fn(s->event_ctx, it->res.seq, it->topic, it->event.data,
+                        it->event.len);
+        if (it->res.code == 0 && it->kind != ITEM_CURSOR)
+            it->res.unchanged ? same++ : ups++;
+    }
+    atomic_fetch_add(&s->upserts, ups);
+    atomic_fetch_add(&s->unchanged, same);
+    while (list) {
+        item *next = list->next;
+        list->done(list->ctx, &list->res);
+        item_free(list);
+        list = next;
+    }
+}
+
+static void process(lx_store *s, item *list)
+{
+    for (;;) {
+        int rc = run_batch(s, list);
+        if (rc == 0) {
+            atomic_fetch_add(&s->commits, 1);
+            finish(s, list, true);
+            return;
+        }
+        if (rc == MDB_MAP_FULL && grow_map(s))
+            continue;
+        if (rc == MDB_MAP_FULL && list->next) {
+            /* At the ceiling: one item may still fit on its own, so a big
+             * record does not fail its whole batch. */
+            while (list) {
+                item *next = list->next;
+                list->next = NULL;
+                process(s, list);
+                list = next;
+            }
+            return;
+        }
+        lx_log_error(NULL, "store: commit failed: %s", mdb_strerror(rc));
+        fail_all(list, rc);
+        finish(s, list, false);
+        return;
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    lx_store *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        while (!s->head && !s->stopping)
+            pthread_cond_wait(&s->cv, &s->mu);
+        if (!s->head) {
+            pthread_mutex_unlock(&s->mu);
+            break;
+        }
+        item *list = s->head, *last = list;
+        size_t n = 1;
+        while (last->next && n < s->max_batch) {
+            last = last->next;
+            n++;
+        }
+        s->head = last->next;
+        if (!s->head)
+            s->tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&s->mu);
+        process(s, list);
+    }
+    return NULL;
+}
+
+/* ---- reads ---- */
+
+int lx_store_get(lx_store *s, const char *entity, const char *id,
+                 json_t **record, lx_record_meta *meta, lx_error *err)
+{
+    *record = NULL;
+    char k[LX_STORE_NAME_MAX + LX_STORE_ID_SIZE + 2];
+    if (strlen(entity) > LX_STORE_NAME_MAX || strlen(id) >= LX_STORE_ID_SIZE)
+        return lx_error_set(err, LX_ENOTFOUND, "no %s record with this id",
+                            "such");
+    size_t kl = record_key(k, sizeof(k), entity, id);
+    MDB_txn *txn;
+    int rc = read_begin(s, &txn, err);
+    if (rc != 0)
+        return rc;
+    MDB_val key = {kl, k}, v;
+    rc = mdb_get(txn, s->dbi[DB_RECORDS], &key, &v);
+    if (rc == 0 && v.mv_size >= REC_HDR_LEN) {
+        const uint8_t *h = v.mv_data;
+        if (meta) {
+            meta->deleted = h[1] & REC_FLAG_DELETED;
+            meta->version = lx_u64be_get(h + 2);
+            meta->time_ms = lx_u64be_get(h + 10);
+            meta->seq = lx_u64be_get(h + 18);
+            memcpy(meta->hash, h + 26, LX_SHA256_LEN);
+        }
+        json_error_t je;
+        *record = json_loadb((const char *)h + REC_HDR_LEN,
+                             v.mv_size - REC_HDR_LEN, 0, &je);
+        rc = *record ? 0 : lx_error_set(err, LX_ESTORE,
+                                        "stored record is not JSON: %s",
+                                        je.text);
+    } else if (rc == MDB_NOTFOUND) {
+        rc = lx_error_set(err, LX_ENOTFOUND, "no %s record with this id",
+                          entity);
+    } else {
+        rc = mdb_fail(err, rc, "cannot read record");
+    }
+    read_end(s, txn);
+    return rc;
+}
+
+int lx_store_history(lx_store *s, const char *entity, const char *id,
+                     json_t **out, lx_error *err)
+{
+    *out = NULL;
+    char k[LX_STORE_NAME_MAX + LX_STORE_ID_SIZE + 2];
+    if (strlen(entity) > LX_STORE_NAME_MAX || strlen(id) >= LX_STORE_ID_SIZE)
+        return lx_error_set(err, LX_ENOTFOUND, "no such record");
+    size_t kl = record_key(k, sizeof(k), entity, id);
+    k[kl] = '\0';
+    MDB_txn *txn;
+    int rc = read_begin(s, &txn, err);
+    if (rc != 0)
+        return rc;
+    MDB_cursor *c;
+    rc = mdb_cursor_open(txn, s->dbi[DB_HISTORY], &c);
+    if (rc != 0) {
+        read_end(s, txn);
+        return mdb_fail(err, rc, "cannot read history");
+    }
+    json_t *arr = json_array();
+    MDB_val key = {kl + 1, k}, v;
+    rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
+    while (rc == 0 && key.mv_size == kl + 9 &&
+           memcmp(key.mv_data, k, kl + 1) == 0) {
+        const uint8_t *p = v.mv_data;
+        if (v.mv_size >= 5 && p[0] == FORMAT_BYTE) {
+            size_t ml = (size_t)p[1] << 24 | (size_t)p[2] << 16 |
+                        (size_t)p[3] << 8 | p[4];
+            if (5 + ml <= v.mv_size) {
+                json_t *m = json_loadb((const char *)p + 5, ml, 0, NULL);
+                json_t *r = json_loadb((const char *)p + 5 + ml,
+                                       v.mv_size - 5 - ml, 0, NULL);
+                if (m) {
+                    json_object_set_new(m, "record", r ? r : json_null());
+                    json_array_append_new(arr, m);
+                } else {
+                    json_decref(r);
+                }
+            }
+        }
+        rc = mdb_cursor_get(c, &key, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(c);
+    read_end(s, txn);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        json_decref(arr);
+        return mdb_fail(err, rc, "cannot read history");
+    }
+    if (json_array_size(arr) == 0) {
+        json_decref(arr);
+        return lx_error_set(err, LX_ENOTFOUND, "no %s record with this id",
+                            entity);
+    }
+    *out = arr;
+    return 0;
+}
+
+int lx_store_xref_find(lx_store *s, const char *system,
+                       const char *native_type, const char *native_id,
+                       char *entity, char *id, lx_error *err)
+{
+    entity[0] = id[0] = '\0';
+    if (strlen(system) > LX_STORE_NAME_MAX ||
+        strlen(native_type) > LX_STORE_NAME_MAX ||
+        strlen(native_id) > LX_STORE_NATIVE_ID_MAX)
+        return lx_error_set(err, LX_ENOTFOUND, "no cross-reference");
+    char k[KEY_MAX];
+    size_t kl = join_key(k, sizeof(k), system, native_type, native_id);
+    MDB_txn *txn;
+    int rc = read_begin(s, &txn, err);
+    if (rc != 0)
+        return rc;
+    MDB_val key = {kl, k}, v;
+    rc = mdb_get(txn, s->dbi[DB_XREF], &key, &v);
+    if (rc == 0) {
+        const char *p = v.mv_data;
+        size_t el = strnlen(p, v.mv_size);
+        if (el < v.mv_size && el <= LX_STORE_NAME_MAX &&
+            v.mv_size - el - 1 < LX_STORE_ID_SIZE) {
+            memcpy(entity, p, el);
+            entity[el] = '\0';
+            memcpy(id, p + el + 1, v.mv_size - el - 1);
+            id[v.mv_size - el - 1] = '\0';
+        } else {
+            rc = lx_error_set(err, LX_ESTORE, "malformed cross-reference");
+        }
+    } else if (rc == MDB_NOTFOUND) {
+        rc = lx_error_set(err, LX_ENOTFOUND,
+                          "no cross-reference for this native id");
+    } else {
+        rc = mdb_fail(err, rc, "cannot read cross-reference");
+    }
+    read_end(s, txn);
+    return rc;
+}
+
+int lx_store_xref_list(lx_store *s, const char *entity, const char *id,
+                       json_t **out, lx_error *err)
+{
+    *out = NULL;
+    char k[LX_STORE_NAME_MAX + LX_STORE_ID_SIZE + 2];
+    if (strlen(entity) > LX_STORE_NAME_MAX || strlen(id) >= LX_STORE_ID_SIZE)
+        return lx_error_set(err, LX_ENOTFOUND, "no such record");
+    size_t kl = record_key(k, sizeof(k), entity, id);
+    k[kl] = '\0';
+    MDB_txn *txn;
+    int rc = read_begin(s, &txn, err);
+    if (rc != 0)
+        return rc;
+    MDB_cursor *c;
+    rc = mdb_cursor_open(txn, s->dbi[DB_XREV], &c);
+    json_t *arr = json_array();
+    MDB_val key = {kl + 1, k}, v;
+    if (rc == 0)
+        rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
+    while (rc == 0 && key.mv_size > kl + 1 &&
+           memcmp(key.mv_data, k, kl + 1) == 0) {
+        const char *p = (const char *)key.mv_data + kl + 1;
+        size_t rest = key.mv_size - kl - 1;
+        size_t sl = strnlen(p, rest);
+        if (sl < rest) {
+            json_t *o = json_object();
+            json_object_set_new(o, "system", json_stringn(p, sl));
+            json_object_set_new(o, "native_type",
+                                json_stringn(p + sl + 1, rest - sl - 1));
+            json_object_set_new(o, "native_id",
+                                json_stringn(v.mv_data, v.mv_size));
+            json_array_append_new(arr, o);
+        }
+        rc = mdb_cursor_get(c, &key, &v, MDB_NEXT);
+    }
+    if (c)
+        mdb_cursor_close(c);
+    read_end(s, txn);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        json_decref(arr);
+        return mdb_fail(err, rc, "cannot read cross-references");
+    }
+    *out = arr;
+    return 0;
+}
+
+int lx_store_ident_find(lx_store *s, const char *entity, const char *system,
+                        const char *value, char *id, lx_error *err)
+{
+    id[0] = '\0';
+    uint8_t k[LX_SHA256_LEN];
+    ident_key(k, entity, system, strlen(system), value, strlen(value));
+    MDB_txn *txn;
+    int rc = read_begin(s, &txn, err);
+    if (rc != 0)
+        return rc;
+    MDB_val key = {sizeof(k), k}, v;
+    rc = mdb_get(txn, s->dbi[DB_IDENT], &key, &v);
+    if (rc == 0 && v.mv_size < LX_STORE_ID_SIZE) {
+        memcpy(id, v.mv_data, v.mv_size);
+        id[v.mv_size] = '\0';
+    } else if (rc == 0 || rc == MDB_NOTFOUND) {
+        rc = lx_error_set(err, LX_ENOTFOUND, "no %s record with this "
+                          "identifier", entity);
+    } else {
+        rc = mdb_fail(err, rc, "cannot read identifier index");
+    }
+    read_end(s, txn);
+    return rc;
+}
+
+int lx_store_events(lx_store *s, uint64_t from, size_t max_count,
+                    lx_store_each_event_fn fn, void *ctx, uint64_t *next,
+                    lx_error *err)
+{
+    if (next)
+        *next = from;
+    MDB_txn *txn;
+    int rc = read_begin(s, &txn, err);
+    if (rc != 0)
+        return rc;
+    MDB_cursor *c;
+    rc = mdb_cursor_open(txn, s->dbi[DB_EVENTS], &c);
+    if (rc != 0) {
+        read_end(s, txn);
+        return mdb_fail(err, rc, "cannot read the event log");
+    }
+    uint8_t k[8];
+    lx_u64be_put(k, from);
+    MDB_val key = {8, k}, v;
+    size_t n = 0;
+    rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
+    while (rc == 0 && (max_count == 0 || n < max_count)) {
+        uint64_t seq = lx_u64be_get(key.mv_data);
+        const char *p = v.mv_data;
+        if (v.mv_size >= 1 && p[0] == FORMAT_BYTE) {
+            n++;
+            if (next)
+                *next = seq + 1;
+            if (fn(ctx, seq, p + 1, v.mv_size - 1) != 0)
+                break;
+        }
+        rc = mdb_cursor_get(c, &key, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(c);
+    read_end(s, txn);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return mdb_fail(err, rc, "cannot read the event log");
+    return 0;
+}
+
+uint64_t lx_store_last_seq(lx_store *s)
+{
+    if (s->read_only) {
+        /* Another process writes: read the log's tail. */
+        MDB_txn *txn;
+        if (read_begin(s, &txn, NULL) == 0) {
+            MDB_cursor *c;
+            if (mdb_cursor_open(txn, s->dbi[DB_EVENTS], &c) == 0) {
+                MDB_val k, v;
+                if (mdb_cursor_get(c, &k, &v, MDB_LAST) == 0 && k.mv_size == 8)
+                    atomic_store(&s->last_seq, lx_u64be_get(k.mv_data));
+                mdb_cursor_close(c);
+            }
+            read_end(s, txn);
+        }
+    }
+    return atomic_load(&s->last_seq);
+}
+
+int lx_store_cursor_get(lx_store *s, const char *name, uint64_t *seq,
+                        lx_error *err)
+{
+    *seq = 0;
+    MDB_txn *txn;
+    int rc = read_begin(s, &txn, err);
+    if (rc != 0)
+        return rc;
+    MDB_val key = {strlen(name), (void *)name}, v;
+    rc = mdb_get(txn, s->dbi[DB_CURSORS], &key, &v);
+    if (rc == 0 && v.mv_size == 9)
+        *seq = lx_u64be_get((const uint8_t *)v.mv_data + 1);
+    read_end(s, txn);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return mdb_fail(err, rc, "cannot read cursor");
+    return 0;
+}
+
+int lx_store_stats_get(lx_store *s, lx_store_stats *out, lx_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    MDB_txn *txn;
+    int rc = read_begin(s, &txn, err);
+    if (rc != 0)
+        return rc;
+    MDB_stat st;
+    if (mdb_stat(txn, s->dbi[DB_RECORDS], &st) == 0)
+        out->records = st.ms_entries;
+    if (mdb_stat(txn, s->dbi[DB_EVENTS], &st) == 0)
+        out->events = st.ms_entries;
+    MDB_envinfo info;
+    MDB_stat es;
+    if (mdb_env_info(s->env, &info) == 0 && mdb_env_stat(s->env, &es) == 0) {
+        out->map_size = info.me_mapsize;
+        out->used_size = (info.me_last_pgno + 1) * (size_t)es.ms_psize;
+    }
+    read_end(s, txn);
+    out->last_seq = lx_store_last_seq(s);
+    out->commits = atomic_load(&s->commits);
+    out->upserts = atomic_load(&s->upserts);
+    out->unchanged = atomic_load(&s->unchanged);
+    return 0;
+}

@@ -1,0 +1,201 @@
+/* canonical/store.h: the canonical store on LMDB.
+ *
+ * One LMDB environment under the data directory holds, in named databases:
+ *   records  "<entity>/<canonical id>"            -> current version
+ *   history  "<entity>/<canonical id>" 0 u64be(v)  -> every version
+ *   xref     "<system>" 0 "<native type>" 0 "<native id>" -> entity 0 id
+ *   xrev     "<entity>/<id>" 0 "<system>" 0 "<native type>" -> native id
+ *   ident    sha256(entity 0 system 0 value)       -> canonical id
+ *   events   u64be(seq)                            -> event JSON
+ *   cursors  "<name>"                              -> u64be(seq)
+ *   meta     "format"                              -> "1"
+ * Every value starts with a format byte (1) and numbers are big-endian, so
+ * the file is portable and can be migrated.
+ *
+ * Writes go through one writer thread (the only LMDB write transaction in
+ * the process). Callers submit upserts; the writer drains the queue, applies
+ * up to max_batch of them in ONE transaction with ONE fsync (group commit),
+ * and completes each caller only after the commit is durable. An upsert
+ * whose content hash equals the current version's changes nothing: no
+ * version, no event. The map grows by itself when full, up to
+ * max_map_size; past that (or on a full disk) writes fail with LX_EFULL and
+ * the store stays consistent.
+ *
+ * Reads (get, history, xref, events) run in their own read-only
+ * transactions on the calling thread and are safe from any thread. */
+#ifndef LX_CANONICAL_STORE_H
+#define LX_CANONICAL_STORE_H
+
+#include "core/error.h"
+#include "core/hash.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct lx_store lx_store;
+
+#define LX_STORE_NAME_MAX 64      /* entity, system, native type, adapter */
+#define LX_STORE_NATIVE_ID_MAX 256
+#define LX_STORE_ID_SIZE 48       /* "per_" + ULID + NUL fits easily */
+
+typedef struct lx_store_options {
+    const char *dir;     /* data directory; created (0700) when missing */
+    size_t map_size;     /* initial map size, bytes (default 64 MiB) */
+    size_t max_map_size; /* growth ceiling, bytes (default 1 TiB) */
+    bool no_sync;        /* MDB_NOSYNC: for benchmarks and tests only */
+    size_t max_batch;    /* upserts per commit (default 1024) */
+    bool read_only;      /* open for reading only: no writer thread */
+} lx_store_options;
+
+/* Open (creating if needed) the store in opts->dir. Starts the writer
+ * thread unless read_only. Errors: LX_EIO (directory), LX_ESTORE (LMDB,
+ * lib_code = the MDB error), LX_EUNSUPPORTED (unknown format). */
+LX_NODISCARD int lx_store_open(const lx_store_options *opts, lx_store **out,
+                               lx_error *err);
+
+/* Complete pending writes, stop the writer, close. NULL is fine; *s is set
+ * to NULL. No submit may race with close. */
+void lx_store_close(lx_store **s);
+
+/* ---- writes ---- */
+
+typedef enum lx_store_op {
+    LX_STORE_UPSERT = 0,
+    LX_STORE_DELETE = 1
+} lx_store_op;
+
+/* One canonical change. Strings are borrowed for the duration of
+ * lx_store_submit only (it copies what it needs). */
+typedef struct lx_upsert {
+    lx_store_op op;
+    const char *entity;       /* required: "person" */
+    const char *system;       /* required: source system ("hr") */
+    const char *adapter;      /* adapter instance, may be NULL */
+    const char *native_type;  /* may be NULL: defaults to entity */
+    const char *native_id;    /* may be NULL: match by identifiers only */
+    const char *canonical_id; /* may be NULL: explicit target record */
+    const char *trace;        /* may be NULL: a new ULID is used */
+    const json_t *record;     /* required for upserts, ignored for deletes;
+                                 must already be schema-valid */
+} lx_upsert;
+
+typedef struct lx_upsert_result {
+    int code;                 /* 0 or LX_E* (details in err) */
+    lx_error err;
+    char canonical_id[LX_STORE_ID_SIZE];
+    char trace[32];
+    uint64_t version;         /* the current version after the write */
+    uint64_t seq;             /* event sequence, 0 when unchanged */
+    bool created;             /* a new canonical record */
+    bool unchanged;           /* same content hash: nothing written */
+} lx_upsert_result;
+
+/* Completion, called on the writer thread after the commit is durable (or
+ * failed). Must not block and must not call back into the store's write
+ * API. `res` is valid for the duration of the call only. */
+typedef void (*lx_store_done_fn)(void *ctx, const lx_upsert_result *res);
+
+/* Queue one change. Serializes and hashes the record on the calling thread
+ * (so that work runs in parallel across callers), then returns; `done` is
+ * called exactly once, later, unless this returns an error. Errors
+ * (nothing queued, done not called): LX_EINVAL (missing or over-long names,
+ * no record), LX_ECLOSED (store closing or read-only). Thread-safe. */
+LX_NODISCARD int lx_store_submit(lx_store *s, const lx_upsert *u,
+                                 lx_store_done_fn done, void *ctx,
+                                 lx_error *err);
+
+/* Submit and wait for the durable commit. Returns res->code. */
+int lx_store_upsert(lx_store *s, const lx_upsert *u, lx_upsert_result *res);
+
+/* Called on the writer thread after each durable commit, once per new
+ * event in sequence order. `event` (JSON text, NUL-terminated) is valid for
+ * the duration of the call. Set before the first submit. */
+typedef void (*lx_store_event_fn)(void *ctx, uint64_t seq, const char *topic,
+                                  const char *event, size_t len);
+void lx_store_set_event_hook(lx_store *s, lx_store_event_fn fn, void *ctx);
+
+/* Durably set a named cursor (for delivery engines and subscribers).
+ * Goes through the writer. Errors: LX_EINVAL, LX_ESTORE, LX_EFULL. */
+LX_NODISCARD int lx_store_cursor_set(lx_store *s, const char *name,
+                                     uint64_t seq, lx_error *err);
+
+/* ---- reads ---- */
+
+typedef struct lx_record_meta {
+    uint64_t version;
+    uint64_t time_ms;         /* of the current version */
+    uint64_t seq;             /* event that made the current version */
+    bool deleted;
+    uint8_t hash[LX_SHA256_LEN];
+} lx_record_meta;
+
+/* The current record: *record is a new reference (caller decrefs), meta may
+ * be NULL. A deleted record is returned with meta->deleted set.
+ * Errors: LX_ENOTFOUND, LX_ESTORE. */
+LX_NODISCARD int lx_store_get(lx_store *s, const char *entity, const char *id,
+                              json_t **record, lx_record_meta *meta,
+                              lx_error *err);
+
+/* Every version, oldest first, as a new JSON array of
+ * {"version","time","op","system","adapter","native_type","native_id",
+ *  "trace","seq","hash","record"}. Errors: LX_ENOTFOUND, LX_ESTORE. */
+LX_NODISCARD int lx_store_history(lx_store *s, const char *entity,
+                                  const char *id, json_t **out,
+                                  lx_error *err);
+
+/* Forward cross-reference: system + native type + native id -> entity and
+ * canonical id (buffers of LX_STORE_NAME_MAX+1 and LX_STORE_ID_SIZE).
+ * Errors: LX_ENOTFOUND. */
+LX_NODISCARD int lx_store_xref_find(lx_store *s, const char *system,
+                                    const char *native_type,
+                                    const char *native_id, char *entity,
+                                    char *id, lx_error *err);
+
+/* Reverse: every native id of a canonical record, as a new JSON array of
+ * {"system","native_type","native_id"}. Empty when none. */
+LX_NODISCARD int lx_store_xref_list(lx_store *s, const char *entity,
+                                    const char *id, json_t **out,
+                                    lx_error *err);
+
+/* Identifier index: canonical id of the `entity` record that carries
+ * identifier system|value. Errors: LX_ENOTFOUND. */
+LX_NODISCARD int lx_store_ident_find(lx_store *s, const char *entity,
+                                     const char *system, const char *value,
+                                     char *id, lx_error *err);
+
+/* Call fn for each event with from <= seq, in order, at most max_count
+ * (0 = no limit) or until fn returns non-zero. The event text points into
+ * the map and is valid during the call only. *next (may be NULL) receives
+ * the sequence to ask for next time. Errors: LX_ESTORE. */
+typedef int (*lx_store_each_event_fn)(void *ctx, uint64_t seq,
+                                      const char *event, size_t len);
+LX_NODISCARD int lx_store_events(lx_store *s, uint64_t from, size_t max_count,
+                                 lx_store_each_event_fn fn, void *ctx,
+                                 uint64_t *next, lx_error *err);
+
+/* Highest event sequence written (0 when the log is empty). */
+uint64_t lx_store_last_seq(lx_store *s);
+
+/* A named cursor's value (0 when never set). */
+LX_NODISCARD int lx_store_cursor_get(lx_store *s, const char *name,
+                                     uint64_t *seq, lx_error *err);
+
+typedef struct lx_store_stats {
+    uint64_t records;
+    uint64_t events;
+    uint64_t last_seq;
+    size_t map_size;   /* bytes currently mapped */
+    size_t used_size;  /* bytes in use (last page * page size) */
+    uint64_t commits;  /* write transactions since open */
+    uint64_t upserts;  /* changes applied since open */
+    uint64_t unchanged;/* upserts skipped as unchanged since open */
+} lx_store_stats;
+LX_NODISCARD int lx_store_stats_get(lx_store *s, lx_store_stats *out,
+                                    lx_error *err);
+
+/* "person" -> "per": the prefix of canonical ids of an entity. */
+void lx_store_id_prefix(const char *entity, char out[8]);
+
+#endif
