@@ -46,14 +46,35 @@ typedef struct lx_config {
     size_t max_batch;   /* upserts per group commit (default 1024) */
     lx_log_level log_level;
     lx_log_format log_format;
-    json_t *systems;    /* borrowed from root: object, may be empty */
-    json_t *adapters;   /* borrowed from root: array, may be empty */
+    json_t *systems;    /* borrowed from root: object, may be empty (an
+                           empty one is added to root when absent) */
+    json_t *adapters;   /* borrowed from root: array, may be empty (same) */
     json_t *root;       /* the whole document (owned) */
 } lx_config;
 
+/* Ceiling of the configuration file. */
+#define LX_CONFIG_MAX_LEN ((size_t)4 << 20)
+
 /* Load and validate `path`. On success *out is a new configuration the
- * caller destroys. Errors: LX_EIO, LX_ESYNTAX, LX_ECONFIG, each with
- * err->where = path and line/column of the offending value. */
+ * caller destroys. Errors: LX_EIO, LX_ELIMIT (file over LX_CONFIG_MAX_LEN),
+ * LX_ESYNTAX (jansson's line/column), LX_ECONFIG, each with err->where =
+ * path and line/column of the offending value (see lx_json_locate: for an
+ * unknown or misspelt key that is the key's value, for a missing key the
+ * object that lacks it). LX_ECONFIG messages start with the JSON pointer,
+ * "(root)" for the document itself:
+ *   /store/map_size_mb: must be an integer from 1 to 1048576
+ * The rules: unknown keys at the top level and in http, bus, limits, store
+ * and log are errors (the contents of systems and adapters belong to the
+ * adapters); data_dir is a non-empty string; http.listen is host:port
+ * ("[::1]:8080" for IPv6) with a port from 1 to 65535; bus.pub and
+ * bus.router start with tcp://, ipc:// or inproc:// and differ;
+ * limits.max_payload is 1 KiB..1 GiB; store.map_size_mb 1..1048576;
+ * store.max_batch 1..65536; store.sync a boolean; log.level and log.format
+ * are names (lx_log_parse_level, lx_log_parse_format); systems is an object
+ * of objects; adapters is an array of objects, each with a non-empty string
+ * "name" unique among adapters and a string "system" naming a member of
+ * systems. Strings may not contain "\u0000".
+ * Touches no global state: safe to call from any thread. */
 LX_NODISCARD int lx_config_load(const char *path, lx_config **out,
                                 lx_error *err);
 

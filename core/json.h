@@ -41,8 +41,20 @@ void lx_json_pointer_append_index(char *buf, size_t size, size_t index);
 /* Find where the value at `pointer` (RFC 6901, "" is the root) starts in
  * the JSON text[0..len): 1-based line and column of its first character.
  * Used to locate semantic errors (wrong type, unknown key) in a file that
- * jansson has already parsed. Returns 0, or LX_ENOTFOUND when the pointer
- * does not resolve in the text (line/column then stay 0). */
+ * jansson has already parsed. For an object member the position is that of
+ * its VALUE, not of its name: in {"a": 1} "/a" is line 1, column 7.
+ * Lines and columns are counted the way jansson counts them in syntax
+ * errors, so both kinds of error agree: a line ends at '\n' only, and a
+ * column counts characters (bytes that start a UTF-8 sequence), not bytes.
+ * Member names are compared after decoding both sides: the token's "~0"
+ * and "~1" and the JSON string's escapes, "\u00e9" and surrogate pairs
+ * included. Array tokens are indices ("0", "12"; "-" never resolves).
+ * The text is not validated, but any input is safe: the scan is bounded by
+ * len, never recurses and never allocates.
+ * Returns 0, LX_ENOTFOUND when the pointer does not resolve in the text,
+ * or LX_EINVAL when pointer is not a valid RFC 6901 pointer (not "" and not
+ * starting with '/', or '~' not followed by '0' or '1'); line and column
+ * are 0 on error. */
 int lx_json_locate(const char *text, size_t len, const char *pointer,
                    long *line, long *column);
 
