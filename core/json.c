@@ -111,3 +111,19 @@ const char *lx_json_str(const json_t *obj, const char *key)
     json_t *v = json_object_get(obj, key);
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
+
+json_t *lx_json_from_error(const lx_error *err)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "code", json_string(lx_error_name(err->code)));
+    json_object_set_new(o, "message",
+                        json_string(err->msg[0] ? err->msg
+                                                : lx_strerror(err->code)));
+    if (err->where[0] || err->code == LX_ESCHEMA)
+        json_object_set_new(o, "where", json_string(err->where));
+    if (err->line > 0)
+        json_object_set_new(o, "line", json_integer(err->line));
+    if (err->column > 0)
+        json_object_set_new(o, "column", json_integer(err->column));
+    return o;
+}

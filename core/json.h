@@ -58,6 +58,11 @@ void lx_json_pointer_append_index(char *buf, size_t size, size_t index);
 int lx_json_locate(const char *text, size_t len, const char *pointer,
                    long *line, long *column);
 
+/* An error as a JSON object {"code": "LX_ESCHEMA", "message": ...,
+ * "where": ..., "line": .., "column": ..} (location members only when
+ * known). New reference. */
+json_t *lx_json_from_error(const lx_error *err);
+
 /* Borrowed string member or NULL when absent or not a string. */
 const char *lx_json_str(const json_t *obj, const char *key);
 
