@@ -1,0 +1,52 @@
+/* appliance/cli.h: the `lingua` command line.
+ *
+ * main() only calls lx_cli_main, so every command is reachable from tests.
+ * Exit codes are part of the interface (scripts depend on them): */
+#ifndef LX_APPLIANCE_CLI_H
+#define LX_APPLIANCE_CLI_H
+
+#include "core/error.h"
+
+#include <jansson.h>
+#include <stdio.h>
+
+enum lx_exit {
+    LX_EXIT_OK = 0,
+    LX_EXIT_DATA = 1,  /* the input or the record: invalid, not found */
+    LX_EXIT_USAGE = 2, /* wrong command line */
+    LX_EXIT_ENV = 3    /* cannot reach the hub, open the store, read config */
+};
+
+/* Run `lingua argv[1] ...`. Output on stdout, diagnostics on stderr. */
+int lx_cli_main(int argc, char **argv);
+
+/* ---- shared by the command implementations (cli_*.c) ---- */
+
+/* Where a command finds its data: the options every command accepts. */
+typedef struct lx_cli_target {
+    const char *config;   /* --config FILE */
+    const char *data_dir; /* --data-dir DIR */
+    const char *hub;      /* --hub ENDPOINT (ROUTER) */
+    const char *pub;      /* --pub ENDPOINT (for --follow) */
+    const char *schemas;  /* --schemas DIR */
+} lx_cli_target;
+
+/* Print "lingua: <context>: <error>" with its location to stderr and return
+ * the exit code for the error's code. */
+int lx_cli_fail(const char *context, const lx_error *err);
+
+/* Exit code for an error code. */
+int lx_cli_exit_for(int code);
+
+/* Print a JSON value (pretty unless compact) and a newline to f. */
+void lx_cli_print_json(FILE *f, const json_t *v, int compact);
+
+int lx_cli_serve(int argc, char **argv);
+int lx_cli_ingest(int argc, char **argv);
+int lx_cli_get(int argc, char **argv);
+int lx_cli_history(int argc, char **argv);
+int lx_cli_xref(int argc, char **argv);
+int lx_cli_events(int argc, char **argv);
+int lx_cli_schema(int argc, char **argv);
+
+#endif

@@ -1,0 +1,335 @@
+/* appliance/hub.c: see hub.h. */
+#include "appliance/hub.h"
+#include "canonical/ingest.h"
+#include "canonical/registry.h"
+#include "canonical/store.h"
+#include "core/bus.h"
+#include "core/id.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/mem.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#define REPLAY_DEFAULT 1000
+#define REPLAY_MAX 10000
+
+struct lx_hub {
+    const lx_config *cfg;
+    lx_store *store;
+    lx_registry *registry;
+    lx_bus *bus;
+    /* Held by the bus thread while it serves a request; closing takes it
+     * to set `closing`, after which no request touches the store. */
+    pthread_mutex_t lock;
+    bool closing;
+};
+
+static void reply_json(lx_bus *bus, lx_bus_request *req, const char *status,
+                       json_t *body, bool last)
+{
+    char *txt = json_dumps(body, JSON_COMPACT);
+    LX_ASSERT(txt);
+    lx_bus_reply(bus, req, status, txt, strlen(txt), last);
+    free(txt);
+    json_decref(body);
+}
+
+static void reply_error(lx_bus *bus, lx_bus_request *req, const lx_error *err)
+{
+    reply_json(bus, req, "ERR", lx_json_from_error(err), true);
+}
+
+/* ---- INGEST ---- */
+
+typedef struct pending_ingest {
+    lx_hub *hub;
+    lx_bus_request *req;
+} pending_ingest;
+
+/* Writer thread, after the durable commit: answer the client. */
+static void ingest_done(void *ctx, const lx_upsert_result *res)
+{
+    pending_ingest *p = ctx;
+    if (res->code != 0) {
+        lx_log_warn(res->trace[0] ? res->trace : NULL, "ingest failed: %s",
+                    res->err.msg);
+        reply_error(p->hub->bus, p->req, &res->err);
+    } else {
+        reply_json(p->hub->bus, p->req, "OK", lx_ingest_result_json(res),
+                   true);
+    }
+    free(p);
+}
+
+static void serve_ingest(lx_hub *hub, lx_bus_request *req, const json_t *body)
+{
+    lx_upsert u;
+    lx_error err;
+    lx_error_clear(&err);
+    int rc = lx_ingest_parse(body, &u, &err);
+    if (rc == 0) {
+        pending_ingest *p = lx_xmalloc(sizeof(*p));
+        p->hub = hub;
+        p->req = req;
+        rc = lx_ingest_submit(hub->store, hub->registry, &u, ingest_done, p,
+                              &err);
+        if (rc == 0)
+            return;
+        free(p);
+    }
+    lx_log_info(u.trace, "ingest refused: %s", err.msg);
+    reply_error(hub->bus, req, &err);
+}
+
+/* ---- GET ---- */
+
+static void serve_get(lx_hub *hub, lx_bus_request *req, const json_t *body)
+{
+    lx_error err;
+    lx_error_clear(&err);
+    char entity[LX_STORE_NAME_MAX + 1] = "", id[LX_STORE_ID_SIZE] = "";
+    const char *e = lx_json_str(body, "entity"), *i = lx_json_str(body, "id");
+    const char *sys = lx_json_str(body, "system");
+    const char *nid = lx_json_str(body, "native_id");
+    int rc = 0;
+    if (e && i) {
+        snprintf(entity, sizeof(entity), "%s", e);
+        snprintf(id, sizeof(id), "%s", i);
+    } else if (sys && nid) {
+        const char *nt = lx_json_str(body, "native_type");
+        rc = lx_store_xref_find(hub->store, sys, nt ? nt : (e ? e : ""), nid,
+                                entity, id, &err);
+    } else {
+        rc = lx_error_set(&err, LX_EINVAL,
+                          "GET needs entity and id, or system, native_type "
+                          "and native_id");
+    }
+    json_t *rec = NULL;
+    lx_record_meta meta;
+    if (rc == 0)
+        rc = lx_store_get(hub->store, entity, id, &rec, &meta, &err);
+    if (rc != 0) {
+        reply_error(hub->bus, req, &err);
+        return;
+    }
+    char when[LX_TIME_SIZE];
+    lx_time_format(meta.time_ms, when);
+    json_t *out = json_pack("{s:s,s:s,s:I,s:s,s:b,s:I,s:o}", "entity", entity,
+                            "id", id, "version", (json_int_t)meta.version,
+                            "time", when, "deleted", meta.deleted, "seq",
+                            (json_int_t)meta.seq, "record", rec);
+    reply_json(hub->bus, req, "OK", out, true);
+}
+
+/* ---- REPLAY ---- */
+
+typedef struct replay_ctx {
+    lx_bus *bus;
+    lx_bus_request *req;
+} replay_ctx;
+
+static int replay_one(void *ctx, uint64_t seq, const char *event, size_t len)
+{
+    (void)seq;
+    replay_ctx *r = ctx;
+    lx_bus_reply(r->bus, r->req, "EVENT", event, len, false);
+    return 0;
+}
+
+static void serve_replay(lx_hub *hub, lx_bus_request *req, const json_t *body)
+{
+    lx_error err;
+    lx_error_clear(&err);
+    json_t *from = json_object_get(body, "from");
+    json_t *limit = json_object_get(body, "limit");
+    if (!json_is_integer(from) || json_integer_value(from) < 0 ||
+        (limit && (!json_is_integer(limit) || json_integer_value(limit) < 1))) {
+        lx_error_set(&err, LX_EINVAL, "REPLAY needs \"from\" (an integer >= 0) "
+                                      "and an optional \"limit\" >= 1");
+        reply_error(hub->bus, req, &err);
+        return;
+    }
+    size_t n = limit ? (size_t)json_integer_value(limit) : REPLAY_DEFAULT;
+    if (n > REPLAY_MAX)
+        n = REPLAY_MAX;
+    uint64_t start = (uint64_t)json_integer_value(from);
+    if (start == 0)
+        start = 1;
+    replay_ctx rc_ = {hub->bus, req};
+    uint64_t next = start;
+    if (lx_store_events(hub->store, start, n, replay_one, &rc_, &next, &err) !=
+        0) {
+        reply_error(hub->bus, req, &err);
+        return;
+    }
+    reply_json(hub->bus, req, "END",
+               json_pack("{s:I,s:I}", "next", (json_int_t)next, "last_seq",
+                         (json_int_t)lx_store_last_seq(hub->store)),
+               true);
+}
+
+/* ---- STATUS ---- */
+
+static void serve_status(lx_hub *hub, lx_bus_request *req)
+{
+    lx_error err;
+    lx_store_stats st;
+    if (lx_store_stats_get(hub->store, &st, &err) != 0) {
+        reply_error(hub->bus, req, &err);
+        return;
+    }
+    lx_bus_stats bs;
+    lx_bus_stats_get(hub->bus, &bs);
+    json_t *o = json_pack(
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "last_seq",
+        (json_int_t)st.last_seq, "records", (json_int_t)st.records, "events",
+        (json_int_t)st.events, "map_size", (json_int_t)st.map_size,
+        "used_size", (json_int_t)st.used_size, "commits",
+        (json_int_t)st.commits, "published", (json_int_t)bs.published,
+        "dropped", (json_int_t)bs.dropped, "requests",
+        (json_int_t)bs.requests);
+    reply_json(hub->bus, req, "OK", o, true);
+}
+
+/* Bus thread: one request. Only reads and queueing happen here, so the
+ * bus never waits for a disk. */
+static void serve_request(lx_hub *hub, lx_bus_request *req);
+
+static void on_request(void *ctx, lx_bus *bus, lx_bus_request *req)
+{
+    lx_hub *hub = ctx;
+    (void)bus;
+    pthread_mutex_lock(&hub->lock);
+    if (hub->closing) {
+        lx_error err;
+        lx_error_clear(&err);
+        lx_error_set(&err, LX_ECLOSED, "the hub is shutting down; retry");
+        reply_error(hub->bus, req, &err);
+    } else {
+        serve_request(hub, req);
+    }
+    pthread_mutex_unlock(&hub->lock);
+}
+
+static void serve_request(lx_hub *hub, lx_bus_request *req)
+{
+    size_t len;
+    const char *text = lx_bus_request_body(req, &len);
+    const char *cmd = lx_bus_request_command(req);
+    json_t *body = NULL;
+    lx_error err;
+    lx_error_clear(&err);
+    if (lx_json_parse(text, len, "request body", hub->cfg->max_payload, &body,
+                      &err) != 0) {
+        reply_error(hub->bus, req, &err);
+        return;
+    }
+    if (!json_is_object(body)) {
+        lx_error_set(&err, LX_EINVAL, "the request body must be a JSON object");
+        reply_error(hub->bus, req, &err);
+    } else if (strcmp(cmd, "INGEST") == 0) {
+        serve_ingest(hub, req, body);
+    } else if (strcmp(cmd, "GET") == 0) {
+        serve_get(hub, req, body);
+    } else if (strcmp(cmd, "REPLAY") == 0) {
+        serve_replay(hub, req, body);
+    } else if (strcmp(cmd, "STATUS") == 0) {
+        serve_status(hub, req);
+    } else {
+        lx_error_set(&err, LX_EUNSUPPORTED,
+                     "unknown command (known: INGEST, GET, REPLAY, STATUS)");
+        reply_error(hub->bus, req, &err);
+    }
+    json_decref(body);
+}
+
+/* Writer thread: a committed event goes out on PUB (dropped when the bus
+ * queue is full; subscribers replay). */
+static void on_event(void *ctx, uint64_t seq, const char *topic,
+                     const char *event, size_t len)
+{
+    lx_hub *hub = ctx;
+    (void)seq;
+    if (hub->bus)
+        lx_bus_publish(hub->bus, topic, event, len);
+}
+
+int lx_hub_open(const lx_config *cfg, lx_hub **out, lx_error *err)
+{
+    *out = NULL;
+    if (!cfg->schemas_dir) {
+        lx_error_set(err, LX_ECONFIG, "/schemas: the configuration names no "
+                                      "canonical schema directory");
+        return lx_error_at(err, cfg->path, 0, 0);
+    }
+    lx_hub *hub = lx_xcalloc(1, sizeof(*hub));
+    hub->cfg = cfg;
+    pthread_mutex_init(&hub->lock, NULL);
+    int rc = lx_registry_load(cfg->schemas_dir, &hub->registry, err);
+    if (rc != 0) {
+        lx_hub_close(&hub);
+        return rc;
+    }
+    lx_store_options so = {.dir = cfg->data_dir,
+                           .map_size = cfg->map_size,
+                           .no_sync = !cfg->sync,
+                           .max_batch = cfg->max_batch};
+    rc = lx_store_open(&so, &hub->store, err);
+    if (rc != 0) {
+        lx_hub_close(&hub);
+        return rc;
+    }
+    lx_store_set_event_hook(hub->store, on_event, hub);
+    lx_bus_options bo = {.pub_endpoint = cfg->bus_pub,
+                         .router_endpoint = cfg->bus_router,
+                         .max_request = cfg->max_payload};
+    rc = lx_bus_open(&bo, on_request, hub, &hub->bus, err);
+    if (rc != 0) {
+        lx_hub_close(&hub);
+        return rc;
+    }
+    lx_log_info(NULL, "hub: store %s, last event %llu, PUB %s, ROUTER %s",
+                cfg->data_dir,
+                (unsigned long long)lx_store_last_seq(hub->store),
+                cfg->bus_pub, cfg->bus_router);
+    *out = hub;
+    return 0;
+}
+
+int lx_hub_run(lx_hub *hub, volatile sig_atomic_t *stop, int wake_fd)
+{
+    (void)hub;
+    while (!*stop) {
+        struct pollfd p = {wake_fd, POLLIN, 0};
+        int n = poll(&p, wake_fd >= 0 ? 1 : 0, 1000);
+        if (n > 0 && (p.revents & POLLIN)) {
+            char buf[64];
+            ssize_t r = read(wake_fd, buf, sizeof(buf));
+            (void)r;
+        }
+    }
+    return 0;
+}
+
+void lx_hub_close(lx_hub **hp)
+{
+    lx_hub *hub = *hp;
+    if (!hub)
+        return;
+    *hp = NULL;
+    /* Refuse new requests, let the store finish what is queued (its
+     * completions still reach their clients through the open bus), then
+     * close the bus, which sends what is left. */
+    pthread_mutex_lock(&hub->lock);
+    hub->closing = true;
+    pthread_mutex_unlock(&hub->lock);
+    lx_store_close(&hub->store);
+    lx_bus_close(&hub->bus);
+    lx_registry_destroy(&hub->registry);
+    pthread_mutex_destroy(&hub->lock);
+    free(hub);
+}
