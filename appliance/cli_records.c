@@ -1,6 +1,7 @@
 /* appliance/cli_records.c: the commands that read and write records:
  * ingest, get, history, xref, events, schema validate. */
 #include "appliance/cli.h"
+#include "appliance/hub.h"
 #include "canonical/ingest.h"
 #include "canonical/registry.h"
 #include "canonical/schema.h"
@@ -247,9 +248,11 @@ int lx_cli_ingest(int argc, char **argv)
             const char *code = lx_json_str(result, "code");
             const char *msg = lx_json_str(result, "message");
             const char *where = lx_json_str(result, "where");
-            fprintf(stderr, "lingua: rejected by the hub: %s%s%s: %s\n",
-                    code ? code : "error", where ? " at " : "",
-                    where ? where : "", msg ? msg : "");
+            /* Schema messages already start with their location. */
+            bool show_where = where && *where && msg && !strstr(msg, where);
+            fprintf(stderr, "lingua: rejected by the hub: %s: %s%s%s\n",
+                    code ? code : "error", show_where ? where : "",
+                    show_where ? ": " : "", msg ? msg : "");
             rc = LX_EXIT_DATA;
             json_decref(result);
             result = NULL;
@@ -473,9 +476,10 @@ static int follow(const char *router, const char *pub, uint64_t from,
         rc = lx_cli_fail("replay", &err);
     fflush(stdout);
     while (rc == 0 && !follow_stop && !(p->limit && p->printed >= p->limit)) {
-        char *payload = NULL;
+        char *payload = NULL, topic[128];
         size_t len = 0;
-        int r = lx_bus_sub_recv(sub, 500, NULL, 0, &payload, &len, &err);
+        int r = lx_bus_sub_recv(sub, 500, topic, sizeof(topic), &payload,
+                                &len, &err);
         if (r == LX_ETIMEOUT)
             continue;
         if (r != 0) {
@@ -483,9 +487,20 @@ static int follow(const char *router, const char *pub, uint64_t from,
             break;
         }
         json_t *e = json_loadb(payload, len, 0, NULL);
-        uint64_t seq = (uint64_t)json_integer_value(json_object_get(e, "seq"));
+        bool beat = strcmp(topic, LX_HUB_HEARTBEAT_TOPIC) == 0;
+        uint64_t seq = (uint64_t)json_integer_value(
+            json_object_get(e, beat ? "last_seq" : "seq"));
         json_decref(e);
-        if (seq > p->last + 1) {
+        if (beat) {
+            /* The heartbeat says how far the log goes: a tail that PUB
+             * dropped is replayed now rather than at the next event. */
+            if (seq > p->last) {
+                next = p->last + 1;
+                if (lx_bus_client_replay(cl, next, 1000, HUB_TIMEOUT_MS,
+                                         print_event, p, &next, &err) != 0)
+                    rc = lx_cli_fail("replay", &err);
+            }
+        } else if (seq > p->last + 1) {
             /* A gap: PUB dropped something. The log has it. */
             next = p->last + 1;
             if (lx_bus_client_replay(cl, next, 1000, HUB_TIMEOUT_MS,

@@ -300,10 +300,27 @@ int lx_hub_open(const lx_config *cfg, lx_hub **out, lx_error *err)
     return 0;
 }
 
+/* Once a second: PUB drops silently, and a subscriber only notices a
+ * dropped event when a later one arrives. The heartbeat carries the last
+ * sequence, so a subscriber also notices a lost tail (docs/bus.md). */
+static void heartbeat(lx_hub *hub)
+{
+    char body[128], when[LX_TIME_SIZE];
+    lx_time_format(lx_now_ms(), when);
+    int n = snprintf(body, sizeof(body), "{\"last_seq\":%llu,\"time\":\"%s\"}",
+                     (unsigned long long)lx_store_last_seq(hub->store), when);
+    lx_bus_publish(hub->bus, LX_HUB_HEARTBEAT_TOPIC, body, (size_t)n);
+}
+
 int lx_hub_run(lx_hub *hub, volatile sig_atomic_t *stop, int wake_fd)
 {
-    (void)hub;
+    uint64_t next_beat = 0;
     while (!*stop) {
+        uint64_t now = lx_mono_ms();
+        if (now >= next_beat) {
+            heartbeat(hub);
+            next_beat = now + 1000;
+        }
         struct pollfd p = {wake_fd, POLLIN, 0};
         int n = poll(&p, wake_fd >= 0 ? 1 : 0, 1000);
         if (n > 0 && (p.revents & POLLIN)) {

@@ -14,6 +14,10 @@
 
 typedef struct lx_hub lx_hub;
 
+/* Topic of the hub's heartbeat on PUB, once a second:
+ * {"last_seq": N, "time": "..."}. */
+#define LX_HUB_HEARTBEAT_TOPIC "_hub.heartbeat"
+
 /* Open the store, load the schemas, bind the bus. cfg is borrowed and must
  * outlive the hub. Errors: LX_ECONFIG (no schemas), LX_ESTORE/LX_EIO (store
  * or sockets), LX_ESCHEMA (a schema does not compile), each naming what. */
