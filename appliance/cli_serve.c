@@ -5,19 +5,23 @@
 #include "core/log.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <getopt.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t any_flag, stop_flag, reload_flag;
 static int wake_pipe[2] = {-1, -1};
 
-/* Signal handlers set a flag and wake the loop; nothing else runs here. */
+/* Signal handlers set flags and wake the loop; nothing else runs here. */
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop_flag = 1;
+    if (sig == SIGHUP)
+        reload_flag = 1;
+    else
+        stop_flag = 1;
+    any_flag = 1;
     if (wake_pipe[1] >= 0) {
         ssize_t n = write(wake_pipe[1], "x", 1);
         (void)n;
@@ -30,7 +34,9 @@ static const char serve_usage[] =
     "Run the hub: open the canonical store under data_dir, load the\n"
     "canonical schemas, publish events on bus.pub and answer requests on\n"
     "bus.router (see docs/bus.md). SIGTERM or SIGINT stop it cleanly after\n"
-    "the queued writes are committed.\n"
+    "the queued writes are committed. SIGHUP reloads the configuration and\n"
+    "the canonical schemas; a configuration that does not validate is\n"
+    "refused and the running one is kept.\n"
     "\n"
     "  --config FILE    the appliance configuration (JSON)\n"
     "  --check-config   validate the configuration and exit (0 when valid)\n";
@@ -82,6 +88,7 @@ int lx_cli_serve(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     lx_hub *hub = NULL;
@@ -97,10 +104,38 @@ int lx_cli_serve(int argc, char **argv)
     printf("lingua: hub ready (router %s, pub %s)\n", cfg->bus_router,
            cfg->bus_pub);
     fflush(stdout);
-    lx_hub_run(hub, &stop_flag, wake_pipe[0]);
+    /* Configurations replaced by a reload stay alive until exit: the hub
+     * may still hold pointers into them (a few KiB each). */
+    lx_config **retired = NULL;
+    size_t retired_count = 0;
+    while (!stop_flag) {
+        lx_hub_run(hub, &any_flag, wake_pipe[0]);
+        any_flag = 0;
+        if (!reload_flag)
+            continue;
+        reload_flag = 0;
+        lx_config *next = NULL;
+        lx_error_clear(&err);
+        if (lx_config_load(config, &next, &err) != 0 ||
+            lx_hub_reload(hub, next, &err) != 0) {
+            char line[1024];
+            lx_log_error(NULL, "reload refused, keeping the running "
+                               "configuration: %s",
+                         lx_error_format(&err, line, sizeof(line)));
+            lx_config_destroy(&next);
+            continue;
+        }
+        retired = realloc(retired, (retired_count + 1) * sizeof(*retired));
+        LX_ASSERT(retired);
+        retired[retired_count++] = cfg;
+        cfg = next;
+    }
     lx_log_info(NULL, "stopping: committing queued writes");
     lx_hub_close(&hub);
     lx_config_destroy(&cfg);
+    for (size_t i = 0; i < retired_count; i++)
+        lx_config_destroy(&retired[i]);
+    free(retired);
     lx_log_info(NULL, "stopped");
     return LX_EXIT_OK;
 }

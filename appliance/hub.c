@@ -312,10 +312,10 @@ static void heartbeat(lx_hub *hub)
     lx_bus_publish(hub->bus, LX_HUB_HEARTBEAT_TOPIC, body, (size_t)n);
 }
 
-int lx_hub_run(lx_hub *hub, volatile sig_atomic_t *stop, int wake_fd)
+int lx_hub_run(lx_hub *hub, volatile sig_atomic_t *flag, int wake_fd)
 {
     uint64_t next_beat = 0;
-    while (!*stop) {
+    while (!*flag) {
         uint64_t now = lx_mono_ms();
         if (now >= next_beat) {
             heartbeat(hub);
@@ -329,6 +329,50 @@ int lx_hub_run(lx_hub *hub, volatile sig_atomic_t *stop, int wake_fd)
             (void)r;
         }
     }
+    return 0;
+}
+
+static bool differs(const char *a, const char *b)
+{
+    return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
+}
+
+int lx_hub_reload(lx_hub *hub, const lx_config *cfg, lx_error *err)
+{
+    if (!cfg->schemas_dir) {
+        lx_error_set(err, LX_ECONFIG, "/schemas: the configuration names no "
+                                      "canonical schema directory");
+        return lx_error_at(err, cfg->path, 0, 0);
+    }
+    lx_registry *reg = NULL;
+    int rc = lx_registry_load(cfg->schemas_dir, &reg, err);
+    if (rc != 0)
+        return rc;
+    const lx_config *old = hub->cfg;
+    const char *restart[4];
+    size_t n = 0;
+    if (differs(old->data_dir, cfg->data_dir))
+        restart[n++] = "data_dir";
+    if (differs(old->bus_pub, cfg->bus_pub) ||
+        differs(old->bus_router, cfg->bus_router))
+        restart[n++] = "bus";
+    if (old->sync != cfg->sync || old->map_size != cfg->map_size ||
+        old->max_batch != cfg->max_batch)
+        restart[n++] = "store";
+    for (size_t i = 0; i < n; i++)
+        lx_log_warn(NULL, "reload: '%s' changed; it takes effect at the next "
+                          "restart",
+                    restart[i]);
+    pthread_mutex_lock(&hub->lock);
+    lx_registry *old_reg = hub->registry;
+    hub->registry = reg;
+    hub->cfg = cfg;
+    pthread_mutex_unlock(&hub->lock);
+    lx_registry_destroy(&old_reg);
+    lx_log_set_level(cfg->log_level);
+    lx_log_set_format(cfg->log_format);
+    lx_log_info(NULL, "reload: configuration %s applied (%zu entities)",
+                cfg->path, lx_registry_count(reg));
     return 0;
 }
 

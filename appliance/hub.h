@@ -24,9 +24,18 @@ typedef struct lx_hub lx_hub;
 LX_NODISCARD int lx_hub_open(const lx_config *cfg, lx_hub **out,
                              lx_error *err);
 
-/* Serve until *stop becomes non-zero (set from a signal handler) or
- * wake_fd (may be -1) becomes readable. Returns 0. */
-int lx_hub_run(lx_hub *hub, volatile sig_atomic_t *stop, int wake_fd);
+/* Serve until *flag becomes non-zero (set from a signal handler, which
+ * also writes a byte to wake_fd; wake_fd may be -1). Returns 0. */
+int lx_hub_run(lx_hub *hub, volatile sig_atomic_t *flag, int wake_fd);
+
+/* Apply a new configuration to the running hub: the canonical schemas are
+ * reloaded and swapped in between two requests, limits and logging take
+ * effect at once. Settings that need a restart (data_dir, bus endpoints,
+ * store) are reported in the log and keep their running values. On error
+ * nothing changes and the hub keeps the old configuration.
+ * cfg is borrowed and must outlive the hub (or the next reload). */
+LX_NODISCARD int lx_hub_reload(lx_hub *hub, const lx_config *cfg,
+                               lx_error *err);
 
 /* Stop taking requests, finish queued writes, close. NULL is fine. */
 void lx_hub_close(lx_hub **hub);
