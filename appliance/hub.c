@@ -372,7 +372,7 @@ int lx_hub_reload(lx_hub *hub, const lx_config *cfg, lx_error *err)
     lx_log_set_level(cfg->log_level);
     lx_log_set_format(cfg->log_format);
     lx_log_info(NULL, "reload: configuration %s applied (%zu entities)",
-                cfg->path, lx_registry_count(reg));
+                cfg->path, lx_registry_entity_count(reg));
     return 0;
 }
 
