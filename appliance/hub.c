@@ -1,5 +1,5 @@
 /* appliance/hub.c: see hub.h. */
-#include "appliance/hub.h"
+#include "appliance/hub_int.h"
 #include "canonical/ingest.h"
 #include "canonical/registry.h"
 #include "canonical/store.h"
@@ -17,16 +17,7 @@
 #define REPLAY_DEFAULT 1000
 #define REPLAY_MAX 10000
 
-struct lx_hub {
-    const lx_config *cfg;
-    lx_store *store;
-    lx_registry *registry;
-    lx_bus *bus;
-    /* Held by the bus thread while it serves a request; closing takes it
-     * to set `closing`, after which no request touches the store. */
-    pthread_mutex_t lock;
-    bool closing;
-};
+
 
 static void reply_json(lx_bus *bus, lx_bus_request *req, const char *status,
                        json_t *body, bool last)
@@ -292,6 +283,18 @@ int lx_hub_open(const lx_config *cfg, lx_hub **out, lx_error *err)
         lx_hub_close(&hub);
         return rc;
     }
+    if (json_object_get(cfg->root, "http")) {
+        lx_http_server_options ho = {.listen = cfg->http_listen,
+                                     .max_body = cfg->max_payload};
+        rc = lx_http_server_start(&ho, lx_hub_http_handle, hub, &hub->http,
+                                  err);
+        if (rc != 0) {
+            lx_hub_close(&hub);
+            return rc;
+        }
+        lx_log_info(NULL, "hub: HTTP on %s (/health, /metrics)",
+                    cfg->http_listen);
+    }
     lx_log_info(NULL, "hub: store %s, last event %llu, PUB %s, ROUTER %s",
                 cfg->data_dir,
                 (unsigned long long)lx_store_last_seq(hub->store),
@@ -371,8 +374,7 @@ int lx_hub_reload(lx_hub *hub, const lx_config *cfg, lx_error *err)
     lx_registry_destroy(&old_reg);
     lx_log_set_level(cfg->log_level);
     lx_log_set_format(cfg->log_format);
-    lx_log_info(NULL, "reload: configuration %s applied (%zu entities)",
-                cfg->path, lx_registry_entity_count(reg));
+    lx_log_info(NULL, "reload: configuration %s applied", cfg->path);
     return 0;
 }
 
@@ -385,6 +387,7 @@ void lx_hub_close(lx_hub **hp)
     /* Refuse new requests, let the store finish what is queued (its
      * completions still reach their clients through the open bus), then
      * close the bus, which sends what is left. */
+    lx_http_server_stop(&hub->http);
     pthread_mutex_lock(&hub->lock);
     hub->closing = true;
     pthread_mutex_unlock(&hub->lock);

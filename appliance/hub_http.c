@@ -1,0 +1,115 @@
+/* appliance/hub_http.c: the hub's HTTP endpoints for operators.
+ *   GET /health   200 {"status":"ok",...} while the store answers
+ *   GET /metrics  Prometheus text exposition format 0.0.4 */
+#include "appliance/hub_int.h"
+#include "core/buf.h"
+#include "core/json.h"
+
+#include <string.h>
+
+static void json_error(lx_http_response *resp, int status, const char *code,
+                       const char *msg)
+{
+    json_t *o = json_pack("{s:s,s:s}", "code", code, "message", msg);
+    char *t = json_dumps(o, JSON_COMPACT);
+    lx_http_response_set(resp, status, "application/json", t, strlen(t));
+    free(t);
+    json_decref(o);
+}
+
+static void health(lx_hub *hub, lx_http_response *resp)
+{
+    lx_store_stats st;
+    lx_error err;
+    lx_error_clear(&err);
+    if (lx_store_stats_get(hub->store, &st, &err) != 0) {
+        json_error(resp, 503, lx_error_name(err.code), err.msg);
+        return;
+    }
+    json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I}", "status", "ok", "last_seq",
+                          (json_int_t)st.last_seq, "records",
+                          (json_int_t)st.records, "map_size",
+                          (json_int_t)st.map_size, "used_size",
+                          (json_int_t)st.used_size);
+    char *t = json_dumps(o, JSON_COMPACT);
+    lx_http_response_set(resp, 200, "application/json", t, strlen(t));
+    free(t);
+    json_decref(o);
+}
+
+static int metric(lx_buf *b, const char *name, const char *type,
+                  const char *help, unsigned long long v)
+{
+    return lx_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name,
+                         help, name, type, name, v);
+}
+
+static void metrics(lx_hub *hub, lx_http_response *resp)
+{
+    lx_store_stats st;
+    lx_error err;
+    lx_error_clear(&err);
+    if (lx_store_stats_get(hub->store, &st, &err) != 0) {
+        json_error(resp, 503, lx_error_name(err.code), err.msg);
+        return;
+    }
+    lx_bus_stats bs;
+    lx_bus_stats_get(hub->bus, &bs);
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    int rc = metric(&b, "lingua_store_last_seq", "gauge",
+                    "Sequence number of the last event in the log.",
+                    st.last_seq);
+    rc = rc ? rc : metric(&b, "lingua_store_records", "gauge",
+                          "Canonical records in the store.", st.records);
+    rc = rc ? rc : metric(&b, "lingua_store_events", "gauge",
+                          "Events in the event log.", st.events);
+    rc = rc ? rc : metric(&b, "lingua_store_map_bytes", "gauge",
+                          "Size of the LMDB map.", st.map_size);
+    rc = rc ? rc : metric(&b, "lingua_store_used_bytes", "gauge",
+                          "Bytes of the LMDB map in use.", st.used_size);
+    rc = rc ? rc : metric(&b, "lingua_store_commits_total", "counter",
+                          "Write transactions committed since start.",
+                          st.commits);
+    rc = rc ? rc : metric(&b, "lingua_store_upserts_total", "counter",
+                          "Changes written since start.", st.upserts);
+    rc = rc ? rc : metric(&b, "lingua_store_unchanged_total", "counter",
+                          "Upserts skipped as unchanged since start.",
+                          st.unchanged);
+    rc = rc ? rc : metric(&b, "lingua_bus_published_total", "counter",
+                          "Events handed to the PUB socket.", bs.published);
+    rc = rc ? rc : metric(&b, "lingua_bus_dropped_total", "counter",
+                          "Events dropped before PUB (queue full); "
+                          "subscribers replay them.",
+                          bs.dropped);
+    rc = rc ? rc : metric(&b, "lingua_bus_requests_total", "counter",
+                          "Requests received on the ROUTER socket.",
+                          bs.requests);
+    rc = rc ? rc : metric(&b, "lingua_bus_malformed_total", "counter",
+                          "ROUTER requests refused as malformed.",
+                          bs.malformed);
+    LX_ASSERT(rc == 0);
+    lx_http_response_set(resp, 200, "text/plain; version=0.0.4", b.data,
+                         b.len);
+    lx_buf_fini(&b);
+}
+
+void lx_hub_http_handle(void *ctx, const lx_http_request *req,
+                        lx_http_response *resp)
+{
+    lx_hub *hub = ctx;
+    const char *path = lx_http_path(req);
+    bool get = strcmp(lx_http_method(req), "GET") == 0;
+    if (strcmp(path, "/health") == 0 || strcmp(path, "/metrics") == 0) {
+        if (!get) {
+            json_error(resp, 405, "LX_EINVAL", "use GET");
+            lx_http_response_header(resp, "Allow", "GET");
+        } else if (path[1] == 'h') {
+            health(hub, resp);
+        } else {
+            metrics(hub, resp);
+        }
+        return;
+    }
+    json_error(resp, 404, "LX_ENOTFOUND", "no such endpoint");
+}
