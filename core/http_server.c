@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -147,6 +148,18 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
     }
 }
 
+/* libmicrohttpd's own diagnostics go through our logger (one line each). */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    lx_log_warn(NULL, "http: %s", line);
+}
+
 /* "host:port" or "[v6]:port" -> sockaddr. */
 static int parse_listen(const char *listen, struct sockaddr_storage *ss,
                         lx_error *err)
@@ -214,7 +227,7 @@ int lx_http_server_start(const lx_http_server_options *opts,
         MHD_OPTION_CONNECTION_LIMIT,
         opts->max_connections ? opts->max_connections : 256u,
         MHD_OPTION_CONNECTION_TIMEOUT, opts->timeout_s ? opts->timeout_s : 30u,
-        MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, MHD_OPTION_END);
     if (!srv->daemon) {
         int e = errno;
         free(srv);
