@@ -29,7 +29,12 @@ enum { DB_RECORDS, DB_HISTORY, DB_XREF, DB_XREV, DB_IDENT, DB_EVENTS,
 static const char *const db_names[DB_COUNT] = {
     "records", "history", "xref", "xrev", "ident", "events", "cursors", "meta"};
 
-typedef enum item_kind { ITEM_UPSERT, ITEM_DELETE, ITEM_CURSOR } item_kind;
+typedef enum item_kind {
+    ITEM_UPSERT,
+    ITEM_DELETE,
+    ITEM_CURSOR,
+    ITEM_LINK
+} item_kind;
 
 /* One queued change, owned by the queue, then by the writer. */
 typedef struct item {
@@ -549,6 +554,47 @@ int lx_store_cursor_set(lx_store *s, const char *name, uint64_t seq,
     return rc;
 }
 
+int lx_store_xref_link(lx_store *s, const char *entity, const char *id,
+                       const char *system, const char *native_type,
+                       const char *native_id, lx_error *err)
+{
+    if (s->read_only)
+        return lx_error_set(err, LX_ECLOSED, "the store is open read-only");
+    item *it = lx_xcalloc(1, sizeof(*it));
+    lx_buf_init(&it->event, 0);
+    int rc = copy_name(it->entity, entity, "entity", true, err);
+    rc = rc ? rc : copy_name(it->system, system, "system", true, err);
+    rc = rc ? rc : copy_name(it->native_type, native_type, "native type",
+                             true, err);
+    if (rc == 0 && (!native_id || !*native_id ||
+                    strlen(native_id) > LX_STORE_NATIVE_ID_MAX))
+        rc = lx_error_set(err, LX_EINVAL, "native id must have 1 to %d bytes",
+                          LX_STORE_NATIVE_ID_MAX);
+    if (rc == 0 && (!id || !*id || strlen(id) >= LX_STORE_ID_SIZE ||
+                    strchr(id, '/')))
+        rc = lx_error_set(err, LX_EINVAL, "malformed canonical id");
+    if (rc != 0) {
+        item_free(it);
+        return rc;
+    }
+    snprintf(it->native_id, sizeof(it->native_id), "%s", native_id);
+    it->has_native = true;
+    snprintf(it->canonical_id, sizeof(it->canonical_id), "%s", id);
+    it->kind = ITEM_LINK;
+    lx_upsert_result res;
+    memset(&res, 0, sizeof(res));
+    waiter w = {.done = false, .res = &res};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    it->done = wake_waiter;
+    it->ctx = &w;
+    enqueue(s, it);
+    rc = wait_for(s, it, &w);
+    if (rc != 0 && err)
+        *err = res.err;
+    return rc;
+}
+
 /* ---- the writer ---- */
 
 /* An LMDB error inside a batch: the whole transaction is abandoned. */
@@ -677,6 +723,20 @@ static int link_xref(batch_ctx *b, item *it, const char *cid)
     record_key(rec, sizeof(rec), it->entity, cid);
     kl = join_key(rk, sizeof(rk), rec, it->system, it->native_type);
     return put(b, DB_XREV, rk, kl, it->native_id, strlen(it->native_id), 0);
+}
+
+static int apply_link(batch_ctx *b, item *it)
+{
+    char rkey[LX_STORE_NAME_MAX + LX_STORE_ID_SIZE + 2];
+    size_t kl = record_key(rkey, sizeof(rkey), it->entity, it->canonical_id);
+    MDB_val v;
+    int rc = get(b, DB_RECORDS, rkey, kl, &v);
+    if (rc == BATCH_FATAL)
+        return rc;
+    if (rc == MDB_NOTFOUND)
+        return item_fail(it, LX_ENOTFOUND, "no %s record with this id",
+                         it->entity);
+    return link_xref(b, it, it->canonical_id);
 }
 
 /* Build the event JSON (see DESIGN.md, "Shapes that every part shares"). */
@@ -941,6 +1001,7 @@ static int run_batch(lx_store *s, item *list)
     uint64_t now = lx_now_ms();
     for (item *it = list; it; it = it->next) {
         int r = it->kind == ITEM_CURSOR ? apply_cursor(&b, it)
+                : it->kind == ITEM_LINK ? apply_link(&b, it)
                                         : apply_change(&b, it, now);
         if (r == BATCH_FATAL) {
             mdb_txn_abort(b.txn);
@@ -976,7 +1037,8 @@ static void finish(lx_store *s, item *list, bool committed)
         if (committed && it->res.code == 0 && it->res.seq && s->event_fn)
             s->event_fn(s->event_ctx, it->res.seq, it->topic, it->event.data,
                         it->event.len);
-        if (it->res.code == 0 && it->kind != ITEM_CURSOR)
+        if (it->res.code == 0 &&
+            (it->kind == ITEM_UPSERT || it->kind == ITEM_DELETE))
             it->res.unchanged ? same++ : ups++;
     }
     atomic_fetch_add(&s->upserts, ups);

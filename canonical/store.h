@@ -121,6 +121,16 @@ void lx_store_set_event_hook(lx_store *s, lx_store_event_fn fn, void *ctx);
 LX_NODISCARD int lx_store_cursor_set(lx_store *s, const char *name,
                                      uint64_t seq, lx_error *err);
 
+/* Durably link a native id to an existing canonical record (both
+ * directions): an outbound adapter records the id a target system gave
+ * the record, so later changes update the same target resource. No
+ * version, no event. Goes through the writer. Errors: LX_EINVAL (names),
+ * LX_ENOTFOUND (no such record), LX_ESTORE, LX_EFULL. */
+LX_NODISCARD int lx_store_xref_link(lx_store *s, const char *entity,
+                                    const char *id, const char *system,
+                                    const char *native_type,
+                                    const char *native_id, lx_error *err);
+
 /* ---- reads ---- */
 
 typedef struct lx_record_meta {

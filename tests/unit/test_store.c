@@ -417,6 +417,27 @@ static void test_store_read_only_reads_and_refuses_writes(void **state)
     assert_null(ro);
 }
 
+static void test_store_xref_link_records_target_id_without_event(void **state)
+{
+    fixture *f = *state;
+    lx_upsert_result r;
+    assert_int_equal(upsert(f->store, "hr", "E-1", person("A", "1"), &r), 0);
+    assert_int_equal(lx_store_xref_link(f->store, "person", r.canonical_id,
+                                        "ehr", "Patient", "p-42", NULL), 0);
+    char entity[LX_STORE_NAME_MAX + 1], id[LX_STORE_ID_SIZE];
+    assert_int_equal(lx_store_xref_find(f->store, "ehr", "Patient", "p-42",
+                                        entity, id, NULL), 0);
+    assert_string_equal(id, r.canonical_id);
+    assert_int_equal(lx_store_last_seq(f->store), 1);
+    lx_error err;
+    assert_int_equal(lx_store_xref_link(f->store, "person", "per_nope", "ehr",
+                                        "Patient", "p-43", &err),
+                     LX_ENOTFOUND);
+    assert_int_equal(lx_store_xref_link(f->store, "person", r.canonical_id,
+                                        "ehr", "Patient", "", &err),
+                     LX_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -432,6 +453,7 @@ int main(void)
         T(test_store_map_grows_by_itself),
         T(test_store_full_at_ceiling_is_refused_and_store_still_reads),
         T(test_store_read_only_reads_and_refuses_writes),
+        T(test_store_xref_link_records_target_id_without_event),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
