@@ -222,12 +222,13 @@ int lx_http_server_start(const lx_http_server_options *opts,
                         ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
                         : ntohs(((struct sockaddr_in *)&ss)->sin_port);
     srv->daemon = MHD_start_daemon(
-        flags, port, NULL, NULL, on_access, srv, MHD_OPTION_SOCK_ADDR, &ss,
+        flags, port, NULL, NULL, on_access, srv, MHD_OPTION_EXTERNAL_LOGGER,
+        mhd_log, srv, MHD_OPTION_SOCK_ADDR, &ss,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
         MHD_OPTION_CONNECTION_LIMIT,
         opts->max_connections ? opts->max_connections : 256u,
         MHD_OPTION_CONNECTION_TIMEOUT, opts->timeout_s ? opts->timeout_s : 30u,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, MHD_OPTION_END);
+        MHD_OPTION_END);
     if (!srv->daemon) {
         int e = errno;
         free(srv);

@@ -1,0 +1,386 @@
+/* adapters/delivery/delivery.c: see delivery.h. */
+#include "adapters/delivery/delivery.h"
+#include "core/id.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/mem.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#define BATCH 64
+#define PATTERNS_MAX 32
+
+typedef struct pending_event {
+    uint64_t seq;
+    char *text;
+    size_t len;
+} pending_event;
+
+struct lx_delivery {
+    lx_store *store;
+    lx_outbound_ops ops;
+    char instance[LX_STORE_NAME_MAX + 1];
+    char cursor_name[LX_STORE_NAME_MAX + 1];
+    char system[LX_STORE_NAME_MAX + 1];
+    char *patterns[PATTERNS_MAX + 1];
+    unsigned base_ms, max_ms, cursor_interval_ms;
+    long timeout_ms;
+    lx_http_client *http;
+
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop, notified;
+
+    _Atomic uint64_t cursor, delivered, skipped, refused, retries;
+    atomic_bool failing;
+};
+
+bool lx_delivery_topic_matches(const char *const *patterns, const char *topic)
+{
+    if (!patterns || !patterns[0])
+        return true;
+    for (size_t i = 0; patterns[i]; i++) {
+        const char *p = patterns[i];
+        size_t pl = strlen(p);
+        if (strcmp(p, "*") == 0 || strcmp(p, topic) == 0)
+            return true;
+        /* "person.*": the entity part must match exactly. */
+        if (pl >= 2 && p[pl - 1] == '*' && p[pl - 2] == '.' &&
+            strncmp(p, topic, pl - 1) == 0)
+            return true;
+    }
+    return false;
+}
+
+void lx_delivery_notify(lx_delivery *d)
+{
+    pthread_mutex_lock(&d->mu);
+    d->notified = true;
+    pthread_cond_signal(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+}
+
+/* Sleep up to ms, or until stop. Returns true when stopping. */
+static bool wait_ms(lx_delivery *d, unsigned ms, bool wake_on_notify)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&d->mu);
+    while (!d->stop && !(wake_on_notify && d->notified)) {
+        if (pthread_cond_timedwait(&d->cv, &d->mu, &ts) != 0)
+            break;
+    }
+    if (wake_on_notify)
+        d->notified = false;
+    bool stop = d->stop;
+    pthread_mutex_unlock(&d->mu);
+    return stop;
+}
+
+static bool stopping(lx_delivery *d)
+{
+    pthread_mutex_lock(&d->mu);
+    bool s = d->stop;
+    pthread_mutex_unlock(&d->mu);
+    return s;
+}
+
+/* Exponential backoff with jitter: a uniformly random delay between half
+ * and all of min(max, base * 2^attempt), so many deliveries retrying one
+ * target do not hammer it in step. */
+static unsigned backoff_ms(const lx_delivery *d, unsigned attempt)
+{
+    uint64_t delay = d->base_ms;
+    for (unsigned i = 0; i < attempt && delay < d->max_ms; i++)
+        delay *= 2;
+    if (delay > d->max_ms)
+        delay = d->max_ms;
+    uint32_t r = 0;
+    if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+        r = (uint32_t)lx_mono_ms();
+    return (unsigned)(delay / 2 + r % (delay / 2 + 1));
+}
+
+static void call_release(lx_outbound_call *call)
+{
+    free(call->body);
+    for (size_t i = 0; i < sizeof(call->extra) / sizeof(call->extra[0]); i++)
+        free(call->extra[i]);
+    memset(call, 0, sizeof(*call));
+}
+
+typedef enum outcome { DELIVERED, SKIPPED, REFUSED, STOPPED } outcome;
+
+static outcome deliver(lx_delivery *d, const json_t *ev, const char *trace)
+{
+    lx_outbound_call call;
+    memset(&call, 0, sizeof(call));
+    bool skip = false;
+    lx_error err;
+    lx_error_clear(&err);
+    if (d->ops.prepare(d->ops.ctx, d->store, ev, &call, &skip, &err) != 0) {
+        lx_log_error(trace, "deliver %s: event %lld refused by the adapter: "
+                            "%s",
+                     d->instance,
+                     (long long)json_integer_value(json_object_get(ev, "seq")),
+                     err.msg);
+        call_release(&call);
+        return REFUSED;
+    }
+    if (skip) {
+        call_release(&call);
+        return SKIPPED;
+    }
+    if (call.http.timeout_ms == 0)
+        call.http.timeout_ms = d->timeout_ms;
+    long long seq = (long long)json_integer_value(json_object_get(ev, "seq"));
+    for (unsigned attempt = 0;; attempt++) {
+        lx_http_result res;
+        lx_error_clear(&err);
+        int rc = lx_http_client_perform(d->http, &call.http, &res, &err);
+        if (rc == 0 && res.status >= 200 && res.status < 300) {
+            char nid[LX_STORE_NATIVE_ID_MAX + 1] = "";
+            if (d->ops.native_id)
+                d->ops.native_id(d->ops.ctx, ev, &res, nid, sizeof(nid));
+            const char *entity = lx_json_str(ev, "entity");
+            const char *cid = lx_json_str(ev, "canonical_id");
+            if (nid[0] && entity && cid && call.native_type[0] &&
+                lx_store_xref_link(d->store, entity, cid, d->system,
+                                   call.native_type, nid, &err) != 0)
+                lx_log_warn(trace, "deliver %s: cannot record the target id: "
+                                   "%s",
+                            d->instance, err.msg);
+            lx_log_debug(trace, "deliver %s: event %lld -> %s %ld in %.1f ms",
+                         d->instance, seq, call.http.method, res.status,
+                         res.elapsed_ms);
+            lx_http_result_fini(&res);
+            call_release(&call);
+            atomic_store(&d->failing, false);
+            return DELIVERED;
+        }
+        bool retry = rc != 0 || res.status >= 500 || res.status == 429 ||
+                     res.status == 408;
+        if (!retry) {
+            lx_log_error(trace, "deliver %s: event %lld refused by the target: "
+                                "%s %s answered %ld",
+                         d->instance, seq, call.http.method, call.http.url,
+                         res.status);
+            lx_http_result_fini(&res);
+            call_release(&call);
+            return REFUSED;
+        }
+        unsigned delay = backoff_ms(d, attempt);
+        if (rc != 0)
+            lx_log_warn(trace, "deliver %s: event %lld attempt %u failed: %s; "
+                               "retrying in %u ms",
+                        d->instance, seq, attempt + 1, err.msg, delay);
+        else
+            lx_log_warn(trace, "deliver %s: event %lld attempt %u: target "
+                               "answered %ld; retrying in %u ms",
+                        d->instance, seq, attempt + 1, res.status, delay);
+        lx_http_result_fini(&res);
+        atomic_store(&d->failing, true);
+        atomic_fetch_add(&d->retries, 1);
+        if (wait_ms(d, delay, false)) {
+            call_release(&call);
+            return STOPPED;
+        }
+    }
+}
+
+static outcome handle(lx_delivery *d, const pending_event *pe)
+{
+    json_t *ev = json_loadb(pe->text, pe->len, 0, NULL);
+    if (!ev) {
+        lx_log_error(NULL, "deliver %s: event %llu is not JSON; skipped",
+                     d->instance, (unsigned long long)pe->seq);
+        return REFUSED;
+    }
+    const char *type = lx_json_str(ev, "type");
+    json_t *origin = json_object_get(ev, "origin");
+    const char *from = lx_json_str(origin, "system");
+    const char *trace = lx_json_str(origin, "trace");
+    outcome o;
+    if (!type ||
+        !lx_delivery_topic_matches((const char *const *)d->patterns, type))
+        o = SKIPPED;
+    else if (from && strcmp(from, d->system) == 0)
+        o = SKIPPED; /* never deliver a change back to where it came from */
+    else
+        o = deliver(d, ev, trace);
+    json_decref(ev);
+    return o;
+}
+
+typedef struct fetch_ctx {
+    pending_event *list;
+    size_t count;
+} fetch_ctx;
+
+static int fetch_one(void *ctx, uint64_t seq, const char *event, size_t len)
+{
+    fetch_ctx *f = ctx;
+    f->list[f->count].seq = seq;
+    f->list[f->count].text = lx_xstrndup(event, len);
+    f->list[f->count].len = len;
+    f->count++;
+    return 0;
+}
+
+static void save_cursor(lx_delivery *d, uint64_t *saved)
+{
+    uint64_t cur = atomic_load(&d->cursor);
+    if (cur == *saved)
+        return;
+    lx_error err;
+    lx_error_clear(&err);
+    if (lx_store_cursor_set(d->store, d->cursor_name, cur, &err) != 0) {
+        lx_log_error(NULL, "deliver %s: cannot save the cursor: %s",
+                     d->instance, err.msg);
+        return;
+    }
+    *saved = cur;
+}
+
+static void *run(void *arg)
+{
+    lx_delivery *d = arg;
+    uint64_t saved = atomic_load(&d->cursor), last_save = lx_mono_ms();
+    pending_event batch[BATCH];
+    while (!stopping(d)) {
+        fetch_ctx f = {batch, 0};
+        lx_error err;
+        lx_error_clear(&err);
+        if (lx_store_events(d->store, atomic_load(&d->cursor) + 1, BATCH,
+                            fetch_one, &f, NULL, &err) != 0) {
+            lx_log_error(NULL, "deliver %s: cannot read the event log: %s",
+                         d->instance, err.msg);
+            wait_ms(d, 1000, false);
+            continue;
+        }
+        if (f.count == 0) {
+            save_cursor(d, &saved);
+            wait_ms(d, 1000, true);
+            continue;
+        }
+        size_t i = 0;
+        for (; i < f.count; i++) {
+            outcome o = handle(d, &batch[i]);
+            if (o == STOPPED)
+                break;
+            if (o == DELIVERED)
+                atomic_fetch_add(&d->delivered, 1);
+            else if (o == SKIPPED)
+                atomic_fetch_add(&d->skipped, 1);
+            else
+                atomic_fetch_add(&d->refused, 1);
+            atomic_store(&d->cursor, batch[i].seq);
+            uint64_t now = lx_mono_ms();
+            if (now - last_save >= d->cursor_interval_ms) {
+                save_cursor(d, &saved);
+                last_save = now;
+            }
+        }
+        for (size_t k = 0; k < f.count; k++)
+            free(batch[k].text);
+    }
+    save_cursor(d, &saved);
+    return NULL;
+}
+
+int lx_delivery_start(lx_store *store, const lx_delivery_options *opts,
+                      const lx_outbound_ops *ops, lx_delivery **out,
+                      lx_error *err)
+{
+    *out = NULL;
+    if (!opts->instance || !*opts->instance || !opts->system ||
+        !*opts->system || strlen(opts->instance) + 8 > LX_STORE_NAME_MAX ||
+        strlen(opts->system) > LX_STORE_NAME_MAX || !ops->prepare)
+        return lx_error_set(err, LX_EINVAL, "a delivery needs an instance "
+                                            "name, a system and a prepare "
+                                            "function");
+    lx_delivery *d = lx_xcalloc(1, sizeof(*d));
+    d->store = store;
+    d->ops = *ops;
+    snprintf(d->instance, sizeof(d->instance), "%s", opts->instance);
+    snprintf(d->cursor_name, sizeof(d->cursor_name), "deliver:%s",
+             opts->instance);
+    snprintf(d->system, sizeof(d->system), "%s", opts->system);
+    for (size_t i = 0; opts->subscribe && opts->subscribe[i] &&
+                       i < PATTERNS_MAX;
+         i++)
+        d->patterns[i] = lx_xstrdup(opts->subscribe[i]);
+    d->base_ms = opts->backoff_base_ms ? opts->backoff_base_ms : 200;
+    d->max_ms = opts->backoff_max_ms ? opts->backoff_max_ms : 30000;
+    if (d->max_ms < d->base_ms)
+        d->max_ms = d->base_ms;
+    d->cursor_interval_ms = opts->cursor_interval_ms
+                                ? opts->cursor_interval_ms
+                                : 50;
+    d->timeout_ms = opts->timeout_ms ? opts->timeout_ms : 10000;
+    pthread_mutex_init(&d->mu, NULL);
+    pthread_cond_init(&d->cv, NULL);
+    uint64_t cursor = 0;
+    int rc = lx_store_cursor_get(store, d->cursor_name, &cursor, err);
+    if (rc == 0)
+        rc = lx_http_client_new(&d->http, err);
+    if (rc == 0) {
+        atomic_store(&d->cursor, cursor);
+        if (pthread_create(&d->thread, NULL, run, d) != 0)
+            rc = lx_error_set(err, LX_EIO, "cannot start the delivery thread");
+    }
+    if (rc != 0) {
+        lx_http_client_destroy(&d->http);
+        for (size_t i = 0; d->patterns[i]; i++)
+            free(d->patterns[i]);
+        pthread_mutex_destroy(&d->mu);
+        pthread_cond_destroy(&d->cv);
+        free(d);
+        return rc;
+    }
+    lx_log_info(NULL, "deliver %s: started for system %s after event %llu",
+                d->instance, d->system, (unsigned long long)cursor);
+    *out = d;
+    return 0;
+}
+
+void lx_delivery_stop(lx_delivery **dp)
+{
+    lx_delivery *d = *dp;
+    if (!d)
+        return;
+    *dp = NULL;
+    pthread_mutex_lock(&d->mu);
+    d->stop = true;
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+    pthread_join(d->thread, NULL);
+    lx_http_client_destroy(&d->http);
+    for (size_t i = 0; d->patterns[i]; i++)
+        free(d->patterns[i]);
+    pthread_mutex_destroy(&d->mu);
+    pthread_cond_destroy(&d->cv);
+    free(d);
+}
+
+void lx_delivery_stats_get(lx_delivery *d, lx_delivery_stats *out)
+{
+    out->cursor = atomic_load(&d->cursor);
+    out->delivered = atomic_load(&d->delivered);
+    out->skipped = atomic_load(&d->skipped);
+    out->refused = atomic_load(&d->refused);
+    out->retries = atomic_load(&d->retries);
+    out->failing = atomic_load(&d->failing);
+}

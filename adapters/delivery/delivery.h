@@ -1,0 +1,95 @@
+/* adapters/delivery/delivery.h: the delivery engine of one outbound
+ * adapter instance.
+ *
+ * A delivery runs on its own thread. It reads the event log after its
+ * durable cursor (named "deliver:<instance>"), skips events that are not
+ * subscribed or that originated from its own system (echo suppression),
+ * asks the adapter to turn each event into an HTTP call, performs it
+ * (keep-alive connection), and on success records the target's native id
+ * in the cross-reference and advances the cursor. Delivery is at least
+ * once: the cursor is saved after the call succeeded (in batches, at most
+ * `cursor_interval_ms` late), so a crash may repeat a call, never skip one.
+ * Transport errors and 5xx are retried with exponential backoff and
+ * jitter, in order: a record's later changes never overtake earlier ones.
+ * A 4xx is not retried blindly: the event is logged as refused and
+ * skipped. */
+#ifndef LX_ADAPTERS_DELIVERY_H
+#define LX_ADAPTERS_DELIVERY_H
+
+#include "canonical/store.h"
+#include "core/error.h"
+#include "core/http_client.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct lx_delivery lx_delivery;
+
+#define LX_DELIVERY_URL_MAX 2048
+
+/* One call prepared by an adapter. Strings are owned by the adapter's
+ * `prepare` until `release` is called. */
+typedef struct lx_outbound_call {
+    lx_http_call http;        /* method, url, headers, body */
+    char url[LX_DELIVERY_URL_MAX];
+    char native_type[LX_STORE_NAME_MAX + 1]; /* for the cross-reference */
+    char *body;               /* malloc'd; http.body points into it */
+    char *extra[4];           /* malloc'd header lines, if any */
+} lx_outbound_call;
+
+/* What an outbound adapter provides. Called on the delivery thread. */
+typedef struct lx_outbound_ops {
+    /* Turn `event` (the parsed event JSON, borrowed) into a call. Return 0
+     * with *skip = false to deliver, 0 with *skip = true when there is
+     * nothing to send for this event, or an error code (the event is
+     * refused like a 4xx, with err as the reason). */
+    int (*prepare)(void *ctx, lx_store *store, const json_t *event,
+                   lx_outbound_call *call, bool *skip, lx_error *err);
+    /* After a 2xx: write the target's id of the record into native_id
+     * (size bytes), or "" when the response does not say. */
+    void (*native_id)(void *ctx, const json_t *event,
+                      const lx_http_result *res, char *native_id,
+                      size_t size);
+    void *ctx;
+} lx_outbound_ops;
+
+typedef struct lx_delivery_options {
+    const char *instance;   /* adapter instance name (cursor name) */
+    const char *system;     /* target system: echo suppression, xref */
+    const char *const *subscribe; /* NULL-ended topic patterns, "person.*",
+                                     "*"; NULL = everything */
+    unsigned backoff_base_ms;   /* first retry delay (default 200) */
+    unsigned backoff_max_ms;    /* ceiling (default 30000) */
+    unsigned cursor_interval_ms;/* cursor saved at most this late (50) */
+    long timeout_ms;            /* per call (default 10000) */
+} lx_delivery_options;
+
+/* Start delivering. store and ops must outlive the delivery; opts strings
+ * are copied. Errors: LX_EINVAL, LX_EIO (thread, curl). */
+LX_NODISCARD int lx_delivery_start(lx_store *store,
+                                   const lx_delivery_options *opts,
+                                   const lx_outbound_ops *ops,
+                                   lx_delivery **out, lx_error *err);
+
+/* Wake the thread: new events were committed. Thread-safe, cheap. */
+void lx_delivery_notify(lx_delivery *d);
+
+/* Stop after the call in progress, save the cursor, join. NULL is fine. */
+void lx_delivery_stop(lx_delivery **d);
+
+typedef struct lx_delivery_stats {
+    uint64_t cursor;     /* last event handled (delivered or skipped) */
+    uint64_t delivered;  /* 2xx calls */
+    uint64_t skipped;    /* not subscribed, own origin, nothing to send */
+    uint64_t refused;    /* 4xx or adapter errors */
+    uint64_t retries;    /* retried attempts */
+    bool failing;        /* the current event is being retried */
+} lx_delivery_stats;
+void lx_delivery_stats_get(lx_delivery *d, lx_delivery_stats *out);
+
+/* True when `topic` ("person.updated") matches one of the patterns:
+ * "person.updated", "person.*", "*". */
+bool lx_delivery_topic_matches(const char *const *patterns, const char *topic);
+
+#endif
