@@ -96,6 +96,7 @@ typedef struct named {
 typedef struct pending {
     sc_node *from;
     const json_t *target;
+    const char *ptr; /* of the target */
 } pending;
 
 typedef struct cc {
@@ -287,7 +288,10 @@ static int scan(cc *c, const json_t *v, const char *base, const char *ptr,
         return fail(c, LX_ELIMIT, ptr, "schema nested deeper than %d levels",
                     LX_SCHEMA_DEPTH_MAX);
     if (!json_is_object(v)) {
-        map_put(c, v, base, ptr); /* compile reports non-schemas */
+        /* Booleans are shared json_t values: compile places them. Other
+         * non-objects get an entry so that compile can report them. */
+        if (!json_is_boolean(v))
+            map_put(c, v, base, ptr);
         return 0;
     }
     const json_t *id = json_object_get(v, "$id");
@@ -440,7 +444,8 @@ static const json_t *eval_pointer(const json_t *root, const char *p)
 /* Resolve the $ref at `ref_ptr` (value `ref`, base URI `base`) to the
  * subschema it names, making sure pass 2 knows its base and pointer. */
 static int resolve_ref(cc *c, const char *ref, const char *base,
-                       const char *ref_ptr, const json_t **out)
+                       const char *ref_ptr, const json_t **out,
+                       const char **out_ptr)
 {
     char *abs = sc_uri_resolve(base, ref);
     keep(c, abs);
@@ -461,6 +466,7 @@ static int resolve_ref(cc *c, const char *ref, const char *base,
                     ref);
     if (!frag || !frag[0]) {
         *out = res->schema;
+        *out_ptr = res->ptr;
         return 0;
     }
     if (frag[0] != '/') {
@@ -472,6 +478,7 @@ static int resolve_ref(cc *c, const char *ref, const char *base,
         for (size_t i = 0; i < c->anchor_count; i++) {
             if (strcmp(c->anchors[i].uri, uri) == 0) {
                 *out = c->anchors[i].schema;
+                *out_ptr = c->anchors[i].ptr;
                 return 0;
             }
         }
@@ -485,15 +492,19 @@ static int resolve_ref(cc *c, const char *ref, const char *base,
     if (!t)
         return fail(c, LX_ESCHEMA, ref_ptr, "$ref '%s' does not resolve",
                     ref);
-    if (!map_get(c, t)) {
-        /* Not a position pass 1 walked (e.g. under an unknown keyword):
-         * walk it now, with the resource's base. */
+    const entry *e = map_get(c, t);
+    if (e) {
+        *out_ptr = e->ptr;
+    } else {
+        /* A boolean, or a position pass 1 did not walk (under an unknown
+         * keyword): walk it now, with the resource's base. */
         size_t n = strlen(res->ptr) + strlen(frag) + 1;
         char *p = sc_arena_alloc(&c->s->arena, n);
         snprintf(p, n, "%s%s", res->ptr, frag);
         int rc = scan(c, t, res->uri, p, 0);
         if (rc)
             return rc;
+        *out_ptr = p;
     }
     *out = t;
     return 0;
@@ -501,12 +512,14 @@ static int resolve_ref(cc *c, const char *ref, const char *base,
 
 /* ---- pass 2: compile ---- */
 
-static sc_node *compile(cc *c, const json_t *v, int depth, int *rc);
+static sc_node *compile(cc *c, const json_t *v, const char *ptr, int depth,
+                        int *rc);
 
-/* A subschema under a keyword pass 1 walks, so its entry exists. */
-static sc_node *subschema(cc *c, const json_t *v, int depth, int *rc)
+/* The subschema v at ptr, one level below its parent. */
+static sc_node *subschema(cc *c, const json_t *v, const char *ptr, int depth,
+                          int *rc)
 {
-    return compile(c, v, depth + 1, rc);
+    return compile(c, v, ptr, depth + 1, rc);
 }
 
 static bool get_count(const json_t *v, size_t *out)
@@ -602,7 +615,8 @@ static int schema_list(cc *c, const json_t *a, const char *ptr, int depth,
     out->count = n;
     for (size_t i = 0; i < n; i++) {
         int rc = 0;
-        out->v[i] = subschema(c, json_array_get(a, i), depth, &rc);
+        out->v[i] = subschema(c, json_array_get(a, i), index_ptr(c, ptr, i),
+                              depth, &rc);
         if (!out->v[i])
             return rc;
     }
@@ -628,7 +642,8 @@ static int schema_map(cc *c, const json_t *m, const char *ptr, int depth,
         int rc = 0;
         v[i].name = sc_arena_strndup(&c->s->arena, key, len);
         v[i].len = len;
-        v[i].schema = subschema(c, json_object_iter_value(it), depth, &rc);
+        v[i].schema = subschema(c, json_object_iter_value(it),
+                                child_ptr(c, ptr, key, len), depth, &rc);
         if (!v[i].schema)
             return rc;
     }
@@ -684,8 +699,28 @@ static int count_kw(cc *c, const json_t *o, const char *ptr, const char *kw,
 static int compile_keywords(cc *c, sc_node *n, const json_t *o,
                             const char *base, int depth);
 
-static sc_node *compile(cc *c, const json_t *v, int depth, int *rc)
+static sc_node *new_node(cc *c, const char *ptr)
 {
+    sc_node *n = sc_arena_alloc(&c->s->arena, sizeof(*n));
+    n->ptr = ptr;
+    n->index = (unsigned)c->node_count;
+    grow((void **)&c->nodes, &c->node_cap, c->node_count, sizeof(*c->nodes));
+    c->nodes[c->node_count++] = n;
+    return n;
+}
+
+/* The compiled node of subschema v found at `ptr`. Objects are memoized
+ * by address (pass 1 knows them). Booleans are not: jansson has a single
+ * `true` and a single `false`, so each position gets its own node and
+ * errors name the right location. */
+static sc_node *compile(cc *c, const json_t *v, const char *ptr, int depth,
+                        int *rc)
+{
+    if (json_is_boolean(v)) {
+        sc_node *b = new_node(c, ptr);
+        b->boolean = json_is_true(v) ? 1 : 0;
+        return b;
+    }
     entry *e = map_get(c, v);
     LX_ASSERT(e != NULL);
     if (e->node)
@@ -695,19 +730,11 @@ static sc_node *compile(cc *c, const json_t *v, int depth, int *rc)
                    LX_SCHEMA_DEPTH_MAX);
         return NULL;
     }
-    sc_node *n = sc_arena_alloc(&c->s->arena, sizeof(*n));
-    n->ptr = e->ptr;
-    n->index = (unsigned)c->node_count;
-    grow((void **)&c->nodes, &c->node_cap, c->node_count, sizeof(*c->nodes));
-    c->nodes[c->node_count++] = n;
+    sc_node *n = new_node(c, e->ptr);
     /* Registered before the keywords: a subschema that refers back to
      * this one gets this node. e may move when the map grows. */
     e->node = n;
     const char *base = e->base;
-    if (json_is_boolean(v)) {
-        n->boolean = json_is_true(v) ? 1 : 0;
-        return n;
-    }
     if (!json_is_object(v)) {
         *rc = fail(c, LX_ESCHEMA, n->ptr,
                    "a schema must be an object or a boolean");
@@ -730,11 +757,13 @@ static int compile_keywords(cc *c, sc_node *n, const json_t *o,
         if (!json_is_string(v))
             return fail(c, LX_ESCHEMA, p, "$ref must be a string");
         const json_t *target = NULL;
-        if ((rc = resolve_ref(c, json_string_value(v), base, p, &target)))
+        const char *target_ptr = NULL;
+        if ((rc = resolve_ref(c, json_string_value(v), base, p, &target,
+                              &target_ptr)))
             return rc;
         grow((void **)&c->pend, &c->pend_cap, c->pend_count,
              sizeof(*c->pend));
-        c->pend[c->pend_count++] = (pending){n, target};
+        c->pend[c->pend_count++] = (pending){n, target, target_ptr};
     }
 
     if ((v = json_object_get(o, "type"))) {
@@ -863,12 +892,14 @@ static int compile_keywords(cc *c, sc_node *n, const json_t *o,
             return fail(c, LX_ESCHEMA, kw_ptr(c, ptr, "items"),
                         "items must be a schema in 2020-12 (an array of "
                         "schemas is prefixItems)");
-        if (!(n->items = subschema(c, v, depth, &rc)))
+        if (!(n->items = subschema(c, v, kw_ptr(c, ptr, "items"), depth,
+                                   &rc)))
             return rc;
         n->groups |= SC_G_ARRAY;
     }
     if ((v = json_object_get(o, "contains"))) {
-        if (!(n->contains = subschema(c, v, depth, &rc)))
+        if (!(n->contains = subschema(c, v, kw_ptr(c, ptr, "contains"),
+                                      depth, &rc)))
             return rc;
         n->groups |= SC_G_ARRAY;
     }
@@ -924,13 +955,14 @@ static int compile_keywords(cc *c, sc_node *n, const json_t *o,
                                  sizeof(msg)))
                 return fail(c, LX_ESCHEMA, sp, "%s", msg);
             if (!(n->pprops[i].schema = subschema(
-                      c, json_object_iter_value(it), depth, &rc)))
+                      c, json_object_iter_value(it), sp, depth, &rc)))
                 return rc;
         }
         n->groups |= SC_G_OBJECT;
     }
     if ((v = json_object_get(o, "additionalProperties"))) {
-        if (!(n->additional = subschema(c, v, depth, &rc)))
+        if (!(n->additional = subschema(
+                  c, v, kw_ptr(c, ptr, "additionalProperties"), depth, &rc)))
             return rc;
         n->groups |= SC_G_OBJECT;
     }
@@ -941,7 +973,8 @@ static int compile_keywords(cc *c, sc_node *n, const json_t *o,
         n->groups |= SC_G_OBJECT;
     }
     if ((v = json_object_get(o, "propertyNames"))) {
-        if (!(n->property_names = subschema(c, v, depth, &rc)))
+        if (!(n->property_names = subschema(
+                  c, v, kw_ptr(c, ptr, "propertyNames"), depth, &rc)))
             return rc;
         n->groups |= SC_G_OBJECT;
     }
@@ -994,18 +1027,22 @@ static int compile_keywords(cc *c, sc_node *n, const json_t *o,
         (rc = schema_list(c, v, kw_ptr(c, ptr, "oneOf"), depth, &n->one_of)))
         return rc;
     if ((v = json_object_get(o, "not")) &&
-        !(n->not_schema = subschema(c, v, depth, &rc)))
+        !(n->not_schema =
+              subschema(c, v, kw_ptr(c, ptr, "not"), depth, &rc)))
         return rc;
     if ((v = json_object_get(o, "if")) &&
-        !(n->if_schema = subschema(c, v, depth, &rc)))
+        !(n->if_schema =
+              subschema(c, v, kw_ptr(c, ptr, "if"), depth, &rc)))
         return rc;
     /* then/else are compiled even without "if" (they can be $ref targets)
      * but only evaluated with it (core 10.2.2). */
     if ((v = json_object_get(o, "then")) &&
-        !(n->then_schema = subschema(c, v, depth, &rc)))
+        !(n->then_schema =
+              subschema(c, v, kw_ptr(c, ptr, "then"), depth, &rc)))
         return rc;
     if ((v = json_object_get(o, "else")) &&
-        !(n->else_schema = subschema(c, v, depth, &rc)))
+        !(n->else_schema =
+              subschema(c, v, kw_ptr(c, ptr, "else"), depth, &rc)))
         return rc;
     if (n->all_of.count || n->any_of.count || n->one_of.count ||
         n->not_schema || n->if_schema)
@@ -1013,13 +1050,17 @@ static int compile_keywords(cc *c, sc_node *n, const json_t *o,
 
     /* $defs: compiled so that mistakes in them surface now. */
     if ((v = json_object_get(o, "$defs"))) {
+        const char *p = kw_ptr(c, ptr, "$defs");
         if (!json_is_object(v))
-            return fail(c, LX_ESCHEMA, kw_ptr(c, ptr, "$defs"),
+            return fail(c, LX_ESCHEMA, p,
                         "$defs must be an object of schemas");
         json_t *m = (json_t *)v; /* iteration only reads */
         for (void *it = json_object_iter(m); it;
              it = json_object_iter_next(m, it))
-            if (!subschema(c, json_object_iter_value(it), depth, &rc))
+            if (!subschema(c, json_object_iter_value(it),
+                           child_ptr(c, p, json_object_iter_key(it),
+                                     json_object_iter_key_len(it)),
+                           depth, &rc))
                 return rc;
     }
     return 0;
@@ -1103,10 +1144,10 @@ int sc_compile(lx_schema *s, const json_t *doc, lx_error *err)
     if (!rc)
         rc = scan(&c, doc, SC_DEFAULT_BASE, "", 0);
     if (!rc) {
-        s->root = compile(&c, doc, 0, &rc);
+        s->root = compile(&c, doc, "", 0, &rc);
     }
     for (size_t i = 0; !rc && i < c.pend_count; i++) {
-        sc_node *t = compile(&c, c.pend[i].target, 0, &rc);
+        sc_node *t = compile(&c, c.pend[i].target, c.pend[i].ptr, 0, &rc);
         if (t)
             c.pend[i].from->ref = t;
     }

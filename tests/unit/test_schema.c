@@ -377,6 +377,13 @@ static void test_schema_false_schema_rejects_everything(void **state)
     valid("true", "[1, {\"a\": null}]");
     invalid("{\"properties\": {\"a\": false}}", "{\"a\": 0}", "/a",
             "schema /properties/a: no value is allowed");
+    /* jansson shares one `false` value: each position still reports its
+     * own location. */
+    invalid("{\"properties\": {\"a\": false, \"b\": false}}", "{\"b\": 0}",
+            "/b", "schema /properties/b: no value is allowed");
+    invalid("{\"$defs\": {\"t\": true, \"f\": false}, \"properties\": "
+            "{\"x\": {\"$ref\": \"#/$defs/f\"}}}",
+            "{\"x\": 0}", "/x", "schema /$defs/f: no value is allowed");
 }
 
 /* ---- $ref ---- */
