@@ -89,7 +89,8 @@ typedef struct lx_schema_issue {
  * schema in compile errors, e.g. "person/v1".
  * Ownership: *out is owned by the caller (lx_schema_destroy); NULL on
  * error.
- * Errors, with the schema location as a JSON pointer in err->where:
+ * Errors, with the schema location as a JSON pointer in err->where and
+ * a message "schema <name> at <pointer>: <rule>":
  *   LX_ESCHEMA      a keyword of the wrong type or value, an invalid
  *                   regular expression, a $ref that does not resolve inside
  *                   the document, a duplicate $id or $anchor, a $ref cycle;
@@ -116,7 +117,8 @@ LX_NODISCARD int lx_schema_validate(const lx_schema *s, const json_t *instance,
 
 /* Validate `instance` and collect every failure: the first `max` issues
  * go to issues[0..max) (issues may be NULL when max is 0) and *count
- * receives how many were found in total (it may exceed max).
+ * (count must not be NULL) receives how many were found in total; it may
+ * exceed max.
  * Inside anyOf, oneOf, not and if, failing alternatives are not reported
  * one by one: the keyword itself is the issue.
  * Returns 0 (valid, *count = 0), LX_ESCHEMA (err as for
