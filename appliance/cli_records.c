@@ -330,7 +330,7 @@ static int run_read(int argc, char **argv, const char *usage, int positional,
         lx_error_clear(&err);
         if (fn(store, argv + optind, &out, &err) != 0)
             rc = lx_cli_fail(argv[0], &err);
-        else
+        else if (out)
             lx_cli_print_json(stdout, out, 0);
         json_decref(out);
     }
@@ -377,14 +377,49 @@ static int do_history(lx_store *s, char **a, json_t **out, lx_error *err)
     return lx_store_history(s, a[0], a[1], out, err);
 }
 
+/* One line per version, for people: "v2  <time>  upsert  seq 4  from
+ * ehr/Patient/MRN-1  trace ...". */
+static int do_history_summary(lx_store *s, char **a, json_t **out,
+                              lx_error *err)
+{
+    json_t *hist = NULL;
+    int rc = lx_store_history(s, a[0], a[1], &hist, err);
+    if (rc != 0)
+        return rc;
+    size_t i;
+    json_t *h;
+    json_array_foreach(hist, i, h)
+    {
+        const char *nid = lx_json_str(h, "native_id");
+        printf("v%-3lld %s  %-6s  seq %-6lld from %s/%s/%s  trace %s\n",
+               (long long)json_integer_value(json_object_get(h, "version")),
+               lx_json_str(h, "time"), lx_json_str(h, "op"),
+               (long long)json_integer_value(json_object_get(h, "seq")),
+               lx_json_str(h, "system"), lx_json_str(h, "native_type"),
+               nid ? nid : "-", lx_json_str(h, "trace"));
+    }
+    json_decref(hist);
+    *out = NULL;
+    return 0;
+}
+
 int lx_cli_history(int argc, char **argv)
 {
-    return run_read(argc, argv,
-                    "usage: lingua history ENTITY ID [--data-dir DIR | "
-                    "--config FILE]\n\nPrint every version of a record, "
+    bool summary = false;
+    int n = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--summary") == 0)
+            summary = true;
+        else
+            argv[n++] = argv[i];
+    }
+    return run_read(n, argv,
+                    "usage: lingua history ENTITY ID [--summary] [--data-dir "
+                    "DIR | --config FILE]\n\nPrint every version of a record, "
                     "oldest first, with its source system,\nadapter, native "
-                    "id, trace id and event sequence.\n",
-                    2, do_history);
+                    "id, trace id and event sequence (JSON; --summary: one\n"
+                    "line per version without the record).\n",
+                    2, summary ? do_history_summary : do_history);
 }
 
 static int do_xref(lx_store *s, char **a, json_t **out, lx_error *err)

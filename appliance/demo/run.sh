@@ -55,7 +55,7 @@ step "5. One canonical record, known to both systems"
 run xref ehr Patient MRN-77812 --config "$cfg"
 
 step "6. Its history: who changed what, when, with which trace id"
-run history person "$person" --config "$cfg" | grep -E '"(version|system|native_id|trace|time|op)"'
+run history person "$person" --summary --config "$cfg"
 
 step "7. The event log, as subscribers receive it (PUB live, REPLAY from any sequence)"
 run events --from 1 --config "$cfg" | cut -c1-160
