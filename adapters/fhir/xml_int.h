@@ -1,0 +1,43 @@
+/* adapters/fhir/xml_int.h: private to the FHIR XML codec (xml*.c), the
+ * only place in Lingua that includes libxml2. */
+#ifndef LX_ADAPTERS_FHIR_XML_INT_H
+#define LX_ADAPTERS_FHIR_XML_INT_H
+
+#include "adapters/fhir/xml.h"
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include <stdbool.h>
+
+/* Parse xml[0..len) into a DOM with the safe options (no network, no DTD,
+ * no entity substitution, CDATA merged into text, no messages on stderr).
+ * A DOCTYPE stops the parser before its internal subset is read.
+ * Ownership: *out is the caller's (xmlFreeDoc); NULL on error.
+ * Errors: LX_ESYNTAX with err->line/column from libxml2 (where is left to
+ * the caller), LX_ELIMIT when len does not fit libxml2's int. */
+int lx_fhir_xml_parse(const char *xml, size_t len, xmlDoc **out,
+                      lx_error *err);
+
+/* Append s[0..n) escaped for XML text (attr false: & < > ") or for a
+ * double-quoted attribute value (attr true: also tab, CR and LF as
+ * character references, so that attribute-value normalization keeps them).
+ * Returns 0, LX_ELIMIT (buffer ceiling) or LX_ESCHEMA when s holds a
+ * character XML 1.0 cannot carry (C0 controls but tab, CR, LF; U+FFFE,
+ * U+FFFF); nothing is reported in an lx_error: the caller locates it. */
+int lx_fhir_xml_escape(lx_buf *b, const char *s, size_t n, bool attr);
+
+/* Append the XHTML element `div` and its content as XML text: the element
+ * carries the namespace declarations it needs (xmlns on the div itself),
+ * text is escaped as by lx_fhir_xml_escape, empty elements are written
+ * <br/>, comments are kept, processing instructions dropped. `depth` is
+ * the nesting depth of div itself; LX_FHIR_XML_MAX_DEPTH applies.
+ * Errors (message in err, location left to the caller, *line set to the
+ * line of the offending node when known): LX_ELIMIT, LX_ESCHEMA. */
+int lx_fhir_xhtml_write(lx_buf *b, const xmlNode *div, int depth, long *line,
+                        lx_error *err);
+
+/* True when the element is in the namespace `ns`. */
+bool lx_fhir_xml_in_ns(const xmlNode *node, const char *ns);
+
+#endif
