@@ -3,16 +3,23 @@
 # then show what the hub does with records from two systems.
 #   bash appliance/demo/run.sh              walkthrough, then keep serving
 #   DEMO_EXIT=1 bash appliance/demo/run.sh  stop after the walkthrough
+# For tests: LINGUA=path/to/lingua skips the build; DEMO_CONFIG and
+# DEMO_DATA (its data_dir) point at another configuration.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 demo=$top/appliance/demo
-cfg=$demo/lingua.json
-lingua=$top/build/lingua
+cfg=${DEMO_CONFIG:-$demo/lingua.json}
+data=${DEMO_DATA:-$top/build/demo-data}
 
-bash "$top/appliance/setup.sh"
+if [ -n "${LINGUA:-}" ]; then
+  lingua=$LINGUA
+else
+  bash "$top/appliance/setup.sh"
+  lingua=$top/build/lingua
+fi
 
 # A fresh store each run, so the walkthrough shows versions 1, 2, ...
-rm -rf "$top/build/demo-data"
+rm -rf "$data"
 log=$(mktemp)
 "$lingua" serve --config "$cfg" >"$log" 2>&1 &
 hub=$!
