@@ -13,8 +13,12 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define FORMAT_BYTE 1
+/* Current record: format, flags, u64be version, u64be time (ms), u64be
+ * seq, SHA-256 of the record text. The text is in the version's history
+ * entry. */
 #define REC_HDR_LEN (1 + 1 + 8 + 8 + 8 + LX_SHA256_LEN)
 #define REC_FLAG_DELETED 1u
 #define MAP_DEFAULT ((size_t)64 << 20)
@@ -28,6 +32,14 @@ enum { DB_RECORDS, DB_HISTORY, DB_XREF, DB_XREV, DB_IDENT, DB_EVENTS,
        DB_CURSORS, DB_META, DB_COUNT };
 static const char *const db_names[DB_COUNT] = {
     "records", "history", "xref", "xrev", "ident", "events", "cursors", "meta"};
+
+struct ident;
+
+typedef struct batch {
+    struct batch *next;
+    struct item *items;
+    bool committed;
+} batch;
 
 typedef enum item_kind {
     ITEM_UPSERT,
@@ -51,13 +63,14 @@ typedef struct item {
     char *text; /* canonical serialization of the record (upserts) */
     size_t text_len;
     uint8_t hash[LX_SHA256_LEN];
-    uint8_t (*idents)[LX_SHA256_LEN];
+    struct ident *idents;
     size_t ident_count;
     uint64_t cursor_seq;
     lx_store_done_fn done;
     void *ctx;
     lx_upsert_result res;
-    lx_buf event; /* built by the writer */
+    lx_buf event; /* built by the writer: the whole event text */
+    size_t event_prefix_len; /* event text up to and including "record": */
     char topic[LX_STORE_NAME_MAX + 16];
 } item;
 
@@ -76,6 +89,16 @@ struct lx_store {
     bool stopping;
     pthread_t writer;
     bool writer_started;
+
+    /* Committed batches wait here for the completer thread, which
+     * publishes their events and wakes their callers, so the writer can
+     * start the next transaction at once. */
+    pthread_mutex_t done_mu;
+    pthread_cond_t done_cv;
+    struct batch *done_head, *done_tail;
+    bool done_stop;
+    pthread_t completer;
+    bool completer_started;
 
     _Atomic uint64_t last_seq;
     _Atomic uint64_t commits, upserts, unchanged;
@@ -151,24 +174,44 @@ static size_t join_key(char *buf, size_t size, const char *a, const char *b,
     return n;
 }
 
-static void ident_key(uint8_t out[LX_SHA256_LEN], const char *entity,
-                      const char *system, size_t system_len,
-                      const char *value, size_t value_len)
+/* Identifier index key: entity 0 system 0 value, as it is, so that the
+ * index stays readable (mdb_dump) and identifiers that arrive in order
+ * (employee numbers, MRNs) land on neighbouring pages; a pair too long for
+ * an LMDB key is replaced by 0x01 + SHA-256 of the same bytes. */
+#define IDENT_KEY_MAX 400
+
+typedef struct ident {
+    uint8_t key[IDENT_KEY_MAX];
+    size_t len;
+} ident;
+
+static void ident_key(ident *out, const char *entity, const char *system,
+                      size_t system_len, const char *value, size_t value_len)
 {
+    size_t el = strlen(entity);
+    size_t n = el + 1 + system_len + 1 + value_len;
     lx_buf b;
     lx_buf_init(&b, 0);
-    if (lx_buf_append(&b, entity, strlen(entity) + 1) != 0 ||
+    if (lx_buf_append(&b, entity, el + 1) != 0 ||
         lx_buf_append(&b, system, system_len) != 0 ||
         lx_buf_append(&b, "", 1) != 0 ||
         lx_buf_append(&b, value, value_len) != 0)
         LX_ASSERT(!"identifier key");
-    lx_sha256(b.data, b.len, out);
+    if (n <= IDENT_KEY_MAX) {
+        memcpy(out->key, b.data, n);
+        out->len = n;
+    } else {
+        out->key[0] = 0x01;
+        lx_sha256(b.data, b.len, out->key + 1);
+        out->len = 1 + LX_SHA256_LEN;
+    }
     lx_buf_fini(&b);
 }
 
 /* ---- open / close ---- */
 
 static void *writer_main(void *arg);
+static void *completer_main(void *arg);
 
 static int open_dbs(lx_store *s, lx_error *err)
 {
@@ -261,6 +304,8 @@ int lx_store_open(const lx_store_options *opts, lx_store **out, lx_error *err)
     pthread_rwlock_init(&s->map_lock, NULL);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
+    pthread_mutex_init(&s->done_mu, NULL);
+    pthread_cond_init(&s->done_cv, NULL);
 
     int rc = mdb_env_create(&s->env);
     if (rc == 0)
@@ -296,6 +341,12 @@ int lx_store_open(const lx_store_options *opts, lx_store **out, lx_error *err)
         return rc;
     }
     if (!s->read_only) {
+        if (pthread_create(&s->completer, NULL, completer_main, s) != 0) {
+            lx_store_close(&s);
+            return lx_error_set(err, LX_ESTORE,
+                                "cannot start completer thread");
+        }
+        s->completer_started = true;
         if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
             lx_store_close(&s);
             return lx_error_set(err, LX_ESTORE, "cannot start writer thread");
@@ -319,8 +370,17 @@ void lx_store_close(lx_store **sp)
         pthread_mutex_unlock(&s->mu);
         pthread_join(s->writer, NULL);
     }
+    if (s->completer_started) {
+        pthread_mutex_lock(&s->done_mu);
+        s->done_stop = true;
+        pthread_cond_broadcast(&s->done_cv);
+        pthread_mutex_unlock(&s->done_mu);
+        pthread_join(s->completer, NULL);
+    }
     if (s->env)
         mdb_env_close(s->env);
+    pthread_mutex_destroy(&s->done_mu);
+    pthread_cond_destroy(&s->done_cv);
     pthread_rwlock_destroy(&s->map_lock);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
@@ -398,7 +458,7 @@ static void collect_idents(item *it, const json_t *record)
         json_t *val = json_object_get(e, "value");
         if (!json_is_string(sys) || !json_is_string(val))
             continue;
-        ident_key(it->idents[it->ident_count++], it->entity,
+        ident_key(&it->idents[it->ident_count++], it->entity,
                   json_string_value(sys), json_string_length(sys),
                   json_string_value(val), json_string_length(val));
     }
@@ -693,7 +753,7 @@ static int resolve(batch_ctx *b, item *it, char *cid, bool *found)
         }
     }
     for (size_t i = 0; i < it->ident_count; i++) {
-        rc = get(b, DB_IDENT, it->idents[i], LX_SHA256_LEN, &v);
+        rc = get(b, DB_IDENT, it->idents[i].key, it->idents[i].len, &v);
         if (rc == BATCH_FATAL)
             return rc;
         if (rc == 0 && v.mv_size < LX_STORE_ID_SIZE) {
@@ -776,9 +836,50 @@ static int build_event(item *it, const char *cid, uint64_t seq,
     rc = rc ? rc : lx_buf_puts(e, "},\"changed\":[");
     rc = rc ? rc : lx_buf_append(e, changed, changed_len);
     rc = rc ? rc : lx_buf_puts(e, "],\"record\":");
+    it->event_prefix_len = e->len;
     rc = rc ? rc : lx_buf_append(e, record, record_len);
     rc = rc ? rc : lx_buf_puts(e, "}");
     return rc;
+}
+
+/* History key of a version: "<entity>/<id>" 0 u64be(version). */
+static size_t history_key(char *buf, size_t size, const char *entity,
+                          const char *id, uint64_t version)
+{
+    size_t kl = record_key(buf, size - 9, entity, id);
+    buf[kl] = '\0';
+    lx_u64be_put((uint8_t *)buf + kl + 1, version);
+    return kl + 9;
+}
+
+/* The record text inside a history value (format byte, u32be meta length,
+ * meta, record). Returns false when the value is malformed. */
+static bool history_record(const MDB_val *v, const char **text, size_t *len)
+{
+    const uint8_t *p = v->mv_data;
+    if (v->mv_size < 5 || p[0] != FORMAT_BYTE)
+        return false;
+    size_t ml = (size_t)p[1] << 24 | (size_t)p[2] << 16 | (size_t)p[3] << 8 |
+                p[4];
+    if (5 + ml > v->mv_size)
+        return false;
+    *text = (const char *)p + 5 + ml;
+    *len = v->mv_size - 5 - ml;
+    return true;
+}
+
+/* The text of a record's version, from history (valid until the next put
+ * in this transaction). */
+static int version_text(batch_ctx *b, const char *entity, const char *cid,
+                        uint64_t version, const char **text, size_t *len)
+{
+    char hk[LX_STORE_NAME_MAX + LX_STORE_ID_SIZE + 11];
+    size_t hl = history_key(hk, sizeof(hk), entity, cid, version);
+    MDB_val v;
+    int rc = get(b, DB_HISTORY, hk, hl, &v);
+    if (rc != 0)
+        return rc;
+    return history_record(&v, text, len) ? 0 : MDB_NOTFOUND;
 }
 
 static int apply_change(batch_ctx *b, item *it, uint64_t now)
@@ -790,15 +891,18 @@ static int apply_change(batch_ctx *b, item *it, uint64_t now)
         return rc;
 
     char rkey[LX_STORE_NAME_MAX + LX_STORE_ID_SIZE + 2];
-    MDB_val cur = {0, NULL};
+    uint8_t hdr[REC_HDR_LEN];
     bool exists = false;
     if (found) {
         size_t kl = record_key(rkey, sizeof(rkey), it->entity, cid);
+        MDB_val cur;
         rc = get(b, DB_RECORDS, rkey, kl, &cur);
         if (rc == BATCH_FATAL)
             return rc;
-        exists = rc == 0 && cur.mv_size >= REC_HDR_LEN &&
+        exists = rc == 0 && cur.mv_size == REC_HDR_LEN &&
                  ((uint8_t *)cur.mv_data)[0] == FORMAT_BYTE;
+        if (exists)
+            memcpy(hdr, cur.mv_data, REC_HDR_LEN);
         if (!exists && it->canonical_id[0])
             return item_fail(it, LX_ENOTFOUND, "no %s record with this id",
                              it->entity);
@@ -814,7 +918,6 @@ static int apply_change(batch_ctx *b, item *it, uint64_t now)
     }
     size_t rkl = record_key(rkey, sizeof(rkey), it->entity, cid);
 
-    const uint8_t *hdr = cur.mv_data;
     uint64_t old_version = exists ? lx_u64be_get(hdr + 2) : 0;
     bool was_deleted = exists && (hdr[1] & REC_FLAG_DELETED);
     snprintf(it->res.canonical_id, sizeof(it->res.canonical_id), "%s", cid);
@@ -834,13 +937,21 @@ static int apply_change(batch_ctx *b, item *it, uint64_t now)
         return link_xref(b, it, cid);
     }
 
-    /* The old record text is needed for "changed" and for delete events;
-     * copy it before any put invalidates the map pointer. */
-    const char *old_text = exists ? (const char *)hdr + REC_HDR_LEN : NULL;
-    size_t old_len = exists ? cur.mv_size - REC_HDR_LEN : 0;
+    /* The previous text is needed for "changed" and, for a delete, as the
+     * last content; copy it before any put invalidates map pointers. */
+    char *old_text = NULL;
+    size_t old_len = 0;
+    if (exists) {
+        const char *t;
+        rc = version_text(b, it->entity, cid, old_version, &t, &old_len);
+        if (rc == BATCH_FATAL)
+            return rc;
+        if (rc == 0)
+            old_text = lx_xstrndup(t, old_len);
+    }
     lx_buf changed;
     lx_buf_init(&changed, 0);
-    if (exists && !was_deleted && it->kind == ITEM_UPSERT) {
+    if (old_text && !was_deleted && it->kind == ITEM_UPSERT) {
         json_t *o = json_loadb(old_text, old_len, 0, NULL);
         json_t *n = json_loadb(it->text, it->text_len, 0, NULL);
         if (o && n && lx_diff_pointers(o, n, CHANGED_MAX, &changed) < 0)
@@ -854,91 +965,96 @@ static int apply_change(batch_ctx *b, item *it, uint64_t now)
     uint64_t version = old_version + 1, seq = b->seq + 1;
     const char *rec_text = it->kind == ITEM_DELETE ? old_text : it->text;
     size_t rec_len = it->kind == ITEM_DELETE ? old_len : it->text_len;
+    if (!rec_text) {
+        rec_text = "null";
+        rec_len = 4;
+    }
     if (build_event(it, cid, seq, version, now, type,
                     changed.data ? changed.data : "", changed.len, rec_text,
                     rec_len) != 0)
         LX_ASSERT(!"event buffer has no ceiling");
     lx_buf_fini(&changed);
 
-    /* Current record: header + canonical text. */
-    lx_buf v;
-    lx_buf_init(&v, 0);
-    uint8_t flags = it->kind == ITEM_DELETE ? REC_FLAG_DELETED : 0;
-    rc = lx_buf_append(&v, (uint8_t[]){FORMAT_BYTE, flags}, 2);
-    rc = rc ? rc : lx_buf_u64be(&v, version);
-    rc = rc ? rc : lx_buf_u64be(&v, now);
-    rc = rc ? rc : lx_buf_u64be(&v, seq);
-    rc = rc ? rc
-            : lx_buf_append(&v, it->kind == ITEM_DELETE ? hdr + 26 : it->hash,
-                            LX_SHA256_LEN);
-    rc = rc ? rc : lx_buf_append(&v, rec_text, rec_len);
-    LX_ASSERT(rc == 0);
+    /* The record text is stored once, in its history entry; the current
+     * record and the event refer to it. That halves the bytes written per
+     * change, and the bytes synced are what a durable commit costs. */
+    uint8_t v[REC_HDR_LEN];
+    v[0] = FORMAT_BYTE;
+    v[1] = it->kind == ITEM_DELETE ? REC_FLAG_DELETED : 0;
+    lx_u64be_put(v + 2, version);
+    lx_u64be_put(v + 10, now);
+    lx_u64be_put(v + 18, seq);
+    memcpy(v + 26, it->kind == ITEM_DELETE ? hdr + 26 : it->hash,
+           LX_SHA256_LEN);
 
     /* History entry: format byte, u32 meta length, meta JSON, record. */
-    lx_buf h, meta;
+    lx_buf h;
     lx_buf_init(&h, 0);
-    lx_buf_init(&meta, 0);
     char when[LX_TIME_SIZE], hex[LX_SHA256_HEX_SIZE];
     lx_time_format(now, when);
-    lx_hex((const uint8_t *)v.data + 26, LX_SHA256_LEN, hex);
-    rc = lx_buf_printf(&meta,
-                       "{\"version\":%llu,\"time\":\"%s\",\"op\":\"%s\","
-                       "\"seq\":%llu,\"hash\":\"%s\",\"system\":",
-                       (unsigned long long)version, when,
-                       it->kind == ITEM_DELETE ? "delete" : "upsert",
-                       (unsigned long long)seq, hex);
-    rc = rc ? rc : lx_buf_json_string(&meta, it->system, strlen(it->system));
-    rc = rc ? rc : lx_buf_puts(&meta, ",\"adapter\":");
+    lx_hex(v + 26, LX_SHA256_LEN, hex);
+    rc = lx_buf_append(&h, "\x01\0\0\0\0", 5);
+    rc = rc ? rc : lx_buf_printf(&h,
+                                 "{\"version\":%llu,\"time\":\"%s\",\"op\":"
+                                 "\"%s\",\"seq\":%llu,\"hash\":\"%s\","
+                                 "\"system\":",
+                                 (unsigned long long)version, when,
+                                 it->kind == ITEM_DELETE ? "delete" : "upsert",
+                                 (unsigned long long)seq, hex);
+    rc = rc ? rc : lx_buf_json_string(&h, it->system, strlen(it->system));
+    rc = rc ? rc : lx_buf_puts(&h, ",\"adapter\":");
     rc = rc ? rc : (it->adapter[0]
-                        ? lx_buf_json_string(&meta, it->adapter,
+                        ? lx_buf_json_string(&h, it->adapter,
                                              strlen(it->adapter))
-                        : lx_buf_puts(&meta, "null"));
-    rc = rc ? rc : lx_buf_puts(&meta, ",\"native_type\":");
-    rc = rc ? rc : lx_buf_json_string(&meta, it->native_type,
+                        : lx_buf_puts(&h, "null"));
+    rc = rc ? rc : lx_buf_puts(&h, ",\"native_type\":");
+    rc = rc ? rc : lx_buf_json_string(&h, it->native_type,
                                       strlen(it->native_type));
-    rc = rc ? rc : lx_buf_puts(&meta, ",\"native_id\":");
+    rc = rc ? rc : lx_buf_puts(&h, ",\"native_id\":");
     rc = rc ? rc : (it->has_native
-                        ? lx_buf_json_string(&meta, it->native_id,
+                        ? lx_buf_json_string(&h, it->native_id,
                                              strlen(it->native_id))
-                        : lx_buf_puts(&meta, "null"));
-    rc = rc ? rc : lx_buf_puts(&meta, ",\"trace\":");
-    rc = rc ? rc : lx_buf_json_string(&meta, it->trace, strlen(it->trace));
-    rc = rc ? rc : lx_buf_puts(&meta, "}");
-    uint8_t ml[4] = {(uint8_t)(meta.len >> 24), (uint8_t)(meta.len >> 16),
-                     (uint8_t)(meta.len >> 8), (uint8_t)meta.len};
-    rc = rc ? rc : lx_buf_append(&h, (uint8_t[]){FORMAT_BYTE}, 1);
-    rc = rc ? rc : lx_buf_append(&h, ml, 4);
-    rc = rc ? rc : lx_buf_append(&h, meta.data, meta.len);
-    rc = rc ? rc : lx_buf_append(&h, rec_text, rec_len);
+                        : lx_buf_puts(&h, "null"));
+    rc = rc ? rc : lx_buf_puts(&h, ",\"trace\":");
+    rc = rc ? rc : lx_buf_json_string(&h, it->trace, strlen(it->trace));
+    rc = rc ? rc : lx_buf_puts(&h, "}");
     LX_ASSERT(rc == 0);
-    lx_buf_fini(&meta);
+    size_t ml = h.len - 5;
+    h.data[1] = (char)(ml >> 24);
+    h.data[2] = (char)(ml >> 16);
+    h.data[3] = (char)(ml >> 8);
+    h.data[4] = (char)ml;
+    rc = lx_buf_append(&h, rec_text, rec_len);
+    LX_ASSERT(rc == 0);
+    free(old_text);
 
-    char hkey[sizeof(rkey) + 9];
-    memcpy(hkey, rkey, rkl);
-    hkey[rkl] = '\0';
-    lx_u64be_put((uint8_t *)hkey + rkl + 1, version);
+    char hkey[LX_STORE_NAME_MAX + LX_STORE_ID_SIZE + 11];
+    size_t hkl = history_key(hkey, sizeof(hkey), it->entity, cid, version);
 
-    /* From here on `cur` may be invalid: all reads are done. */
-    rc = put(b, DB_RECORDS, rkey, rkl, v.data, v.len, 0);
-    rc = rc ? rc : put(b, DB_HISTORY, hkey, rkl + 9, h.data, h.len, 0);
-    lx_buf_fini(&v);
-    lx_buf_fini(&h);
+    /* Event: format byte, the history key of the record text, and the
+     * event text up to "record": (see event_assemble). */
+    lx_buf ev;
+    lx_buf_init(&ev, 0);
+    uint8_t head[2] = {FORMAT_BYTE, (uint8_t)hkl};
+    rc = lx_buf_append(&ev, head, 2);
+    rc = rc ? rc : lx_buf_append(&ev, hkey, hkl);
+    rc = rc ? rc : lx_buf_append(&ev, it->event.data, it->event_prefix_len);
+    LX_ASSERT(rc == 0);
+
+    rc = put(b, DB_RECORDS, rkey, rkl, v, sizeof(v), 0);
+    rc = rc ? rc : put(b, DB_HISTORY, hkey, hkl, h.data, h.len, 0);
     if (rc == 0) {
         uint8_t ek[8];
         lx_u64be_put(ek, seq);
-        lx_buf ev;
-        lx_buf_init(&ev, 0);
-        rc = lx_buf_append(&ev, (uint8_t[]){FORMAT_BYTE}, 1);
-        rc = rc ? rc : lx_buf_append(&ev, it->event.data, it->event.len);
-        LX_ASSERT(rc == 0);
         /* Sequences only grow, so the log is appended in key order. */
         rc = put(b, DB_EVENTS, ek, 8, ev.data, ev.len, MDB_APPEND);
-        lx_buf_fini(&ev);
     }
+    lx_buf_fini(&h);
+    lx_buf_fini(&ev);
     rc = rc ? rc : link_xref(b, it, cid);
     if (it->kind == ITEM_UPSERT) {
         for (size_t i = 0; rc == 0 && i < it->ident_count; i++)
-            rc = put(b, DB_IDENT, it->idents[i], LX_SHA256_LEN, cid,
+            rc = put(b, DB_IDENT, it->idents[i].key, it->idents[i].len, cid,
                      strlen(cid), MDB_NOOVERWRITE);
     }
     if (rc != 0)
@@ -1051,13 +1167,52 @@ static void finish(lx_store *s, item *list, bool committed)
     }
 }
 
+/* Writer thread: queue a finished batch for the completer. */
+static void hand_over(lx_store *s, item *list, bool committed)
+{
+    batch *bt = lx_xcalloc(1, sizeof(*bt));
+    bt->items = list;
+    bt->committed = committed;
+    pthread_mutex_lock(&s->done_mu);
+    if (s->done_tail)
+        s->done_tail->next = bt;
+    else
+        s->done_head = bt;
+    s->done_tail = bt;
+    pthread_cond_signal(&s->done_cv);
+    pthread_mutex_unlock(&s->done_mu);
+}
+
+/* Completer thread: events go out and callers are woken in commit order. */
+static void *completer_main(void *arg)
+{
+    lx_store *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->done_mu);
+        while (!s->done_head && !s->done_stop)
+            pthread_cond_wait(&s->done_cv, &s->done_mu);
+        batch *bt = s->done_head;
+        s->done_head = s->done_tail = NULL;
+        pthread_mutex_unlock(&s->done_mu);
+        if (!bt)
+            break; /* stopping, and everything was completed */
+        while (bt) {
+            batch *next = bt->next;
+            finish(s, bt->items, bt->committed);
+            free(bt);
+            bt = next;
+        }
+    }
+    return NULL;
+}
+
 static void process(lx_store *s, item *list)
 {
     for (;;) {
         int rc = run_batch(s, list);
         if (rc == 0) {
             atomic_fetch_add(&s->commits, 1);
-            finish(s, list, true);
+            hand_over(s, list, true);
             return;
         }
         if (rc == MDB_MAP_FULL && grow_map(s))
@@ -1075,7 +1230,7 @@ static void process(lx_store *s, item *list)
         }
         lx_log_error(NULL, "store: commit failed: %s", mdb_strerror(rc));
         fail_all(list, rc);
-        finish(s, list, false);
+        hand_over(s, list, false);
         return;
     }
 }
@@ -1124,21 +1279,32 @@ int lx_store_get(lx_store *s, const char *entity, const char *id,
         return rc;
     MDB_val key = {kl, k}, v;
     rc = mdb_get(txn, s->dbi[DB_RECORDS], &key, &v);
-    if (rc == 0 && v.mv_size >= REC_HDR_LEN) {
+    if (rc == 0 && v.mv_size == REC_HDR_LEN) {
         const uint8_t *h = v.mv_data;
+        uint64_t version = lx_u64be_get(h + 2);
         if (meta) {
             meta->deleted = h[1] & REC_FLAG_DELETED;
-            meta->version = lx_u64be_get(h + 2);
+            meta->version = version;
             meta->time_ms = lx_u64be_get(h + 10);
             meta->seq = lx_u64be_get(h + 18);
             memcpy(meta->hash, h + 26, LX_SHA256_LEN);
         }
-        json_error_t je;
-        *record = json_loadb((const char *)h + REC_HDR_LEN,
-                             v.mv_size - REC_HDR_LEN, 0, &je);
-        rc = *record ? 0 : lx_error_set(err, LX_ESTORE,
-                                        "stored record is not JSON: %s",
-                                        je.text);
+        char hk[LX_STORE_NAME_MAX + LX_STORE_ID_SIZE + 11];
+        MDB_val hkey = {history_key(hk, sizeof(hk), entity, id, version), hk};
+        MDB_val hv;
+        const char *text = NULL;
+        size_t len = 0;
+        rc = mdb_get(txn, s->dbi[DB_HISTORY], &hkey, &hv);
+        if (rc == 0 && history_record(&hv, &text, &len)) {
+            json_error_t je;
+            *record = json_loadb(text, len, 0, &je);
+            rc = *record ? 0 : lx_error_set(err, LX_ESTORE,
+                                            "stored record is not JSON: %s",
+                                            je.text);
+        } else {
+            rc = lx_error_set(err, LX_ESTORE, "the history entry of the "
+                                              "current version is missing");
+        }
     } else if (rc == MDB_NOTFOUND) {
         rc = lx_error_set(err, LX_ENOTFOUND, "no %s record with this id",
                           entity);
@@ -1295,13 +1461,15 @@ int lx_store_ident_find(lx_store *s, const char *entity, const char *system,
                         const char *value, char *id, lx_error *err)
 {
     id[0] = '\0';
-    uint8_t k[LX_SHA256_LEN];
-    ident_key(k, entity, system, strlen(system), value, strlen(value));
+    ident k;
+    if (strlen(entity) > LX_STORE_NAME_MAX)
+        return lx_error_set(err, LX_ENOTFOUND, "no such identifier");
+    ident_key(&k, entity, system, strlen(system), value, strlen(value));
     MDB_txn *txn;
     int rc = read_begin(s, &txn, err);
     if (rc != 0)
         return rc;
-    MDB_val key = {sizeof(k), k}, v;
+    MDB_val key = {k.len, k.key}, v;
     rc = mdb_get(txn, s->dbi[DB_IDENT], &key, &v);
     if (rc == 0 && v.mv_size < LX_STORE_ID_SIZE) {
         memcpy(id, v.mv_data, v.mv_size);
@@ -1314,6 +1482,31 @@ int lx_store_ident_find(lx_store *s, const char *entity, const char *system,
     }
     read_end(s, txn);
     return rc;
+}
+
+/* An event is stored as: format byte, history key length and key, the
+ * event text up to "record":. The record text comes from history, where
+ * it is stored once; this puts the whole event back together in out. */
+static int event_assemble(lx_store *s, MDB_txn *txn, const MDB_val *v,
+                          lx_buf *out)
+{
+    const uint8_t *p = v->mv_data;
+    if (v->mv_size < 2 || p[0] != FORMAT_BYTE || 2u + p[1] > v->mv_size)
+        return MDB_CORRUPTED;
+    MDB_val hk = {p[1], (void *)(p + 2)}, hv;
+    int rc = mdb_get(txn, s->dbi[DB_HISTORY], &hk, &hv);
+    if (rc != 0)
+        return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+    const char *text;
+    size_t len;
+    if (!history_record(&hv, &text, &len))
+        return MDB_CORRUPTED;
+    lx_buf_reset(out);
+    size_t head = 2u + p[1];
+    if (lx_buf_append(out, p + head, v->mv_size - head) != 0 ||
+        lx_buf_append(out, text, len) != 0 || lx_buf_append(out, "}", 1) != 0)
+        return MDB_CORRUPTED;
+    return 0;
 }
 
 int lx_store_events(lx_store *s, uint64_t from, size_t max_count,
@@ -1336,19 +1529,22 @@ int lx_store_events(lx_store *s, uint64_t from, size_t max_count,
     lx_u64be_put(k, from);
     MDB_val key = {8, k}, v;
     size_t n = 0;
+    lx_buf text;
+    lx_buf_init(&text, 0);
     rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
     while (rc == 0 && (max_count == 0 || n < max_count)) {
         uint64_t seq = lx_u64be_get(key.mv_data);
-        const char *p = v.mv_data;
-        if (v.mv_size >= 1 && p[0] == FORMAT_BYTE) {
-            n++;
-            if (next)
-                *next = seq + 1;
-            if (fn(ctx, seq, p + 1, v.mv_size - 1) != 0)
-                break;
-        }
+        rc = event_assemble(s, txn, &v, &text);
+        if (rc != 0)
+            break;
+        n++;
+        if (next)
+            *next = seq + 1;
+        if (fn(ctx, seq, text.data, text.len) != 0)
+            break;
         rc = mdb_cursor_get(c, &key, &v, MDB_NEXT);
     }
+    lx_buf_fini(&text);
     mdb_cursor_close(c);
     read_end(s, txn);
     if (rc != 0 && rc != MDB_NOTFOUND)

@@ -2,15 +2,19 @@
  *
  * One LMDB environment under the data directory holds, in named databases:
  *   records  "<entity>/<canonical id>"            -> current version
- *   history  "<entity>/<canonical id>" 0 u64be(v)  -> every version
+ *                                                     (header and hash)
+ *   history  "<entity>/<canonical id>" 0 u64be(v)  -> every version: its
+ *                                                     metadata and text
  *   xref     "<system>" 0 "<native type>" 0 "<native id>" -> entity 0 id
  *   xrev     "<entity>/<id>" 0 "<system>" 0 "<native type>" -> native id
- *   ident    sha256(entity 0 system 0 value)       -> canonical id
- *   events   u64be(seq)                            -> event JSON
+ *   ident    entity 0 system 0 value (hashed when long) -> canonical id
+ *   events   u64be(seq)                            -> event JSON (its
+ *                                                     record from history)
  *   cursors  "<name>"                              -> u64be(seq)
  *   meta     "format"                              -> "1"
  * Every value starts with a format byte (1) and numbers are big-endian, so
- * the file is portable and can be migrated.
+ * the file is portable and can be migrated. A record's text is stored once,
+ * in its history entry: durable commits cost what they write.
  *
  * Writes go through one writer thread (the only LMDB write transaction in
  * the process). Callers submit upserts; the writer drains the queue, applies

@@ -317,6 +317,7 @@ typedef struct store_result {
     double p50_ms, p99_ms;
     uint64_t commits, upserts;
     double avg_batch;
+    double kib_per_upsert; /* bytes this process wrote to storage */
 } store_result;
 
 typedef struct writer_arg {
@@ -361,6 +362,22 @@ static void *upsert_thread(void *arg)
     return NULL;
 }
 
+/* Bytes this process has caused to be written to storage (page cache
+ * write-back counts too), from /proc/self/io; 0 when unavailable. */
+static uint64_t io_write_bytes(void)
+{
+    FILE *f = fopen("/proc/self/io", "r");
+    if (!f)
+        return 0;
+    char line[128];
+    uint64_t v = 0;
+    while (fgets(line, sizeof(line), f))
+        if (strncmp(line, "write_bytes:", 12) == 0)
+            v = strtoull(line + 12, NULL, 10);
+    fclose(f);
+    return v;
+}
+
 static int bench_store(const char *dir, int cfg, int writers, bool no_sync,
                        size_t count, store_result *r)
 {
@@ -395,11 +412,14 @@ static int bench_store(const char *dir, int cfg, int writers, bool no_sync,
         int prc = pthread_create(&th[i], NULL, upsert_thread, &args[i]);
         LX_ASSERT(prc == 0);
     }
+    uint64_t io0 = io_write_bytes();
     pthread_barrier_wait(&start);
     uint64_t t0 = now_ns();
     for (int i = 0; i < writers; i++)
         pthread_join(th[i], NULL);
     uint64_t t1 = now_ns();
+    uint64_t io1 = io_write_bytes();
+    r->kib_per_upsert = (double)(io1 - io0) / 1024.0 / (double)count;
     pthread_barrier_destroy(&start);
 
     for (int i = 0; i < writers; i++) {
@@ -727,6 +747,8 @@ static void print_store(const store_result *r)
     say("    latency p99 .......... %.3f ms\n", r->p99_ms);
     say("    commits .............. %llu\n", (unsigned long long)r->commits);
     say("    average batch ........ %.1f upserts/commit\n", r->avg_batch);
+    if (!r->no_sync)
+        say("    written to disk ...... %.1f KiB/upsert\n", r->kib_per_upsert);
     if (r->errors)
         say("    FAILED upserts ....... %zu\n", r->errors);
 }
