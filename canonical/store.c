@@ -45,7 +45,8 @@ typedef enum item_kind {
     ITEM_UPSERT,
     ITEM_DELETE,
     ITEM_CURSOR,
-    ITEM_LINK
+    ITEM_LINK,
+    ITEM_GROUP
 } item_kind;
 
 /* One queued change, owned by the queue, then by the writer. */
@@ -67,6 +68,9 @@ typedef struct item {
     size_t ident_count;
     uint64_t cursor_seq;
     lx_store_done_fn done;
+    lx_store_group_done_fn group_done; /* ITEM_GROUP */
+    struct item *members;              /* ITEM_GROUP: in order */
+    size_t member_count;
     void *ctx;
     lx_upsert_result res;
     lx_buf event; /* built by the writer: the whole event text */
@@ -422,6 +426,11 @@ static int copy_name(char *dst, const char *src, const char *what,
 
 static void item_free(item *it)
 {
+    while (it->members) {
+        item *m = it->members;
+        it->members = m->next;
+        item_free(m);
+    }
     free(it->text);
     free(it->idents);
     lx_buf_fini(&it->event);
@@ -464,13 +473,12 @@ static void collect_idents(item *it, const json_t *record)
     }
 }
 
-int lx_store_submit(lx_store *s, const lx_upsert *u, lx_store_done_fn done,
-                    void *ctx, lx_error *err)
+/* A queue item for one change; NULL (err set) when the change is
+ * malformed. Serializes and hashes the record on the calling thread. */
+static item *make_item(const lx_upsert *u, lx_error *err)
 {
-    LX_ASSERT(s && u && done);
-    if (s->read_only)
-        return lx_error_set(err, LX_ECLOSED, "the store is open read-only");
     item *it = lx_xcalloc(1, sizeof(*it));
+    lx_buf_init(&it->event, 0);
     it->kind = u->op == LX_STORE_DELETE ? ITEM_DELETE : ITEM_UPSERT;
     int rc = copy_name(it->entity, u->entity, "entity", true, err);
     if (rc == 0)
@@ -524,11 +532,14 @@ int lx_store_submit(lx_store *s, const lx_upsert *u, lx_store_done_fn done,
                           "a delete needs a native id or a canonical id");
     if (rc != 0) {
         item_free(it);
-        return rc;
+        return NULL;
     }
-    it->done = done;
-    it->ctx = ctx;
-    lx_buf_init(&it->event, 0);
+    return it;
+}
+
+/* Queue it unless the store is closing (then it is freed). */
+static int submit_item(lx_store *s, item *it, lx_error *err)
+{
     pthread_mutex_lock(&s->mu);
     bool stopping = s->stopping;
     pthread_mutex_unlock(&s->mu);
@@ -538,6 +549,57 @@ int lx_store_submit(lx_store *s, const lx_upsert *u, lx_store_done_fn done,
     }
     enqueue(s, it);
     return 0;
+}
+
+int lx_store_submit(lx_store *s, const lx_upsert *u, lx_store_done_fn done,
+                    void *ctx, lx_error *err)
+{
+    LX_ASSERT(s && u && done);
+    if (s->read_only)
+        return lx_error_set(err, LX_ECLOSED, "the store is open read-only");
+    lx_error local;
+    lx_error_clear(&local);
+    item *it = make_item(u, err ? err : &local);
+    if (!it)
+        return err ? err->code : local.code;
+    it->done = done;
+    it->ctx = ctx;
+    return submit_item(s, it, err);
+}
+
+int lx_store_submit_group(lx_store *s, const lx_upsert *u, size_t n,
+                          lx_store_group_done_fn done, void *ctx,
+                          lx_error *err)
+{
+    LX_ASSERT(s && u && done);
+    if (s->read_only)
+        return lx_error_set(err, LX_ECLOSED, "the store is open read-only");
+    if (n == 0 || n > LX_STORE_GROUP_MAX)
+        return lx_error_set(err, LX_ELIMIT, "a group holds 1 to %d changes",
+                            LX_STORE_GROUP_MAX);
+    item *g = lx_xcalloc(1, sizeof(*g));
+    lx_buf_init(&g->event, 0);
+    g->kind = ITEM_GROUP;
+    g->group_done = done;
+    g->ctx = ctx;
+    item **tail = &g->members;
+    for (size_t i = 0; i < n; i++) {
+        lx_error local;
+        lx_error_clear(&local);
+        item *m = make_item(&u[i], &local);
+        if (!m) {
+            item_free(g);
+            if (err) {
+                *err = local;
+                lx_error_prefix(err, "change %zu of the group", i);
+            }
+            return local.code;
+        }
+        *tail = m;
+        tail = &m->next;
+        g->member_count++;
+    }
+    return submit_item(s, g, err);
 }
 
 typedef struct waiter {
@@ -584,6 +646,52 @@ int lx_store_upsert(lx_store *s, const lx_upsert *u, lx_upsert_result *res)
         return rc;
     }
     return wait_for(s, NULL, &w);
+}
+
+typedef struct group_waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    lx_upsert_result *results;
+} group_waiter;
+
+static void wake_group(void *ctx, const lx_upsert_result *res, size_t n)
+{
+    group_waiter *w = ctx;
+    pthread_mutex_lock(&w->mu);
+    memcpy(w->results, res, n * sizeof(*res));
+    w->done = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+int lx_store_upsert_group(lx_store *s, const lx_upsert *u, size_t n,
+                          lx_upsert_result *results, lx_error *err)
+{
+    memset(results, 0, n * sizeof(*results));
+    group_waiter w = {.done = false, .results = results};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    int rc = lx_store_submit_group(s, u, n, wake_group, &w, err);
+    if (rc == 0) {
+        pthread_mutex_lock(&w.mu);
+        while (!w.done)
+            pthread_cond_wait(&w.cv, &w.mu);
+        pthread_mutex_unlock(&w.mu);
+        for (size_t i = 0; i < n && rc == 0; i++)
+            if (results[i].code != 0 &&
+                !(results[i].code == LX_ECONFLICT &&
+                  strstr(results[i].err.msg, "of the group failed"))) {
+                rc = results[i].code;
+                if (err) {
+                    *err = results[i].err;
+                    lx_error_prefix(err, "change %zu of the group", i);
+                }
+            }
+    }
+    pthread_mutex_destroy(&w.mu);
+    pthread_cond_destroy(&w.cv);
+    return rc;
 }
 
 int lx_store_cursor_set(lx_store *s, const char *name, uint64_t seq,
@@ -1072,7 +1180,59 @@ static void reset_results(item *list)
         memset(&it->res, 0, sizeof(it->res));
         lx_buf_reset(&it->event);
         it->topic[0] = '\0';
+        reset_results(it->members);
     }
+}
+
+/* A group is all or nothing: its changes run in a nested transaction that
+ * is merged into the batch only when every one of them applied. */
+static int apply_group(batch_ctx *b, item *g, uint64_t now)
+{
+    MDB_txn *parent = b->txn, *child = NULL;
+    int rc = mdb_txn_begin(b->s->env, parent, 0, &child);
+    if (rc != 0) {
+        b->mdb_rc = rc;
+        return BATCH_FATAL;
+    }
+    uint64_t seq0 = b->seq;
+    b->txn = child;
+    item *failed = NULL;
+    size_t index = 0, failed_index = 0;
+    for (item *m = g->members; m; m = m->next, index++) {
+        if (apply_change(b, m, now) == BATCH_FATAL) {
+            mdb_txn_abort(child);
+            b->txn = parent;
+            return BATCH_FATAL;
+        }
+        if (m->res.code != 0) {
+            failed = m;
+            failed_index = index;
+            break;
+        }
+    }
+    b->txn = parent;
+    if (!failed) {
+        rc = mdb_txn_commit(child);
+        if (rc != 0) {
+            b->mdb_rc = rc;
+            return BATCH_FATAL;
+        }
+        return 0;
+    }
+    mdb_txn_abort(child);
+    b->seq = seq0;
+    for (item *m = g->members; m; m = m->next) {
+        if (m == failed)
+            continue;
+        memset(&m->res, 0, sizeof(m->res));
+        lx_buf_reset(&m->event);
+        item_fail(m, LX_ECONFLICT, "not applied: change %zu of the group "
+                                   "failed",
+                  failed_index);
+    }
+    g->res.code = failed->res.code;
+    g->res.err = failed->res.err;
+    return 0;
 }
 
 /* Grow the map for a MDB_MAP_FULL. Returns false at the ceiling. */
@@ -1118,7 +1278,8 @@ static int run_batch(lx_store *s, item *list)
     for (item *it = list; it; it = it->next) {
         int r = it->kind == ITEM_CURSOR ? apply_cursor(&b, it)
                 : it->kind == ITEM_LINK ? apply_link(&b, it)
-                                        : apply_change(&b, it, now);
+                : it->kind == ITEM_GROUP ? apply_group(&b, it, now)
+                                         : apply_change(&b, it, now);
         if (r == BATCH_FATAL) {
             mdb_txn_abort(b.txn);
             reset_results(list);
@@ -1142,26 +1303,53 @@ static void fail_all(item *list, int mdb_rc)
                                           "ceiling reached)"
                  : mdb_rc == ENOSPC     ? "the disk is full"
                                         : "cannot commit");
-    for (item *it = list; it; it = it->next)
+    for (item *it = list; it; it = it->next) {
         it->res.code = it->res.err.code;
+        if (it->members)
+            fail_all(it->members, mdb_rc);
+    }
 }
 
-static void finish(lx_store *s, item *list, bool committed)
+/* Publish the events of committed changes, in order, and count them. */
+static void announce(lx_store *s, item *list, bool committed, uint64_t *ups,
+                     uint64_t *same)
 {
-    uint64_t ups = 0, same = 0;
     for (item *it = list; it; it = it->next) {
+        if (it->kind == ITEM_GROUP) {
+            announce(s, it->members, committed, ups, same);
+            continue;
+        }
         if (committed && it->res.code == 0 && it->res.seq && s->event_fn)
             s->event_fn(s->event_ctx, it->res.seq, it->topic, it->event.data,
                         it->event.len);
         if (it->res.code == 0 &&
             (it->kind == ITEM_UPSERT || it->kind == ITEM_DELETE))
-            it->res.unchanged ? same++ : ups++;
+            it->res.unchanged ? (*same)++ : (*ups)++;
     }
+}
+
+static void complete_group(item *g)
+{
+    lx_upsert_result *results = lx_xcalloc(g->member_count, sizeof(*results));
+    size_t i = 0;
+    for (item *m = g->members; m; m = m->next)
+        results[i++] = m->res;
+    g->group_done(g->ctx, results, g->member_count);
+    free(results);
+}
+
+static void finish(lx_store *s, item *list, bool committed)
+{
+    uint64_t ups = 0, same = 0;
+    announce(s, list, committed, &ups, &same);
     atomic_fetch_add(&s->upserts, ups);
     atomic_fetch_add(&s->unchanged, same);
     while (list) {
         item *next = list->next;
-        list->done(list->ctx, &list->res);
+        if (list->kind == ITEM_GROUP)
+            complete_group(list);
+        else
+            list->done(list->ctx, &list->res);
         item_free(list);
         list = next;
     }

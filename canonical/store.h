@@ -96,9 +96,9 @@ typedef struct lx_upsert_result {
     bool unchanged;           /* same content hash: nothing written */
 } lx_upsert_result;
 
-/* Completion, called on the writer thread after the commit is durable (or
- * failed). Must not block and must not call back into the store's write
- * API. `res` is valid for the duration of the call only. */
+/* Completion, called on the store's completer thread after the commit is
+ * durable (or failed), in commit order. Must not block for long and must
+ * not wait for another write. `res` is valid during the call only. */
 typedef void (*lx_store_done_fn)(void *ctx, const lx_upsert_result *res);
 
 /* Queue one change. Serializes and hashes the record on the calling thread
@@ -113,7 +113,31 @@ LX_NODISCARD int lx_store_submit(lx_store *s, const lx_upsert *u,
 /* Submit and wait for the durable commit. Returns res->code. */
 int lx_store_upsert(lx_store *s, const lx_upsert *u, lx_upsert_result *res);
 
-/* Called on the writer thread after each durable commit, once per new
+/* ---- groups: all or nothing ---- */
+
+#define LX_STORE_GROUP_MAX 1000
+
+/* Completion of a group: results[i] answers u[i]. When one change fails,
+ * none is applied: that one carries its error, the others LX_ECONFLICT
+ * ("not applied: change N of the group failed"). Called like done. */
+typedef void (*lx_store_group_done_fn)(void *ctx,
+                                       const lx_upsert_result *results,
+                                       size_t n);
+
+/* Queue n changes (1..LX_STORE_GROUP_MAX) to be applied in one
+ * transaction, all or none (a FHIR transaction Bundle). Same rules as
+ * lx_store_submit; a malformed change refuses the whole group (err names
+ * its index). */
+LX_NODISCARD int lx_store_submit_group(lx_store *s, const lx_upsert *u,
+                                       size_t n, lx_store_group_done_fn done,
+                                       void *ctx, lx_error *err);
+
+/* Submit a group and wait. results has n entries. Returns 0 when all were
+ * applied, else the code of the change that failed (err says which). */
+int lx_store_upsert_group(lx_store *s, const lx_upsert *u, size_t n,
+                          lx_upsert_result *results, lx_error *err);
+
+/* Called on the completer thread after each durable commit, once per new
  * event in sequence order. `event` (JSON text, NUL-terminated) is valid for
  * the duration of the call. Set before the first submit. */
 typedef void (*lx_store_event_fn)(void *ctx, uint64_t seq, const char *topic,

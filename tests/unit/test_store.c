@@ -438,6 +438,46 @@ static void test_store_xref_link_records_target_id_without_event(void **state)
                      LX_EINVAL);
 }
 
+static void test_store_group_is_all_or_nothing(void **state)
+{
+    fixture *f = *state;
+    json_t *a = person("A", "g1"), *b = person("B", "g2");
+    lx_upsert ok[2] = {
+        {.entity = "person", .system = "hr", .native_id = "G-1", .record = a},
+        {.entity = "person", .system = "hr", .native_id = "G-2", .record = b}};
+    lx_upsert_result res[2];
+    assert_int_equal(lx_store_upsert_group(f->store, ok, 2, res, NULL), 0);
+    assert_true(res[0].created && res[1].created);
+    assert_int_equal(res[0].seq, 1);
+    assert_int_equal(res[1].seq, 2);
+
+    /* The second change deletes something that does not exist: the first
+     * (a new person) must not be applied either. */
+    json_t *c = person("C", "g3");
+    lx_upsert bad[2] = {
+        {.entity = "person", .system = "hr", .native_id = "G-3", .record = c},
+        {.op = LX_STORE_DELETE, .entity = "person", .system = "hr",
+         .native_id = "nobody"}};
+    lx_error err;
+    lx_error_clear(&err);
+    assert_int_equal(lx_store_upsert_group(f->store, bad, 2, res, &err),
+                     LX_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "change 1"));
+    assert_int_equal(res[0].code, LX_ECONFLICT);
+    assert_int_equal(res[1].code, LX_ENOTFOUND);
+    assert_int_equal(lx_store_last_seq(f->store), 2);
+    char entity[LX_STORE_NAME_MAX + 1], id[LX_STORE_ID_SIZE];
+    assert_int_equal(lx_store_xref_find(f->store, "hr", "person", "G-3",
+                                        entity, id, NULL), LX_ENOTFOUND);
+    /* The store goes on: the next change gets the next sequence. */
+    lx_upsert_result r;
+    assert_int_equal(upsert(f->store, "hr", "G-4", person("D", "g4"), &r), 0);
+    assert_int_equal(r.seq, 3);
+    json_decref(a);
+    json_decref(b);
+    json_decref(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -454,6 +494,7 @@ int main(void)
         T(test_store_full_at_ceiling_is_refused_and_store_still_reads),
         T(test_store_read_only_reads_and_refuses_writes),
         T(test_store_xref_link_records_target_id_without_event),
+        T(test_store_group_is_all_or_nothing),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
