@@ -575,6 +575,12 @@ static void errors(void)
     LXT_CHECK(lxt_jint(st, "last_seq", "STATUS") == N + 1, "%s", t);
     LXT_CHECK(lxt_jint(st, "events", "STATUS") == N + 1, "%s", t);
     LXT_CHECK(lxt_jint(st, "records", "STATUS") == N, "%s", t);
+    /* docs/bus.md, STATUS: the documented members. */
+    static const char *const members[] = {"map_size", "used_size",
+                                          "published", "dropped"};
+    for (size_t k = 0; k < 4; k++)
+        if (!json_is_integer(json_object_get(st, members[k])))
+            LXT_SOFT_FAIL("STATUS has no integer \"%s\": %s", members[k], t);
     printf("   STATUS %s\n", t);
     free(t);
     json_decref(st);
