@@ -722,6 +722,17 @@ int lx_store_cursor_set(lx_store *s, const char *name, uint64_t seq,
     return rc;
 }
 
+void lx_store_flush(lx_store *s)
+{
+    if (s->read_only)
+        return;
+    /* Items complete in queue order, so a cursor write queued now is
+     * completed after everything queued before it. */
+    lx_error err;
+    if (lx_store_cursor_set(s, "_flush", 0, &err) != 0)
+        lx_log_warn(NULL, "store: flush: %s", err.msg);
+}
+
 int lx_store_xref_link(lx_store *s, const char *entity, const char *id,
                        const char *system, const char *native_type,
                        const char *native_id, lx_error *err)

@@ -159,6 +159,10 @@ LX_NODISCARD int lx_store_xref_link(lx_store *s, const char *entity,
                                     const char *native_type,
                                     const char *native_id, lx_error *err);
 
+/* Wait until every change submitted before this call is committed and
+ * completed (its done called, its events handed to the hook). */
+void lx_store_flush(lx_store *s);
+
 /* ---- reads ---- */
 
 typedef struct lx_record_meta {
