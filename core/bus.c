@@ -178,10 +178,12 @@ static void drain(lx_bus *bus)
     }
 }
 
-static void refuse(lx_bus *bus, lx_bus_request *req, const char *msg)
+static void refuse(lx_bus *bus, lx_bus_request *req, int code,
+                   const char *msg)
 {
     char body[512];
-    json_t *o = json_pack("{s:s,s:s}", "code", "LX_ESYNTAX", "message", msg);
+    json_t *o = json_pack("{s:s,s:s}", "code", lx_error_name(code), "message",
+                          msg);
     char *txt = json_dumps(o, JSON_COMPACT);
     snprintf(body, sizeof(body), "%s", txt ? txt : "{}");
     free(txt);
@@ -221,13 +223,17 @@ static int recv_request(lx_bus *bus)
         il = ID_MAX;
     memcpy(req->identity, zmq_msg_data(&f[0]), il);
     req->identity_len = il;
+    /* A REQ client's messages carry an empty delimiter after the identity:
+     * [identity, "", command, rid, body]. A DEALER's do not, and an empty
+     * first frame from a DEALER is an empty command, not a delimiter. */
     int first = 1;
-    if (n > 1 && zmq_msg_size(&f[1]) == 0) {
+    if (n == 5 && zmq_msg_size(&f[1]) == 0) {
         req->has_delimiter = true;
         first = 2;
     }
     int parts = n - first;
     const char *why = NULL;
+    int code = LX_ESYNTAX;
     if (too_many || parts != 3)
         why = "a request is 3 frames: command, request id, body";
     else if (zmq_msg_size(&f[first]) == 0 ||
@@ -235,8 +241,10 @@ static int recv_request(lx_bus *bus)
         why = "the command frame must be 1 to 31 bytes";
     else if (zmq_msg_size(&f[first + 1]) >= RID_MAX)
         why = "the request id frame must be at most 63 bytes";
-    else if (zmq_msg_size(&f[first + 2]) > bus->max_request)
+    else if (zmq_msg_size(&f[first + 2]) > bus->max_request) {
         why = "the request body is over the size limit";
+        code = LX_ELIMIT;
+    }
     if (!why) {
         memcpy(req->command, zmq_msg_data(&f[first]),
                zmq_msg_size(&f[first]));
@@ -253,7 +261,7 @@ static int recv_request(lx_bus *bus)
     for (int i = 0; i < n; i++)
         zmq_msg_close(&f[i]);
     if (why)
-        refuse(bus, req, why);
+        refuse(bus, req, code, why);
     else
         bus->fn(bus->ctx, bus, req);
     return 0;
