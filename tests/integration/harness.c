@@ -297,23 +297,56 @@ char *lxt_jdump(const json_t *v)
 
 /* ---- the hub ---- */
 
-static int free_port(void)
+/* A free loopback port BELOW the ephemeral range: while a hub is down its
+ * clients keep reconnecting, and a connect to a port inside the range can
+ * be given that very port as its local port (a TCP self-connection, which
+ * ZeroMQ keeps), so the restarted hub could not bind it. */
+static int bind_ok(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
         return -1;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     struct sockaddr_in a;
     memset(&a, 0, sizeof(a));
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
+    a.sin_port = htons((uint16_t)port);
     socklen_t al = sizeof(a);
-    int port = -1;
+    int got = -1;
     if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
         getsockname(fd, (struct sockaddr *)&a, &al) == 0)
-        port = ntohs(a.sin_port);
+        got = ntohs(a.sin_port);
     close(fd);
-    return port;
+    return got;
+}
+
+static int free_port(void)
+{
+    static unsigned seed;
+    if (!seed)
+        seed = (unsigned)getpid() * 2654435761u ^ (unsigned)lxt_now_ms();
+    long low = 32768;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f) {
+        char line[64];
+        if (fgets(line, sizeof(line), f)) {
+            long lo = strtol(line, NULL, 10);
+            if (lo > 0 && lo < 65536)
+                low = lo;
+        }
+        fclose(f);
+    }
+    if (low > 12000) {
+        for (int tries = 0; tries < 100; tries++) {
+            seed = seed * 1103515245u + 12345u;
+            int port = 10000 + (int)((seed >> 8) % (unsigned)(low - 10000));
+            if (bind_ok(port) == port)
+                return port;
+        }
+    }
+    return bind_ok(0); /* no room below the range: let the kernel pick */
 }
 
 static void pick_ports(lxt_hub *h)

@@ -602,7 +602,7 @@ int main(void)
                 LXT_SOFT_FAIL("round %d: SIGTERM under load: exit code %d",
                               r + 1, WEXITSTATUS(st));
             if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-                lxt_hub_dump_log(&hub, 1024);
+                lxt_hub_dump_log(&hub, 4096);
             graceful++;
         } else {
             kill_hub("round");
