@@ -1181,7 +1181,9 @@ static int apply_change(batch_ctx *b, item *it, uint64_t now)
     b->seq = seq;
     it->res.version = version;
     it->res.seq = seq;
-    it->res.created = !exists;
+    /* Writing over a deleted record creates it again, for subscribers
+     * (the event is "created") and for the caller alike. */
+    it->res.created = !exists || was_deleted;
     return 0;
 }
 

@@ -233,7 +233,7 @@ static int recv_request(lx_bus *bus)
     }
     int parts = n - first;
     const char *why = NULL;
-    int code = LX_ESYNTAX;
+    int code = LX_EINVAL;
     if (too_many || parts != 3)
         why = "a request is 3 frames: command, request id, body";
     else if (zmq_msg_size(&f[first]) == 0 ||
@@ -349,12 +349,14 @@ void lx_bus_close(lx_bus **bp)
     lx_bus *bus = *bp;
     if (!bus)
         return;
-    *bp = NULL;
     if (bus->started) {
         atomic_store(&bus->stop, true);
         wake(bus);
         pthread_join(bus->thread, NULL);
     }
+    /* Only now: until the thread is joined, its request handler may still
+     * reply through the caller's pointer. */
+    *bp = NULL;
     /* Replies still queued belong to requests that will never be
      * answered; free them with their requests. */
     outmsg *m = bus->head;
