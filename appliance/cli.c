@@ -21,6 +21,8 @@ static const char usage[] =
     "  events --from SEQ [--follow] print events from the log\n"
     "  xref SYSTEM TYPE NATIVE_ID   find the canonical record of a native id\n"
     "  schema validate ENTITY FILE  check a record against its schema\n"
+    "  map test MAPFILE INPUT [--reverse] [--trace]\n"
+    "                               run a mapping on a document\n"
     "  version                      print the version\n"
     "\n"
     "Run 'lingua COMMAND --help' for the options of a command.\n"
@@ -78,7 +80,7 @@ int lx_cli_main(int argc, char **argv)
         {"serve", lx_cli_serve},   {"ingest", lx_cli_ingest},
         {"get", lx_cli_get},       {"history", lx_cli_history},
         {"xref", lx_cli_xref},     {"events", lx_cli_events},
-        {"schema", lx_cli_schema},
+        {"schema", lx_cli_schema}, {"map", lx_cli_map},
     };
     const char *cmd = argv[1];
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

@@ -48,5 +48,6 @@ int lx_cli_history(int argc, char **argv);
 int lx_cli_xref(int argc, char **argv);
 int lx_cli_events(int argc, char **argv);
 int lx_cli_schema(int argc, char **argv);
+int lx_cli_map(int argc, char **argv);
 
 #endif

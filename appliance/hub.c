@@ -194,7 +194,7 @@ static void on_request(void *ctx, lx_bus *bus, lx_bus_request *req)
 {
     lx_hub *hub = ctx;
     (void)bus;
-    pthread_mutex_lock(&hub->lock);
+    pthread_rwlock_rdlock(&hub->lock);
     if (hub->closing) {
         lx_error err;
         lx_error_clear(&err);
@@ -203,7 +203,7 @@ static void on_request(void *ctx, lx_bus *bus, lx_bus_request *req)
     } else {
         serve_request(hub, req);
     }
-    pthread_mutex_unlock(&hub->lock);
+    pthread_rwlock_unlock(&hub->lock);
 }
 
 static void serve_request(lx_hub *hub, lx_bus_request *req)
@@ -247,6 +247,7 @@ static void on_event(void *ctx, uint64_t seq, const char *topic,
     (void)seq;
     if (hub->bus)
         lx_bus_publish(hub->bus, topic, event, len);
+    lx_hub_adapters_notify(hub);
 }
 
 int lx_hub_open(const lx_config *cfg, lx_hub **out, lx_error *err)
@@ -259,7 +260,7 @@ int lx_hub_open(const lx_config *cfg, lx_hub **out, lx_error *err)
     }
     lx_hub *hub = lx_xcalloc(1, sizeof(*hub));
     hub->cfg = cfg;
-    pthread_mutex_init(&hub->lock, NULL);
+    pthread_rwlock_init(&hub->lock, NULL);
     int rc = lx_registry_load(cfg->schemas_dir, &hub->registry, err);
     if (rc != 0) {
         lx_hub_close(&hub);
@@ -275,6 +276,13 @@ int lx_hub_open(const lx_config *cfg, lx_hub **out, lx_error *err)
         return rc;
     }
     lx_store_set_event_hook(hub->store, on_event, hub);
+    /* Adapters before the bus: events can only start flowing once the
+     * deliveries they wake are all in place. */
+    rc = lx_hub_adapters_start(hub, err);
+    if (rc != 0) {
+        lx_hub_close(&hub);
+        return rc;
+    }
     lx_bus_options bo = {.pub_endpoint = cfg->bus_pub,
                          .router_endpoint = cfg->bus_router,
                          .max_request = cfg->max_payload};
@@ -283,7 +291,7 @@ int lx_hub_open(const lx_config *cfg, lx_hub **out, lx_error *err)
         lx_hub_close(&hub);
         return rc;
     }
-    if (json_object_get(cfg->root, "http")) {
+    if (json_object_get(cfg->root, "http") || lx_hub_adapters_need_http(cfg)) {
         lx_http_server_options ho = {.listen = cfg->http_listen,
                                      .max_body = cfg->max_payload};
         rc = lx_http_server_start(&ho, lx_hub_http_handle, hub, &hub->http,
@@ -292,8 +300,7 @@ int lx_hub_open(const lx_config *cfg, lx_hub **out, lx_error *err)
             lx_hub_close(&hub);
             return rc;
         }
-        lx_log_info(NULL, "hub: HTTP on %s (/health, /metrics)",
-                    cfg->http_listen);
+        lx_log_info(NULL, "hub: HTTP on %s", cfg->http_listen);
     }
     lx_log_info(NULL, "hub: store %s, last event %llu, PUB %s, ROUTER %s",
                 cfg->data_dir,
@@ -366,11 +373,13 @@ int lx_hub_reload(lx_hub *hub, const lx_config *cfg, lx_error *err)
         lx_log_warn(NULL, "reload: '%s' changed; it takes effect at the next "
                           "restart",
                     restart[i]);
-    pthread_mutex_lock(&hub->lock);
+    pthread_rwlock_wrlock(&hub->lock);
     lx_registry *old_reg = hub->registry;
     hub->registry = reg;
     hub->cfg = cfg;
-    pthread_mutex_unlock(&hub->lock);
+    for (size_t i = 0; i < hub->adapter_count; i++)
+        hub->adapters[i].rest.registry = reg;
+    pthread_rwlock_unlock(&hub->lock);
     lx_registry_destroy(&old_reg);
     lx_log_set_level(cfg->log_level);
     lx_log_set_format(cfg->log_format);
@@ -388,12 +397,17 @@ void lx_hub_close(lx_hub **hp)
      * completions still reach their clients through the open bus), then
      * close the bus, which sends what is left. */
     lx_http_server_stop(&hub->http);
-    pthread_mutex_lock(&hub->lock);
+    pthread_rwlock_wrlock(&hub->lock);
     hub->closing = true;
-    pthread_mutex_unlock(&hub->lock);
+    pthread_rwlock_unlock(&hub->lock);
+    /* No new change can arrive now; once those in flight are completed no
+     * event will wake a delivery, and the deliveries can stop. */
+    if (hub->store)
+        lx_store_flush(hub->store);
+    lx_hub_adapters_stop(hub);
     lx_store_close(&hub->store);
     lx_bus_close(&hub->bus);
     lx_registry_destroy(&hub->registry);
-    pthread_mutex_destroy(&hub->lock);
+    pthread_rwlock_destroy(&hub->lock);
     free(hub);
 }

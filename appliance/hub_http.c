@@ -94,10 +94,24 @@ static void metrics(lx_hub *hub, lx_http_response *resp)
     lx_buf_fini(&b);
 }
 
+static void route(lx_hub *hub, const lx_http_request *req,
+                  lx_http_response *resp);
+
 void lx_hub_http_handle(void *ctx, const lx_http_request *req,
                         lx_http_response *resp)
 {
     lx_hub *hub = ctx;
+    pthread_rwlock_rdlock(&hub->lock);
+    if (hub->closing)
+        json_error(resp, 503, "LX_ECLOSED", "the hub is shutting down");
+    else
+        route(hub, req, resp);
+    pthread_rwlock_unlock(&hub->lock);
+}
+
+static void route(lx_hub *hub, const lx_http_request *req,
+                  lx_http_response *resp)
+{
     const char *path = lx_http_path(req);
     bool get = strcmp(lx_http_method(req), "GET") == 0;
     if (strcmp(path, "/health") == 0 || strcmp(path, "/metrics") == 0) {
@@ -111,5 +125,7 @@ void lx_hub_http_handle(void *ctx, const lx_http_request *req,
         }
         return;
     }
+    if (lx_hub_adapters_http(hub, req, resp))
+        return;
     json_error(resp, 404, "LX_ENOTFOUND", "no such endpoint");
 }

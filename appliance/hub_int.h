@@ -8,20 +8,56 @@
 #include "core/bus.h"
 #include "core/http_server.h"
 
+#include "adapters/delivery/delivery.h"
+#include "adapters/fhir/fhir.h"
+#include "adapters/fhir/fhir_out.h"
+#include "adapters/fhir/fhir_rest.h"
+
 #include <pthread.h>
 #include <stdbool.h>
+
+#define LX_HUB_ADAPTERS_MAX 64
+
+/* One adapter instance of the configuration. */
+typedef struct lx_hub_adapter {
+    char name[LX_STORE_NAME_MAX + 1];
+    char system[LX_STORE_NAME_MAX + 1];
+    bool inbound;
+    char base[128];          /* inbound HTTP path prefix */
+    lx_fhir_rest rest;       /* inbound FHIR: the facade's settings */
+    lx_fhir_out *fhir_out;   /* outbound FHIR */
+    lx_delivery *delivery;   /* outbound: the delivery engine */
+    char *subscribe[33];     /* outbound topic patterns, NULL-ended */
+} lx_hub_adapter;
 
 struct lx_hub {
     const lx_config *cfg;
     lx_store *store;
     lx_registry *registry;
     lx_bus *bus;
-    lx_http_server *http; /* NULL when the configuration has no "http" */
-    /* Held while a request is served; closing and reloading take it, so
-     * no request sees a half-swapped registry or a closed store. */
-    pthread_mutex_t lock;
+    lx_http_server *http; /* NULL when nothing is served over HTTP */
+    /* Held shared while a request is served (bus thread, HTTP threads);
+     * closing and reloading take it exclusively, so no request sees a
+     * half-swapped registry or a closed store. */
+    pthread_rwlock_t lock;
     bool closing;
+    lx_fhir *fhir; /* loaded when an adapter uses FHIR */
+    lx_hub_adapter adapters[LX_HUB_ADAPTERS_MAX];
+    size_t adapter_count;
 };
+
+/* Start the configured adapter instances (hub_adapters.c): inbound ones
+ * are served by lx_hub_adapters_http, outbound ones get a delivery thread.
+ * Errors name the adapter by its JSON pointer in the configuration. */
+LX_NODISCARD int lx_hub_adapters_start(lx_hub *hub, lx_error *err);
+void lx_hub_adapters_stop(lx_hub *hub);
+/* True when an inbound adapter served the request. */
+bool lx_hub_adapters_http(lx_hub *hub, const lx_http_request *req,
+                          lx_http_response *resp);
+/* New events are committed: wake the deliveries. */
+void lx_hub_adapters_notify(lx_hub *hub);
+/* Whether an inbound adapter needs the HTTP server. */
+bool lx_hub_adapters_need_http(const lx_config *cfg);
 
 /* The HTTP handler (hub_http.c): /health and /metrics. */
 void lx_hub_http_handle(void *ctx, const lx_http_request *req,

@@ -1,0 +1,195 @@
+/* adapters/fhir/fhir_out.c: see fhir_out.h. */
+#include "adapters/fhir/fhir_out.h"
+#include "core/json.h"
+#include "core/mem.h"
+
+#include <string.h>
+
+struct lx_fhir_out {
+    const lx_fhir *fhir;
+    char *base;
+    char *system;
+    char *auth;
+    lx_fhir_format format;
+};
+
+int lx_fhir_out_new(const lx_fhir_out_options *opts, lx_fhir_out **out,
+                    lx_error *err)
+{
+    *out = NULL;
+    if (!opts->fhir || !opts->base_url || !*opts->base_url || !opts->system)
+        return lx_error_set(err, LX_EINVAL, "an outbound FHIR adapter needs "
+                                            "a base URL and a system");
+    lx_fhir_out *o = lx_xcalloc(1, sizeof(*o));
+    o->fhir = opts->fhir;
+    o->base = lx_xstrdup(opts->base_url);
+    size_t bl = strlen(o->base);
+    while (bl > 0 && o->base[bl - 1] == '/')
+        o->base[--bl] = '\0';
+    o->system = lx_xstrdup(opts->system);
+    o->auth = opts->auth_header ? lx_xstrdup(opts->auth_header) : NULL;
+    o->format = opts->format;
+    *out = o;
+    return 0;
+}
+
+void lx_fhir_out_destroy(lx_fhir_out **op)
+{
+    lx_fhir_out *o = *op;
+    if (!o)
+        return;
+    *op = NULL;
+    free(o->base);
+    free(o->system);
+    free(o->auth);
+    free(o);
+}
+
+/* The target's id of the record, when a cross-reference knows it. */
+static bool known_id(lx_fhir_out *o, lx_store *store, const char *entity,
+                     const char *cid, const char *type, char *id, size_t size)
+{
+    json_t *list = NULL;
+    if (lx_store_xref_list(store, entity, cid, &list, NULL) != 0)
+        return false;
+    bool found = false;
+    size_t i;
+    json_t *x;
+    json_array_foreach(list, i, x)
+    {
+        const char *sys = lx_json_str(x, "system");
+        const char *nt = lx_json_str(x, "native_type");
+        const char *nid = lx_json_str(x, "native_id");
+        if (sys && nt && nid && strcmp(sys, o->system) == 0 &&
+            strcmp(nt, type) == 0) {
+            snprintf(id, size, "%s", nid);
+            found = true;
+            break;
+        }
+    }
+    json_decref(list);
+    return found;
+}
+
+static int prepare(void *ctx, lx_store *store, const json_t *ev,
+                   lx_outbound_call *call, bool *skip, lx_error *err)
+{
+    lx_fhir_out *o = ctx;
+    const char *entity = lx_json_str(ev, "entity");
+    const char *cid = lx_json_str(ev, "canonical_id");
+    const char *type = entity ? lx_fhir_type_for(o->fhir, entity, NULL) : NULL;
+    if (!type || !cid) {
+        *skip = true; /* nothing this target takes */
+        return 0;
+    }
+    char id[LX_STORE_NATIVE_ID_MAX + 1] = "";
+    bool has_id = known_id(o, store, entity, cid, type, id, sizeof(id));
+    snprintf(call->native_type, sizeof(call->native_type), "%s", type);
+    const char *etype = lx_json_str(ev, "type");
+    size_t tl = etype ? strlen(etype) : 0;
+    if (tl > 8 && strcmp(etype + tl - 8, ".deleted") == 0) {
+        if (!has_id) {
+            *skip = true; /* the target never had it */
+            return 0;
+        }
+        char *eid = lx_http_escape(id);
+        snprintf(call->url, sizeof(call->url), "%s/%s/%s", o->base, type, eid);
+        free(eid);
+        call->http.method = "DELETE";
+        call->http.url = call->url;
+        if (o->auth)
+            call->http.headers[0] = o->auth;
+        return 0;
+    }
+    lx_map_store_ctx sc = {store, o->system};
+    lx_map_resolver res;
+    lx_map_resolver_store(&res, &sc);
+    json_t *resource = NULL;
+    int rc = lx_fhir_from_canonical(o->fhir, type,
+                                    json_object_get(ev, "record"), &res,
+                                    &resource, err);
+    if (rc != 0)
+        return rc;
+    if (has_id) {
+        json_object_set_new(resource, "id", json_string(id));
+        char *eid = lx_http_escape(id);
+        snprintf(call->url, sizeof(call->url), "%s/%s/%s", o->base, type, eid);
+        free(eid);
+    } else {
+        /* Conditional update on the first identifier (FHIR R4 http.html,
+         * "Conditional update"): the server finds or creates. */
+        json_t *ids = json_object_get(json_object_get(ev, "record"),
+                                      "identifiers");
+        json_t *first = json_array_get(ids, 0);
+        const char *sys = lx_json_str(first, "system");
+        const char *val = lx_json_str(first, "value");
+        if (!val) {
+            json_decref(resource);
+            return lx_error_set(err, LX_EINVAL, "the record has no identifier "
+                                                "to update the target by");
+        }
+        char *es = lx_http_escape(sys ? sys : "");
+        char *ev_ = lx_http_escape(val);
+        snprintf(call->url, sizeof(call->url), "%s/%s?identifier=%s%%7C%s",
+                 o->base, type, es, ev_);
+        free(es);
+        free(ev_);
+    }
+    lx_buf body;
+    lx_buf_init(&body, 0);
+    rc = lx_fhir_serialize(o->fhir, resource, o->format, &body, err);
+    json_decref(resource);
+    if (rc != 0) {
+        lx_buf_fini(&body);
+        return rc;
+    }
+    call->body = lx_buf_take(&body, &call->http.body_len);
+    call->http.body = call->body;
+    call->http.method = "PUT";
+    call->http.url = call->url;
+    bool xml = o->format == LX_FHIR_XML;
+    call->http.headers[0] = xml ? "Content-Type: application/fhir+xml"
+                                : "Content-Type: application/fhir+json";
+    call->http.headers[1] = xml ? "Accept: application/fhir+xml"
+                                : "Accept: application/fhir+json";
+    call->http.headers[2] = o->auth;
+    return 0;
+}
+
+/* The server's id: from Location ([base]/Type/id/_history/v), else from the
+ * body's "id" (JSON answers). */
+static void native_id(void *ctx, const json_t *ev, const lx_http_result *res,
+                      char *out, size_t size)
+{
+    lx_fhir_out *o = ctx;
+    const char *entity = lx_json_str(ev, "entity");
+    const char *type = entity ? lx_fhir_type_for(o->fhir, entity, NULL) : NULL;
+    out[0] = '\0';
+    if (!type)
+        return;
+    char pat[80];
+    snprintf(pat, sizeof(pat), "/%s/", type);
+    const char *p = strstr(res->location, pat);
+    if (p) {
+        p += strlen(pat);
+        size_t n = strcspn(p, "/?");
+        if (n > 0 && n < size) {
+            memcpy(out, p, n);
+            out[n] = '\0';
+            return;
+        }
+    }
+    json_t *body = json_loadb(res->body ? res->body : "", res->body_len, 0,
+                              NULL);
+    const char *id = lx_json_str(body, "id");
+    if (id)
+        snprintf(out, size, "%s", id);
+    json_decref(body);
+}
+
+void lx_fhir_out_ops(lx_fhir_out *o, lx_outbound_ops *ops)
+{
+    ops->prepare = prepare;
+    ops->native_id = native_id;
+    ops->ctx = o;
+}

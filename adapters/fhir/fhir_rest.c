@@ -1,0 +1,702 @@
+/* adapters/fhir/fhir_rest.c: see fhir_rest.h. */
+#include "adapters/fhir/fhir_rest.h"
+#include "canonical/ingest.h"
+#include "core/id.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/mem.h"
+
+#include <string.h>
+#include <strings.h>
+
+#define TYPE_MAX 64
+#define FHIR_ID_MAX 64
+#define BUNDLE_MAX LX_STORE_GROUP_MAX
+
+/* ---- formats and responses ---- */
+
+static bool mentions_xml(const char *s)
+{
+    return s && strstr(s, "xml") != NULL;
+}
+
+static bool mentions_json(const char *s)
+{
+    return s && strstr(s, "json") != NULL;
+}
+
+static lx_fhir_format request_format(const lx_http_request *req)
+{
+    return mentions_xml(lx_http_header(req, "Content-Type")) ? LX_FHIR_XML
+                                                             : LX_FHIR_JSON;
+}
+
+/* _format wins over Accept, which wins over the request's own format. */
+static lx_fhir_format response_format(const lx_http_request *req)
+{
+    const char *f = lx_http_query(req, "_format");
+    if (f && *f)
+        return mentions_xml(f) ? LX_FHIR_XML : LX_FHIR_JSON;
+    const char *accept = lx_http_header(req, "Accept");
+    if (mentions_xml(accept) && !mentions_json(accept))
+        return LX_FHIR_XML;
+    if (mentions_json(accept))
+        return LX_FHIR_JSON;
+    return request_format(req);
+}
+
+static void respond(const lx_fhir_rest *r, const lx_http_request *req,
+                    lx_http_response *resp, int status, const json_t *body)
+{
+    lx_fhir_format fmt = response_format(req);
+    lx_buf out;
+    lx_buf_init(&out, 0);
+    lx_error err;
+    lx_error_clear(&err);
+    if (lx_fhir_serialize(r->fhir, body, fmt, &out, &err) != 0) {
+        /* Our own output does not serialize: a bug, reported as JSON. */
+        lx_log_error(NULL, "fhir: cannot serialize a response: %s", err.msg);
+        lx_buf_reset(&out);
+        fmt = LX_FHIR_JSON;
+        char *s = json_dumps(body, JSON_COMPACT);
+        if (lx_buf_puts(&out, s) != 0)
+            LX_ASSERT(!"unbounded buffer");
+        free(s);
+    }
+    lx_http_response_set(resp, status,
+                         fmt == LX_FHIR_XML ? "application/fhir+xml; "
+                                              "charset=utf-8"
+                                            : "application/fhir+json; "
+                                              "charset=utf-8",
+                         out.data ? out.data : "", out.len);
+    lx_buf_fini(&out);
+}
+
+static void outcome(const lx_fhir_rest *r, const lx_http_request *req,
+                    lx_http_response *resp, int status, const char *code,
+                    const char *msg, const char *expression)
+{
+    json_t *oo = lx_fhir_outcome("error", code, msg, expression);
+    respond(r, req, resp, status, oo);
+    json_decref(oo);
+}
+
+/* An error from parsing, mapping, validation or the store, as an
+ * OperationOutcome. `prefix` is the FHIR path of the resource in the
+ * request ("Patient", "Bundle.entry[2].resource"); `type` its type. */
+static void fail(const lx_fhir_rest *r, const lx_http_request *req,
+                 lx_http_response *resp, const lx_error *err,
+                 const char *prefix, const lx_map_trace *trace)
+{
+    int status;
+    switch (err->code) {
+    case LX_ESYNTAX: status = 400; break;
+    case LX_ELIMIT: status = 413; break;
+    case LX_ENOTFOUND: status = 404; break;
+    case LX_ECONFLICT: status = 409; break;
+    case LX_EFULL: status = 503; break;
+    case LX_ESCHEMA:
+    case LX_EINVAL:
+    case LX_EUNSUPPORTED: status = 422; break;
+    default: status = 500; break;
+    }
+    /* The location: a FHIR path from the codec or the mapping as it is;
+     * a canonical pointer (from the schema) through the mapping's lineage
+     * back to the FHIR field that produced it. */
+    char expr[LX_ERROR_WHERE_MAX + 128] = "";
+    const char *w = err->where;
+    if (w[0] == '/' || (w[0] == '\0' && err->code == LX_ESCHEMA)) {
+        const char *p = lx_fhir_path_for(trace, w);
+        if (p)
+            snprintf(expr, sizeof(expr), "%s", p);
+        else if (prefix)
+            snprintf(expr, sizeof(expr), "%s", prefix);
+    } else if (w[0] >= 'A' && w[0] <= 'Z') {
+        /* A FHIR path ("Patient.name[0].given"); other locations (the
+         * body's line and column) go into the diagnostics. */
+        snprintf(expr, sizeof(expr), "%s", w);
+    }
+    /* Inside a Bundle the resource's own path is prefixed. */
+    if (prefix && strchr(prefix, '.') && expr[0] &&
+        strncmp(expr, prefix, strlen(prefix)) != 0) {
+        const char *dot = strchr(expr, '.');
+        char tail[sizeof(expr)];
+        snprintf(tail, sizeof(tail), "%s", dot ? dot : "");
+        snprintf(expr, sizeof(expr), "%s%s", prefix, tail);
+    }
+    char line[1024];
+    if (err->line > 0)
+        snprintf(line, sizeof(line), "line %ld, column %ld: %s", err->line,
+                 err->column, err->msg);
+    else
+        snprintf(line, sizeof(line), "%s",
+                 err->msg[0] ? err->msg : lx_strerror(err->code));
+    outcome(r, req, resp, status, lx_fhir_issue_code(err->code), line,
+            expr[0] ? expr : NULL);
+}
+
+/* ---- ids ---- */
+
+/* FHIR ids: [A-Za-z0-9\-\.]{1,64} (R4 datatypes, id). */
+static bool valid_id(const char *s, size_t n)
+{
+    if (n == 0 || n > FHIR_ID_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+              (c >= '0' && c <= '9') || c == '-' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
+/* ---- reading back ---- */
+
+/* The resource `type`/`id` as this facade knows it: from the store
+ * through the reverse mapping, with id and meta set. */
+static int read_resource(const lx_fhir_rest *r, const char *type,
+                         const char *id, json_t **out, lx_record_meta *meta,
+                         lx_error *err)
+{
+    *out = NULL;
+    char entity[LX_STORE_NAME_MAX + 1], cid[LX_STORE_ID_SIZE];
+    int rc = lx_store_xref_find(r->store, r->system, type, id, entity, cid,
+                                err);
+    if (rc != 0) {
+        lx_error_set(err, LX_ENOTFOUND, "%s/%s is not known", type, id);
+        return LX_ENOTFOUND;
+    }
+    json_t *record = NULL;
+    rc = lx_store_get(r->store, entity, cid, &record, meta, err);
+    if (rc != 0)
+        return rc;
+    lx_map_store_ctx sc = {r->store, r->system};
+    lx_map_resolver res;
+    lx_map_resolver_store(&res, &sc);
+    json_t *resource = NULL;
+    rc = lx_fhir_from_canonical(r->fhir, type, record, &res, &resource, err);
+    json_decref(record);
+    if (rc != 0)
+        return rc;
+    json_object_set_new(resource, "id", json_string(id));
+    char vid[32], when[LX_TIME_SIZE];
+    snprintf(vid, sizeof(vid), "%llu", (unsigned long long)meta->version);
+    lx_time_format(meta->time_ms, when);
+    json_t *m = json_object_get(resource, "meta");
+    if (!json_is_object(m)) {
+        m = json_object();
+        json_object_set_new(resource, "meta", m);
+    }
+    json_object_set_new(m, "versionId", json_string(vid));
+    json_object_set_new(m, "lastUpdated", json_string(when));
+    /* resourceType first, then id, as FHIR JSON is usually written. */
+    json_t *ordered = json_pack("{s:s,s:s}", "resourceType", type, "id", id);
+    json_object_update_missing(ordered, resource);
+    json_decref(resource);
+    *out = ordered;
+    return 0;
+}
+
+static void set_version_headers(const lx_fhir_rest *r, lx_http_response *resp,
+                                const char *type, const char *id,
+                                uint64_t version, bool location)
+{
+    char etag[40], loc[512];
+    snprintf(etag, sizeof(etag), "W/\"%llu\"", (unsigned long long)version);
+    lx_http_response_header(resp, "ETag", etag);
+    if (location) {
+        snprintf(loc, sizeof(loc), "%s/%s/%s/_history/%llu", r->base, type, id,
+                 (unsigned long long)version);
+        lx_http_response_header(resp, "Location", loc);
+    }
+}
+
+/* ---- writing ---- */
+
+/* One resource of a request, mapped and checked, ready for the store. */
+typedef struct prepared {
+    char type[TYPE_MAX];
+    char id[FHIR_ID_MAX + 1];
+    const char *entity;
+    json_t *record;
+    lx_map_trace *trace;
+    bool is_delete;
+} prepared;
+
+static void prepared_fini(prepared *p)
+{
+    json_decref(p->record);
+    lx_map_trace_destroy(&p->trace);
+    memset(p, 0, sizeof(*p));
+}
+
+/* Map and validate `resource` of `type` to be stored under FHIR id `id`
+ * (NULL: the server assigns one). */
+static int prepare(const lx_fhir_rest *r, const json_t *resource,
+                   const char *type, const char *id, prepared *p,
+                   lx_error *err)
+{
+    memset(p, 0, sizeof(*p));
+    const char *rt = lx_json_str(resource, "resourceType");
+    if (!rt || (type && strcmp(rt, type) != 0)) {
+        lx_error_set(err, LX_ESCHEMA, "resourceType %s does not match the "
+                                      "request's type %s",
+                     rt ? rt : "(missing)", type ? type : "");
+        return lx_error_at(err, "resourceType", 0, 0);
+    }
+    if (strlen(rt) >= sizeof(p->type))
+        return lx_error_set(err, LX_EUNSUPPORTED, "unknown resource type");
+    snprintf(p->type, sizeof(p->type), "%s", rt);
+    const char *rid = lx_json_str(resource, "id");
+    if (id && rid && strcmp(rid, id) != 0) {
+        lx_error_set(err, LX_ESCHEMA, "the resource's id differs from the id "
+                                      "in the URL");
+        char w[96];
+        snprintf(w, sizeof(w), "%s.id", rt);
+        return lx_error_at(err, w, 0, 0);
+    }
+    if (id) {
+        snprintf(p->id, sizeof(p->id), "%s", id);
+    } else {
+        char ulid[LX_ULID_SIZE];
+        lx_ulid_new(ulid);
+        snprintf(p->id, sizeof(p->id), "%s", ulid);
+    }
+    lx_map_store_ctx sc = {r->store, r->system};
+    lx_map_resolver res;
+    lx_map_resolver_store(&res, &sc);
+    p->trace = lx_map_trace_new();
+    int rc = lx_fhir_to_canonical(r->fhir, resource, &res, &p->entity,
+                                  &p->record, p->trace, err);
+    if (rc == 0) {
+        lx_upsert u = {.entity = p->entity, .system = r->system,
+                       .record = p->record};
+        rc = lx_ingest_check(r->registry, &u, err);
+    }
+    return rc;
+}
+
+static lx_upsert upsert_of(const lx_fhir_rest *r, const prepared *p)
+{
+    lx_upsert u = {.op = p->is_delete ? LX_STORE_DELETE : LX_STORE_UPSERT,
+                   .entity = p->entity,
+                   .system = r->system,
+                   .adapter = r->adapter,
+                   .native_type = p->type,
+                   .native_id = p->id,
+                   .record = p->record};
+    return u;
+}
+
+/* Answer a single create or update with the stored resource. */
+static void written(const lx_fhir_rest *r, const lx_http_request *req,
+                    lx_http_response *resp, const prepared *p,
+                    const lx_upsert_result *res)
+{
+    json_t *out = NULL;
+    lx_record_meta meta;
+    lx_error err;
+    lx_error_clear(&err);
+    if (read_resource(r, p->type, p->id, &out, &meta, &err) != 0) {
+        fail(r, req, resp, &err, p->type, NULL);
+        return;
+    }
+    respond(r, req, resp, res->created ? 201 : 200, out);
+    set_version_headers(r, resp, p->type, p->id, res->version, true);
+    json_decref(out);
+}
+
+static void create_or_update(const lx_fhir_rest *r,
+                             const lx_http_request *req,
+                             lx_http_response *resp, const char *type,
+                             const char *id)
+{
+    size_t len;
+    const char *body = lx_http_body(req, &len);
+    json_t *resource = NULL;
+    lx_error err;
+    lx_error_clear(&err);
+    prepared p;
+    memset(&p, 0, sizeof(p));
+    int rc = lx_fhir_parse(r->fhir, body, len, request_format(req),
+                           r->max_body, &resource, &err);
+    if (rc == 0)
+        rc = prepare(r, resource, type, id, &p, &err);
+    if (rc != 0) {
+        fail(r, req, resp, &err, type, p.trace);
+    } else {
+        lx_upsert u = upsert_of(r, &p);
+        lx_upsert_result res;
+        if (lx_store_upsert(r->store, &u, &res) != 0)
+            fail(r, req, resp, &res.err, type, p.trace);
+        else
+            written(r, req, resp, &p, &res);
+    }
+    prepared_fini(&p);
+    json_decref(resource);
+}
+
+static void read_one(const lx_fhir_rest *r, const lx_http_request *req,
+                     lx_http_response *resp, const char *type,
+                     const char *id)
+{
+    json_t *out = NULL;
+    lx_record_meta meta;
+    lx_error err;
+    lx_error_clear(&err);
+    if (read_resource(r, type, id, &out, &meta, &err) != 0) {
+        fail(r, req, resp, &err, type, NULL);
+        return;
+    }
+    if (meta.deleted) {
+        outcome(r, req, resp, 410, "deleted", "the resource was deleted",
+                NULL);
+    } else {
+        respond(r, req, resp, 200, out);
+        set_version_headers(r, resp, type, id, meta.version, false);
+    }
+    json_decref(out);
+}
+
+static void delete_one(const lx_fhir_rest *r, const lx_http_request *req,
+                       lx_http_response *resp, const char *type,
+                       const char *id)
+{
+    const char *entity = lx_fhir_entity_of(r->fhir, type);
+    lx_upsert u = {.op = LX_STORE_DELETE, .entity = entity,
+                   .system = r->system, .adapter = r->adapter,
+                   .native_type = type, .native_id = id};
+    lx_upsert_result res;
+    if (lx_store_upsert(r->store, &u, &res) != 0) {
+        fail(r, req, resp, &res.err, type, NULL);
+        return;
+    }
+    lx_http_response_set(resp, 204, "application/fhir+json", "", 0);
+    set_version_headers(r, resp, type, id, res.version, false);
+}
+
+/* ---- Bundles ---- */
+
+typedef struct entry_plan {
+    prepared p;
+    bool has_method;
+} entry_plan;
+
+/* Work out type and id of one entry from its request (or, in a
+ * collection, from the resource). */
+static int entry_target(const json_t *entry, const char *bundle_type,
+                        const json_t *resource, char *type, char *id,
+                        bool *is_delete, lx_error *err)
+{
+    *is_delete = false;
+    id[0] = '\0';
+    json_t *request = json_object_get(entry, "request");
+    const char *method = lx_json_str(request, "method");
+    const char *url = lx_json_str(request, "url");
+    const char *rt = lx_json_str(resource, "resourceType");
+    if (strcmp(bundle_type, "collection") == 0 || !method) {
+        if (strcmp(bundle_type, "collection") != 0)
+            return lx_error_set(err, LX_ESCHEMA,
+                                "entry.request.method is required in a %s",
+                                bundle_type);
+        snprintf(type, TYPE_MAX, "%s", rt ? rt : "");
+        const char *rid = lx_json_str(resource, "id");
+        if (rid)
+            snprintf(id, FHIR_ID_MAX + 1, "%s", rid);
+        return 0;
+    }
+    if (!url)
+        return lx_error_set(err, LX_ESCHEMA, "entry.request.url is required");
+    const char *slash = strchr(url, '/');
+    size_t tl = slash ? (size_t)(slash - url) : strcspn(url, "?");
+    if (tl == 0 || tl >= TYPE_MAX)
+        return lx_error_set(err, LX_ESCHEMA, "entry.request.url names no "
+                                             "resource type");
+    memcpy(type, url, tl);
+    type[tl] = '\0';
+    if (strcmp(method, "POST") == 0)
+        return 0;
+    if (strcmp(method, "PUT") == 0 || strcmp(method, "DELETE") == 0) {
+        const char *rid = slash ? slash + 1 : "";
+        size_t il = strcspn(rid, "/?");
+        if (!valid_id(rid, il))
+            return lx_error_set(err, LX_ESCHEMA, "entry.request.url needs "
+                                                 "{type}/{id} with a valid "
+                                                 "id");
+        memcpy(id, rid, il);
+        id[il] = '\0';
+        *is_delete = strcmp(method, "DELETE") == 0;
+        return 0;
+    }
+    return lx_error_set(err, LX_EUNSUPPORTED, "entry.request.method %s is "
+                                              "not supported (POST, PUT, "
+                                              "DELETE)",
+                        method);
+}
+
+static json_t *entry_response(const char *status, const char *base,
+                              const prepared *p, const lx_upsert_result *res)
+{
+    json_t *resp = json_pack("{s:s}", "status", status);
+    if (res && res->code == 0 && !p->is_delete) {
+        char loc[512], etag[40];
+        snprintf(loc, sizeof(loc), "%s/%s/%s/_history/%llu", base, p->type,
+                 p->id, (unsigned long long)res->version);
+        snprintf(etag, sizeof(etag), "W/\"%llu\"",
+                 (unsigned long long)res->version);
+        json_object_set_new(resp, "location", json_string(loc + 1));
+        json_object_set_new(resp, "etag", json_string(etag));
+    }
+    return json_pack("{s:o}", "response", resp);
+}
+
+static const char *status_of(const lx_upsert_result *res, bool is_delete)
+{
+    if (is_delete)
+        return "204 No Content";
+    return res->created ? "201 Created" : "200 OK";
+}
+
+static void bundle(const lx_fhir_rest *r, const lx_http_request *req,
+                   lx_http_response *resp)
+{
+    size_t len;
+    const char *body = lx_http_body(req, &len);
+    json_t *b = NULL;
+    lx_error err;
+    lx_error_clear(&err);
+    if (lx_fhir_parse(r->fhir, body, len, request_format(req), r->max_body, &b,
+                      &err) != 0) {
+        fail(r, req, resp, &err, "Bundle", NULL);
+        return;
+    }
+    const char *rt = lx_json_str(b, "resourceType");
+    const char *btype = lx_json_str(b, "type");
+    json_t *entries = json_object_get(b, "entry");
+    if (!rt || strcmp(rt, "Bundle") != 0) {
+        outcome(r, req, resp, 400, "invalid",
+                "only a Bundle can be posted to the base URL",
+                "resourceType");
+        json_decref(b);
+        return;
+    }
+    if (!btype || (strcmp(btype, "transaction") != 0 &&
+                   strcmp(btype, "batch") != 0 &&
+                   strcmp(btype, "collection") != 0)) {
+        outcome(r, req, resp, 422, "not-supported",
+                "Bundle.type must be transaction, batch or collection",
+                "Bundle.type");
+        json_decref(b);
+        return;
+    }
+    size_t n = json_array_size(entries);
+    if (n > BUNDLE_MAX) {
+        outcome(r, req, resp, 413, "too-long", "too many entries",
+                "Bundle.entry");
+        json_decref(b);
+        return;
+    }
+    bool atomic = strcmp(btype, "transaction") == 0;
+    entry_plan *plan = lx_xcalloc(n ? n : 1, sizeof(*plan));
+    json_t *out_entries = json_array();
+    int rc = 0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        json_t *entry = json_array_get(entries, i);
+        json_t *resource = json_object_get(entry, "resource");
+        char type[TYPE_MAX], id[FHIR_ID_MAX + 1], where[64];
+        bool is_delete = false;
+        snprintf(where, sizeof(where), "Bundle.entry[%zu].resource", i);
+        lx_error_clear(&err);
+        rc = entry_target(entry, btype, resource, type, id, &is_delete, &err);
+        if (rc == 0 && is_delete) {
+            prepared *p = &plan[i].p;
+            snprintf(p->type, sizeof(p->type), "%s", type);
+            snprintf(p->id, sizeof(p->id), "%s", id);
+            p->entity = lx_fhir_entity_of(r->fhir, type);
+            p->is_delete = true;
+            if (!p->entity)
+                rc = lx_error_set(&err, LX_EUNSUPPORTED,
+                                  "resource type %s is not mapped", type);
+        } else if (rc == 0) {
+            rc = prepare(r, resource, type, id[0] ? id : NULL, &plan[i].p,
+                         &err);
+        }
+        if (rc == 0)
+            continue;
+        if (atomic) {
+            /* Nothing of a transaction is stored when one entry fails. */
+            fail(r, req, resp, &err, where, plan[i].p.trace);
+            break;
+        }
+        json_t *oo = lx_fhir_outcome("error", lx_fhir_issue_code(err.code),
+                                     err.msg, NULL);
+        json_t *e = json_pack("{s:{s:s,s:o}}", "response", "status",
+                              "422 Unprocessable Entity", "outcome", oo);
+        json_array_append_new(out_entries, e);
+        plan[i].p.entity = NULL; /* skipped below */
+        rc = 0;
+    }
+    if (atomic && rc == 0) {
+        lx_upsert *u = lx_xcalloc(n ? n : 1, sizeof(*u));
+        lx_upsert_result *res = lx_xcalloc(n ? n : 1, sizeof(*res));
+        for (size_t k = 0; k < n; k++)
+            u[k] = upsert_of(r, &plan[k].p);
+        lx_error_clear(&err);
+        if (n && lx_store_upsert_group(r->store, u, n, res, &err) != 0) {
+            size_t bad = 0;
+            while (bad < n && res[bad].code == LX_ECONFLICT)
+                bad++;
+            char where[64];
+            snprintf(where, sizeof(where), "Bundle.entry[%zu]",
+                     bad < n ? bad : 0);
+            fail(r, req, resp, &err, where, NULL);
+        } else {
+            for (size_t k = 0; k < n; k++)
+                json_array_append_new(
+                    out_entries,
+                    entry_response(status_of(&res[k], plan[k].p.is_delete),
+                                   r->base, &plan[k].p, &res[k]));
+            json_t *rb = json_pack("{s:s,s:s,s:O}", "resourceType", "Bundle",
+                                   "type", "transaction-response", "entry",
+                                   out_entries);
+            respond(r, req, resp, 200, rb);
+            json_decref(rb);
+        }
+        free(u);
+        free(res);
+    } else if (!atomic) {
+        /* batch / collection: each entry on its own, answered in order. */
+        json_t *ordered = json_array();
+        size_t refused = 0;
+        for (size_t k = 0; k < n; k++) {
+            if (!plan[k].p.entity) {
+                json_array_append(ordered,
+                                  json_array_get(out_entries, refused++));
+                continue;
+            }
+            lx_upsert u = upsert_of(r, &plan[k].p);
+            lx_upsert_result res;
+            if (lx_store_upsert(r->store, &u, &res) != 0) {
+                json_t *oo = lx_fhir_outcome(
+                    "error", lx_fhir_issue_code(res.code), res.err.msg, NULL);
+                json_array_append_new(
+                    ordered, json_pack("{s:{s:s,s:o}}", "response", "status",
+                                       res.code == LX_ENOTFOUND
+                                           ? "404 Not Found"
+                                           : "422 Unprocessable Entity",
+                                       "outcome", oo));
+            } else {
+                json_array_append_new(
+                    ordered,
+                    entry_response(status_of(&res, plan[k].p.is_delete),
+                                   r->base, &plan[k].p, &res));
+            }
+        }
+        json_t *rb = json_pack("{s:s,s:s,s:o}", "resourceType", "Bundle",
+                               "type", "batch-response", "entry", ordered);
+        respond(r, req, resp, 200, rb);
+        json_decref(rb);
+    }
+    for (size_t k = 0; k < n; k++)
+        prepared_fini(&plan[k].p);
+    free(plan);
+    json_decref(out_entries);
+    json_decref(b);
+}
+
+/* ---- metadata ---- */
+
+static void capability(const lx_fhir_rest *r, const lx_http_request *req,
+                       lx_http_response *resp)
+{
+    json_t *resources = json_array();
+    for (size_t i = 0; i < lx_fhir_type_count(r->fhir); i++) {
+        json_t *res = json_pack(
+            "{s:s,s:[{s:s},{s:s},{s:s},{s:s}],s:s,s:b}", "type",
+            lx_fhir_type_at(r->fhir, i), "interaction", "code", "read", "code",
+            "create", "code", "update", "code", "delete", "versioning",
+            "versioned", "updateCreate", 1);
+        json_array_append_new(resources, res);
+    }
+    char when[LX_TIME_SIZE];
+    lx_time_format(lx_now_ms(), when);
+    json_t *cs = json_pack(
+        "{s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s},s:s,s:[s,s],"
+        "s:[{s:s,s:o,s:[{s:s},{s:s}]}]}",
+        "resourceType", "CapabilityStatement", "status", "active", "date",
+        when, "kind", "instance", "publisher", "Lingua", "software", "name",
+        "Lingua", "version", LX_VERSION, "fhirVersion", "4.0.1", "format",
+        "json", "xml", "rest", "mode", "server", "resource", resources,
+        "interaction", "code", "transaction", "code", "batch");
+    respond(r, req, resp, 200, cs);
+    json_decref(cs);
+}
+
+/* ---- routing ---- */
+
+bool lx_fhir_rest_handle(const lx_fhir_rest *r, const lx_http_request *req,
+                         lx_http_response *resp)
+{
+    const char *path = lx_http_path(req);
+    size_t bl = strlen(r->base);
+    if (strncmp(path, r->base, bl) != 0 || (path[bl] && path[bl] != '/'))
+        return false;
+    const char *rest = path + bl;
+    while (*rest == '/')
+        rest++;
+    const char *method = lx_http_method(req);
+    char type[TYPE_MAX] = "", id[FHIR_ID_MAX + 1] = "";
+    const char *slash = strchr(rest, '/');
+    size_t tl = slash ? (size_t)(slash - rest) : strlen(rest);
+    bool bad = tl >= sizeof(type);
+    if (!bad) {
+        memcpy(type, rest, tl);
+        type[tl] = '\0';
+    }
+    if (!bad && slash) {
+        const char *i = slash + 1;
+        size_t il = strlen(i);
+        bad = strchr(i, '/') != NULL || !valid_id(i, il);
+        if (!bad)
+            memcpy(id, i, il + 1);
+    }
+    if (bad) {
+        outcome(r, req, resp, 404, "not-found",
+                "unknown path (expected [base]/{type} or [base]/{type}/{id})",
+                NULL);
+        return true;
+    }
+    if (type[0] == '\0') {
+        if (strcmp(method, "POST") == 0)
+            bundle(r, req, resp);
+        else
+            outcome(r, req, resp, 405, "not-supported",
+                    "POST a Bundle to the base URL", NULL);
+        return true;
+    }
+    if (strcmp(type, "metadata") == 0 && !id[0]) {
+        capability(r, req, resp);
+        return true;
+    }
+    if (!lx_fhir_entity_of(r->fhir, type)) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "resource type %s is not supported here",
+                 type);
+        outcome(r, req, resp, 404, "not-supported", msg, NULL);
+        return true;
+    }
+    if (!id[0] && strcmp(method, "POST") == 0)
+        create_or_update(r, req, resp, type, NULL);
+    else if (id[0] && strcmp(method, "PUT") == 0)
+        create_or_update(r, req, resp, type, id);
+    else if (id[0] && strcmp(method, "GET") == 0)
+        read_one(r, req, resp, type, id);
+    else if (id[0] && strcmp(method, "DELETE") == 0)
+        delete_one(r, req, resp, type, id);
+    else
+        outcome(r, req, resp, 405, "not-supported",
+                "supported: POST [type], PUT/GET/DELETE [type]/[id]", NULL);
+    return true;
+}
