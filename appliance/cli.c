@@ -23,6 +23,7 @@ static const char usage[] =
     "  schema validate ENTITY FILE  check a record against its schema\n"
     "  map test MAPFILE INPUT [--reverse] [--trace]\n"
     "                               run a mapping on a document\n"
+    "  map check MAPFILE            compile a mapping and report errors\n"
     "  version                      print the version\n"
     "\n"
     "Run 'lingua COMMAND --help' for the options of a command.\n"

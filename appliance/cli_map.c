@@ -18,7 +18,6 @@
 #include <string.h>
 
 /* Registered in cli.c's command table. */
-int lx_cli_map(int argc, char **argv);
 
 static const char map_usage[] =
     "usage: lingua map test MAPFILE INPUT [--reverse] [--trace] [--json]\n"
