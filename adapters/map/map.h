@@ -149,7 +149,8 @@ json_t *lx_map_trace_to_json(const lx_map_trace *t);
 /* ---- running ---- */
 
 /* Map `input` (borrowed) in direction `dir` into *output (a new reference
- * the caller owns; NULL on error). res may be NULL: then "ref" rules meet
+ * the caller owns; NULL on error). On a run error err->where holds the
+ * source path when there is one ("Patient.birthDate"). res may be NULL: then "ref" rules meet
  * every reference as unresolved. trace may be NULL; when given it is
  * cleared, then filled.
  * Errors (message "rule 'id' (#n): source PATH: what", no value quoted):

@@ -87,6 +87,10 @@ static int fail(run *R, const frame *F, const mp_rule *r, int rc,
         lx_buf_init(&b, 1024);
         source_path(R, F, src, ordinal, &b);
         lx_error_prefix(R->err, "%s: source %s", r->label, b.data);
+        /* The source path is also the error's location, so adapters can
+         * point at the field (FHIR OperationOutcome.issue.expression). */
+        if (R->err->where[0] == '\0' && b.data)
+            lx_error_at(R->err, b.data, 0, 0);
         lx_buf_fini(&b);
     } else {
         lx_error_prefix(R->err, "%s", r->label);

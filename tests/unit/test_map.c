@@ -1028,7 +1028,7 @@ static void test_map_run_error_names_rule_and_concrete_source(void **state)
     assert_string_equal(err.msg, "rule 'birth-date' (#4): source "
                                  "Patient.birthDate: not a date in format "
                                  "YYYY-MM-DD");
-    assert_string_equal(err.where, "");
+    assert_string_equal(err.where, "Patient.birthDate");
     lx_map_destroy(&m);
 }
 
