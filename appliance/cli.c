@@ -47,10 +47,19 @@ int lx_cli_exit_for(int code)
     }
 }
 
+const char *lx_cli_error_line(const lx_error *err, char *buf, size_t len)
+{
+    if (err->where[0] && err->line == 0 && strstr(err->msg, err->where))
+        snprintf(buf, len, "%s", err->msg); /* the message says where */
+    else
+        lx_error_format(err, buf, len);
+    return buf;
+}
+
 int lx_cli_fail(const char *context, const lx_error *err)
 {
     char line[1024];
-    lx_error_format(err, line, sizeof(line));
+    lx_cli_error_line(err, line, sizeof(line));
     fprintf(stderr, "lingua: %s: %s\n", context, line);
     return lx_cli_exit_for(err->code);
 }

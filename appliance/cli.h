@@ -35,6 +35,10 @@ typedef struct lx_cli_target {
  * the exit code for the error's code. */
 int lx_cli_fail(const char *context, const lx_error *err);
 
+/* One line for an error: "where:line:col: message", or the message alone
+ * when it already names its location. Returns buf. */
+const char *lx_cli_error_line(const lx_error *err, char *buf, size_t len);
+
 /* Exit code for an error code. */
 int lx_cli_exit_for(int code);
 

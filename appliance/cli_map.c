@@ -144,8 +144,8 @@ static void print_trace(const lx_map_trace *t)
 static int map_fail(const char *context, const lx_error *err, int code)
 {
     char line[1024];
-    lx_error_format(err, line, sizeof(line));
-    fprintf(stderr, "lingua: %s: %s\n", context, line);
+    fprintf(stderr, "lingua: %s: %s\n", context,
+            lx_cli_error_line(err, line, sizeof(line)));
     return code;
 }
 

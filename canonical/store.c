@@ -105,6 +105,10 @@ struct lx_store {
     bool completer_started;
 
     _Atomic uint64_t last_seq;
+    _Atomic uint64_t durable_seq; /* events up to here are on disk */
+    bool no_sync;
+    item *unsynced;        /* committed, meta page not yet synced */
+    uint64_t unsynced_seq; /* last_seq after that commit */
     _Atomic uint64_t commits, upserts, unchanged;
     lx_store_event_fn event_fn;
     void *event_ctx;
@@ -258,6 +262,7 @@ static int open_dbs(lx_store *s, lx_error *err)
         MDB_val ek, ev;
         if (mdb_cursor_get(c, &ek, &ev, MDB_LAST) == 0 && ek.mv_size == 8)
             atomic_store(&s->last_seq, lx_u64be_get(ek.mv_data));
+        atomic_store(&s->durable_seq, atomic_load(&s->last_seq));
         mdb_cursor_close(c);
     }
     /* Commit even a read-only transaction: handles opened in an aborted
@@ -318,7 +323,8 @@ int lx_store_open(const lx_store_options *opts, lx_store **out, lx_error *err)
         rc = mdb_env_set_maxreaders(s->env, 254);
     if (rc == 0)
         rc = mdb_env_set_mapsize(s->env, s->map_size);
-    unsigned flags = MDB_NOTLS | (opts->no_sync ? MDB_NOSYNC : 0) |
+    s->no_sync = opts->no_sync;
+    unsigned flags = MDB_NOTLS | (opts->no_sync ? MDB_NOSYNC : MDB_NOMETASYNC) |
                      (opts->read_only ? MDB_RDONLY : 0);
     if (rc == 0)
         rc = mdb_env_open(s->env, path, flags, 0600);
@@ -1407,13 +1413,56 @@ static void *completer_main(void *arg)
     return NULL;
 }
 
+/* Durability (MDB_NOMETASYNC): a commit syncs its data pages, then writes
+ * its meta page without syncing it. The next commit's data sync, or an
+ * explicit sync when the queue runs dry, makes that meta page durable.
+ * So a committed batch waits in `unsynced` until then, and only then are
+ * its callers answered and its events published: one flush per commit
+ * instead of two, and nothing is acknowledged before it is on disk. */
+static void release_unsynced(lx_store *s)
+{
+    if (!s->unsynced)
+        return;
+    atomic_store(&s->durable_seq, s->unsynced_seq);
+    hand_over(s, s->unsynced, true);
+    s->unsynced = NULL;
+}
+
+static void sync_unsynced(lx_store *s)
+{
+    if (!s->unsynced)
+        return;
+    int rc = mdb_env_sync(s->env, 1);
+    if (rc != 0) {
+        /* The data is committed but its durability is unknown: the
+         * callers are told so instead of being acknowledged. */
+        lx_log_error(NULL, "store: sync failed: %s", mdb_strerror(rc));
+        for (item *it = s->unsynced; it; it = it->next)
+            it->res.code = mdb_fail(&it->res.err, rc, "cannot sync");
+    }
+    release_unsynced(s);
+}
+
+static void committed(lx_store *s, item *list)
+{
+    atomic_fetch_add(&s->commits, 1);
+    if (s->no_sync) {
+        atomic_store(&s->durable_seq, atomic_load(&s->last_seq));
+        hand_over(s, list, true);
+        return;
+    }
+    /* This commit synced its data, and with it the previous meta page. */
+    release_unsynced(s);
+    s->unsynced = list;
+    s->unsynced_seq = atomic_load(&s->last_seq);
+}
+
 static void process(lx_store *s, item *list)
 {
     for (;;) {
         int rc = run_batch(s, list);
         if (rc == 0) {
-            atomic_fetch_add(&s->commits, 1);
-            hand_over(s, list, true);
+            committed(s, list);
             return;
         }
         if (rc == MDB_MAP_FULL && grow_map(s))
@@ -1430,6 +1479,7 @@ static void process(lx_store *s, item *list)
             return;
         }
         lx_log_error(NULL, "store: commit failed: %s", mdb_strerror(rc));
+        sync_unsynced(s);
         fail_all(list, rc);
         hand_over(s, list, false);
         return;
@@ -1441,6 +1491,12 @@ static void *writer_main(void *arg)
     lx_store *s = arg;
     for (;;) {
         pthread_mutex_lock(&s->mu);
+        if (!s->head && s->unsynced) {
+            /* Nothing more to commit: make the last commit durable. */
+            pthread_mutex_unlock(&s->mu);
+            sync_unsynced(s);
+            continue;
+        }
         while (!s->head && !s->stopping)
             pthread_cond_wait(&s->cv, &s->mu);
         if (!s->head) {
@@ -1732,9 +1788,15 @@ int lx_store_events(lx_store *s, uint64_t from, size_t max_count,
     size_t n = 0;
     lx_buf text;
     lx_buf_init(&text, 0);
+    /* A writer's events become visible once durable: no subscriber or
+     * delivery may act on a change a crash could still undo. */
+    uint64_t visible = s->read_only ? UINT64_MAX
+                                    : atomic_load(&s->durable_seq);
     rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
     while (rc == 0 && (max_count == 0 || n < max_count)) {
         uint64_t seq = lx_u64be_get(key.mv_data);
+        if (seq > visible)
+            break;
         rc = event_assemble(s, txn, &v, &text);
         if (rc != 0)
             break;
@@ -1755,6 +1817,8 @@ int lx_store_events(lx_store *s, uint64_t from, size_t max_count,
 
 uint64_t lx_store_last_seq(lx_store *s)
 {
+    if (!s->read_only)
+        return atomic_load(&s->durable_seq);
     if (s->read_only) {
         /* Another process writes: read the log's tail. */
         MDB_txn *txn;

@@ -217,7 +217,8 @@ LX_NODISCARD int lx_store_events(lx_store *s, uint64_t from, size_t max_count,
                                  lx_store_each_event_fn fn, void *ctx,
                                  uint64_t *next, lx_error *err);
 
-/* Highest event sequence written (0 when the log is empty). */
+/* Highest event sequence durably written (0 when the log is empty). In a
+ * writing store, lx_store_events never goes past it either. */
 uint64_t lx_store_last_seq(lx_store *s);
 
 /* A named cursor's value (0 when never set). */
