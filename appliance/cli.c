@@ -24,6 +24,9 @@ static const char usage[] =
     "  map test MAPFILE INPUT [--reverse] [--trace]\n"
     "                               run a mapping on a document\n"
     "  map check MAPFILE            compile a mapping and report errors\n"
+    "  dlq list|show|replay|drop    dead letters of outbound deliveries\n"
+    "  replay --subscriber NAME --from SEQ\n"
+    "                               deliver events again to an adapter\n"
     "  version                      print the version\n"
     "\n"
     "Run 'lingua COMMAND --help' for the options of a command.\n"
@@ -91,6 +94,7 @@ int lx_cli_main(int argc, char **argv)
         {"get", lx_cli_get},       {"history", lx_cli_history},
         {"xref", lx_cli_xref},     {"events", lx_cli_events},
         {"schema", lx_cli_schema}, {"map", lx_cli_map},
+        {"dlq", lx_cli_dlq},       {"replay", lx_cli_replay},
     };
     const char *cmd = argv[1];
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

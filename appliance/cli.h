@@ -53,5 +53,7 @@ int lx_cli_xref(int argc, char **argv);
 int lx_cli_events(int argc, char **argv);
 int lx_cli_schema(int argc, char **argv);
 int lx_cli_map(int argc, char **argv);
+int lx_cli_dlq(int argc, char **argv);
+int lx_cli_replay(int argc, char **argv);
 
 #endif

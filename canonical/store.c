@@ -29,9 +29,10 @@
 #define KEY_MAX 511  /* LMDB's default maximum key size */
 
 enum { DB_RECORDS, DB_HISTORY, DB_XREF, DB_XREV, DB_IDENT, DB_EVENTS,
-       DB_CURSORS, DB_META, DB_COUNT };
+       DB_CURSORS, DB_META, DB_STATE, DB_COUNT };
 static const char *const db_names[DB_COUNT] = {
-    "records", "history", "xref", "xrev", "ident", "events", "cursors", "meta"};
+    "records", "history", "xref", "xrev", "ident", "events", "cursors", "meta",
+    "state"};
 
 struct ident;
 
@@ -46,7 +47,8 @@ typedef enum item_kind {
     ITEM_DELETE,
     ITEM_CURSOR,
     ITEM_LINK,
-    ITEM_GROUP
+    ITEM_GROUP,
+    ITEM_STATE /* put (text) or delete (no text) of a state entry */
 } item_kind;
 
 /* One queued change, owned by the queue, then by the writer. */
@@ -59,6 +61,7 @@ typedef struct item {
     char native_type[LX_STORE_NAME_MAX + 1];
     char native_id[LX_STORE_NATIVE_ID_MAX + 1];
     bool has_native;
+    char key[LX_STORE_KEY_MAX + 1]; /* ITEM_STATE */
     char canonical_id[LX_STORE_ID_SIZE];
     char trace[32];
     char *text; /* canonical serialization of the record (upserts) */
@@ -739,6 +742,109 @@ void lx_store_flush(lx_store *s)
         lx_log_warn(NULL, "store: flush: %s", err.msg);
 }
 
+/* Queue a state write and wait for it. */
+static int state_write(lx_store *s, const char *key, const char *value,
+                       size_t len, lx_error *err)
+{
+    if (s->read_only)
+        return lx_error_set(err, LX_ECLOSED, "the store is open read-only");
+    size_t kl = key ? strlen(key) : 0;
+    if (kl == 0 || kl > LX_STORE_KEY_MAX)
+        return lx_error_set(err, LX_EINVAL, "state keys have 1 to %d bytes",
+                            LX_STORE_KEY_MAX);
+    if (value && len > LX_STORE_STATE_MAX)
+        return lx_error_set(err, LX_ELIMIT, "state values have at most %d "
+                                            "bytes",
+                            LX_STORE_STATE_MAX);
+    item *it = lx_xcalloc(1, sizeof(*it));
+    lx_buf_init(&it->event, 0);
+    it->kind = ITEM_STATE;
+    memcpy(it->key, key, kl + 1);
+    if (value) {
+        it->text = lx_xstrndup(value, len);
+        it->text_len = len;
+    }
+    lx_upsert_result res;
+    memset(&res, 0, sizeof(res));
+    waiter w = {.done = false, .res = &res};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    it->done = wake_waiter;
+    it->ctx = &w;
+    enqueue(s, it);
+    int rc = wait_for(s, it, &w);
+    if (rc != 0 && err)
+        *err = res.err;
+    return rc;
+}
+
+int lx_store_state_put(lx_store *s, const char *key, const char *value,
+                       size_t len, lx_error *err)
+{
+    return state_write(s, key, value ? value : "", value ? len : 0, err);
+}
+
+int lx_store_state_del(lx_store *s, const char *key, lx_error *err)
+{
+    return state_write(s, key, NULL, 0, err);
+}
+
+int lx_store_state_get(lx_store *s, const char *key, char **value,
+                       size_t *len, lx_error *err)
+{
+    *value = NULL;
+    MDB_txn *txn;
+    int rc = read_begin(s, &txn, err);
+    if (rc != 0)
+        return rc;
+    MDB_val k = {strlen(key), (void *)key}, v;
+    rc = mdb_get(txn, s->dbi[DB_STATE], &k, &v);
+    if (rc == 0) {
+        *value = lx_xstrndup(v.mv_data, v.mv_size);
+        if (len)
+            *len = v.mv_size;
+    } else if (rc == MDB_NOTFOUND) {
+        rc = lx_error_set(err, LX_ENOTFOUND, "no such entry");
+    } else {
+        rc = mdb_fail(err, rc, "cannot read state");
+    }
+    read_end(s, txn);
+    return rc;
+}
+
+int lx_store_state_list(lx_store *s, const char *prefix,
+                        lx_store_state_fn fn, void *ctx, lx_error *err)
+{
+    MDB_txn *txn;
+    int rc = read_begin(s, &txn, err);
+    if (rc != 0)
+        return rc;
+    MDB_cursor *c;
+    rc = mdb_cursor_open(txn, s->dbi[DB_STATE], &c);
+    if (rc != 0) {
+        read_end(s, txn);
+        return mdb_fail(err, rc, "cannot read state");
+    }
+    size_t pl = strlen(prefix);
+    MDB_val k = {pl, (void *)prefix}, v;
+    char key[LX_STORE_KEY_MAX + 1];
+    rc = pl ? mdb_cursor_get(c, &k, &v, MDB_SET_RANGE)
+            : mdb_cursor_get(c, &k, &v, MDB_FIRST);
+    while (rc == 0 && k.mv_size >= pl && k.mv_size <= LX_STORE_KEY_MAX &&
+           memcmp(k.mv_data, prefix, pl) == 0) {
+        memcpy(key, k.mv_data, k.mv_size);
+        key[k.mv_size] = '\0';
+        if (fn(ctx, key, v.mv_data, v.mv_size) != 0)
+            break;
+        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(c);
+    read_end(s, txn);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return mdb_fail(err, rc, "cannot read state");
+    return 0;
+}
+
 int lx_store_xref_link(lx_store *s, const char *entity, const char *id,
                        const char *system, const char *native_type,
                        const char *native_id, lx_error *err)
@@ -835,6 +941,20 @@ static int apply_cursor(batch_ctx *b, item *it)
     v[0] = FORMAT_BYTE;
     lx_u64be_put(v + 1, it->cursor_seq);
     return put(b, DB_CURSORS, it->entity, strlen(it->entity), v, sizeof(v), 0);
+}
+
+static int apply_state(batch_ctx *b, item *it)
+{
+    size_t kl = strlen(it->key);
+    if (it->text)
+        return put(b, DB_STATE, it->key, kl, it->text, it->text_len, 0);
+    MDB_val key = {kl, it->key};
+    int rc = mdb_del(b->txn, b->s->dbi[DB_STATE], &key, NULL);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        b->mdb_rc = rc;
+        return BATCH_FATAL;
+    }
+    return 0;
 }
 
 /* Resolve the canonical id of an item: explicit id, then the native
@@ -1298,6 +1418,7 @@ static int run_batch(lx_store *s, item *list)
         int r = it->kind == ITEM_CURSOR ? apply_cursor(&b, it)
                 : it->kind == ITEM_LINK ? apply_link(&b, it)
                 : it->kind == ITEM_GROUP ? apply_group(&b, it, now)
+                : it->kind == ITEM_STATE ? apply_state(&b, it)
                                          : apply_change(&b, it, now);
         if (r == BATCH_FATAL) {
             mdb_txn_abort(b.txn);

@@ -12,6 +12,8 @@
  *                                                     record from history)
  *   cursors  "<name>"                              -> u64be(seq)
  *   meta     "format"                              -> "1"
+ *   state    "<key>"                               -> the hub's bookkeeping
+ *                                                     (dead letters, ...)
  * Every value starts with a format byte (1) and numbers are big-endian, so
  * the file is portable and can be migrated. A record's text is stored once,
  * in its history entry: durable commits cost what they write.
@@ -158,6 +160,35 @@ LX_NODISCARD int lx_store_xref_link(lx_store *s, const char *entity,
                                     const char *id, const char *system,
                                     const char *native_type,
                                     const char *native_id, lx_error *err);
+
+/* ---- state: small named records of the hub's own ----
+ * Dead letters, replay requests and similar bookkeeping, under keys like
+ * "dlq/<instance>/<seq>". Writes go through the writer (durable when they
+ * return); they make no version and no event. */
+#define LX_STORE_KEY_MAX 200
+#define LX_STORE_STATE_MAX (64 * 1024)
+
+/* Put (create or replace) / delete one entry. Errors: LX_EINVAL (key),
+ * LX_ELIMIT (value over LX_STORE_STATE_MAX), LX_ESTORE, LX_EFULL. Deleting
+ * an absent key is not an error. */
+LX_NODISCARD int lx_store_state_put(lx_store *s, const char *key,
+                                    const char *value, size_t len,
+                                    lx_error *err);
+LX_NODISCARD int lx_store_state_del(lx_store *s, const char *key,
+                                    lx_error *err);
+
+/* Read one entry: *value is malloc'd (free()), NUL-terminated.
+ * Errors: LX_ENOTFOUND. */
+LX_NODISCARD int lx_store_state_get(lx_store *s, const char *key,
+                                    char **value, size_t *len, lx_error *err);
+
+/* Call fn for each entry whose key starts with prefix, in key order, until
+ * it returns non-zero. key and value are valid during the call only. */
+typedef int (*lx_store_state_fn)(void *ctx, const char *key,
+                                 const char *value, size_t len);
+LX_NODISCARD int lx_store_state_list(lx_store *s, const char *prefix,
+                                     lx_store_state_fn fn, void *ctx,
+                                     lx_error *err);
 
 /* Wait until every change submitted before this call is committed and
  * completed (its done called, its events handed to the hook). */

@@ -28,7 +28,7 @@ struct lx_delivery {
     char cursor_name[LX_STORE_NAME_MAX + 1];
     char system[LX_STORE_NAME_MAX + 1];
     char *patterns[PATTERNS_MAX + 1];
-    unsigned base_ms, max_ms, cursor_interval_ms;
+    unsigned base_ms, max_ms, cursor_interval_ms, max_attempts;
     long timeout_ms;
     lx_http_client *http;
 
@@ -123,8 +123,31 @@ static void call_release(lx_outbound_call *call)
 
 typedef enum outcome { DELIVERED, SKIPPED, REFUSED, STOPPED } outcome;
 
-static outcome deliver(lx_delivery *d, const json_t *ev, const char *trace)
+/* Why an event was refused: what goes into its dead letter. */
+typedef struct failure {
+    char reason[512];
+    long status;
+    char url[LX_DELIVERY_URL_MAX];
+    char method[16];
+    char response[2048]; /* the start of the target's answer */
+    unsigned attempts;
+} failure;
+
+static void note_response(failure *f, const lx_http_result *res)
 {
+    f->status = res->status;
+    size_t n = res->body_len < sizeof(f->response) - 1
+                   ? res->body_len
+                   : sizeof(f->response) - 1;
+    if (res->body)
+        memcpy(f->response, res->body, n);
+    f->response[n] = '\0';
+}
+
+static outcome deliver(lx_delivery *d, const json_t *ev, const char *trace,
+                       failure *f)
+{
+    memset(f, 0, sizeof(*f));
     lx_outbound_call call;
     memset(&call, 0, sizeof(call));
     bool skip = false;
@@ -136,6 +159,7 @@ static outcome deliver(lx_delivery *d, const json_t *ev, const char *trace)
                      d->instance,
                      (long long)json_integer_value(json_object_get(ev, "seq")),
                      err.msg);
+        snprintf(f->reason, sizeof(f->reason), "adapter: %s", err.msg);
         call_release(&call);
         return REFUSED;
     }
@@ -146,7 +170,10 @@ static outcome deliver(lx_delivery *d, const json_t *ev, const char *trace)
     if (call.http.timeout_ms == 0)
         call.http.timeout_ms = d->timeout_ms;
     long long seq = (long long)json_integer_value(json_object_get(ev, "seq"));
+    snprintf(f->url, sizeof(f->url), "%s", call.http.url);
+    snprintf(f->method, sizeof(f->method), "%s", call.http.method);
     for (unsigned attempt = 0;; attempt++) {
+        f->attempts = attempt + 1;
         lx_http_result res;
         lx_error_clear(&err);
         int rc = lx_http_client_perform(d->http, &call.http, &res, &err);
@@ -172,13 +199,26 @@ static outcome deliver(lx_delivery *d, const json_t *ev, const char *trace)
         }
         bool retry = rc != 0 || res.status >= 500 || res.status == 429 ||
                      res.status == 408;
-        if (!retry) {
-            lx_log_error(trace, "deliver %s: event %lld refused by the target: "
-                                "%s %s answered %ld",
+        if (!retry || (d->max_attempts && attempt + 1 >= d->max_attempts)) {
+            if (!retry)
+                snprintf(f->reason, sizeof(f->reason),
+                         "the target answered %ld", res.status);
+            else if (rc != 0)
+                snprintf(f->reason, sizeof(f->reason),
+                         "gave up after %u attempts: %s", attempt + 1,
+                         err.msg);
+            else
+                snprintf(f->reason, sizeof(f->reason),
+                         "gave up after %u attempts: the target answered "
+                         "%ld",
+                         attempt + 1, res.status);
+            note_response(f, &res);
+            lx_log_error(trace, "deliver %s: event %lld refused: %s %s: %s",
                          d->instance, seq, call.http.method, call.http.url,
-                         res.status);
+                         f->reason);
             lx_http_result_fini(&res);
             call_release(&call);
+            atomic_store(&d->failing, false);
             return REFUSED;
         }
         unsigned delay = backoff_ms(d, attempt);
@@ -200,12 +240,58 @@ static outcome deliver(lx_delivery *d, const json_t *ev, const char *trace)
     }
 }
 
-static outcome handle(lx_delivery *d, const pending_event *pe)
+/* Dead letters live in the store's state under
+ * "dlq/<instance>/<seq, 20 digits>", so they sort by sequence and survive
+ * restarts; `lingua dlq` lists, shows, replays and drops them. */
+static void dead_letter_key(const lx_delivery *d, uint64_t seq, char *key,
+                            size_t size)
 {
-    json_t *ev = json_loadb(pe->text, pe->len, 0, NULL);
+    snprintf(key, size, "dlq/%s/%020llu", d->instance,
+             (unsigned long long)seq);
+}
+
+static void dead_letter(lx_delivery *d, uint64_t seq, const json_t *ev,
+                        const failure *f)
+{
+    char key[LX_STORE_KEY_MAX + 1], when[LX_TIME_SIZE];
+    dead_letter_key(d, seq, key, sizeof(key));
+    lx_time_format(lx_now_ms(), when);
+    json_t *o = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:i,s:s}",
+                          "instance", d->instance, "seq", (json_int_t)seq,
+                          "event_id", lx_json_str(ev, "id") ? lx_json_str(ev, "id") : "",
+                          "type", lx_json_str(ev, "type") ? lx_json_str(ev, "type") : "",
+                          "canonical_id",
+                          lx_json_str(ev, "canonical_id") ? lx_json_str(ev, "canonical_id") : "",
+                          "reason", f->reason, "time", when, "attempts",
+                          (int)f->attempts, "state", "dead");
+    if (f->url[0]) {
+        json_object_set_new(o, "request", json_pack("{s:s,s:s}", "method",
+                                                     f->method, "url",
+                                                     f->url));
+        json_object_set_new(o, "response",
+                            json_pack("{s:I,s:s}", "status",
+                                      (json_int_t)f->status, "body",
+                                      f->response));
+    }
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    lx_error err;
+    lx_error_clear(&err);
+    if (!text || lx_store_state_put(d->store, key, text, strlen(text),
+                                    &err) != 0)
+        lx_log_error(NULL, "deliver %s: cannot write the dead letter of "
+                           "event %llu: %s",
+                     d->instance, (unsigned long long)seq, err.msg);
+    free(text);
+}
+
+static outcome handle(lx_delivery *d, uint64_t seq, const char *text,
+                      size_t len)
+{
+    json_t *ev = json_loadb(text, len, 0, NULL);
     if (!ev) {
         lx_log_error(NULL, "deliver %s: event %llu is not JSON; skipped",
-                     d->instance, (unsigned long long)pe->seq);
+                     d->instance, (unsigned long long)seq);
         return REFUSED;
     }
     const char *type = lx_json_str(ev, "type");
@@ -213,13 +299,16 @@ static outcome handle(lx_delivery *d, const pending_event *pe)
     const char *from = lx_json_str(origin, "system");
     const char *trace = lx_json_str(origin, "trace");
     outcome o;
+    failure f;
     if (!type ||
         !lx_delivery_topic_matches((const char *const *)d->patterns, type))
         o = SKIPPED;
     else if (from && strcmp(from, d->system) == 0)
         o = SKIPPED; /* never deliver a change back to where it came from */
     else
-        o = deliver(d, ev, trace);
+        o = deliver(d, ev, trace, &f);
+    if (o == REFUSED)
+        dead_letter(d, seq, ev, &f);
     json_decref(ev);
     return o;
 }
@@ -254,12 +343,91 @@ static void save_cursor(lx_delivery *d, uint64_t *saved)
     *saved = cur;
 }
 
+/* ---- operators' requests: replay a dead letter, rewind the cursor ---- */
+
+typedef struct replay_list {
+    uint64_t seqs[64];
+    size_t n;
+} replay_list;
+
+static int collect_replays(void *ctx, const char *key, const char *value,
+                           size_t len)
+{
+    replay_list *l = ctx;
+    json_t *o = json_loadb(value, len, 0, NULL);
+    const char *state = lx_json_str(o, "state");
+    const char *tail = strrchr(key, '/');
+    if (state && strcmp(state, "replay") == 0 && tail && l->n < 64)
+        l->seqs[l->n++] = strtoull(tail + 1, NULL, 10);
+    json_decref(o);
+    return l->n >= 64;
+}
+
+typedef struct one_event {
+    char *text;
+    size_t len;
+    uint64_t seq;
+} one_event;
+
+static int take_one(void *ctx, uint64_t seq, const char *event, size_t len)
+{
+    one_event *e = ctx;
+    e->text = lx_xstrndup(event, len);
+    e->len = len;
+    e->seq = seq;
+    return 1;
+}
+
+static void serve_requests(lx_delivery *d)
+{
+    lx_error err;
+    lx_error_clear(&err);
+    char key[LX_STORE_KEY_MAX + 1], *value = NULL;
+    snprintf(key, sizeof(key), "replay/%s", d->instance);
+    if (lx_store_state_get(d->store, key, &value, NULL, &err) == 0) {
+        uint64_t from = strtoull(value, NULL, 10);
+        free(value);
+        if (lx_store_state_del(d->store, key, &err) == 0 && from > 0) {
+            lx_log_info(NULL, "deliver %s: replaying from event %llu "
+                              "(operator request)",
+                        d->instance, (unsigned long long)from);
+            atomic_store(&d->cursor, from - 1);
+        }
+    }
+    replay_list l = {.n = 0};
+    snprintf(key, sizeof(key), "dlq/%s/", d->instance);
+    if (lx_store_state_list(d->store, key, collect_replays, &l, &err) != 0)
+        return;
+    for (size_t i = 0; i < l.n && !stopping(d); i++) {
+        one_event e = {NULL, 0, 0};
+        if (lx_store_events(d->store, l.seqs[i], 1, take_one, &e, NULL,
+                            &err) != 0 ||
+            !e.text || e.seq != l.seqs[i]) {
+            free(e.text);
+            continue;
+        }
+        outcome o = handle(d, e.seq, e.text, e.len);
+        free(e.text);
+        if (o == STOPPED)
+            break;
+        if (o != REFUSED) { /* delivered now: the dead letter is done */
+            dead_letter_key(d, l.seqs[i], key, sizeof(key));
+            if (lx_store_state_del(d->store, key, &err) != 0)
+                lx_log_error(NULL, "deliver %s: %s", d->instance, err.msg);
+            atomic_fetch_add(&d->delivered, o == DELIVERED);
+            lx_log_info(NULL, "deliver %s: dead letter %llu replayed",
+                        d->instance, (unsigned long long)l.seqs[i]);
+        }
+    }
+}
+
 static void *run(void *arg)
 {
     lx_delivery *d = arg;
     uint64_t saved = atomic_load(&d->cursor), last_save = lx_mono_ms();
     pending_event batch[BATCH];
     while (!stopping(d)) {
+        serve_requests(d);
         fetch_ctx f = {batch, 0};
         lx_error err;
         lx_error_clear(&err);
@@ -277,7 +445,7 @@ static void *run(void *arg)
         }
         size_t i = 0;
         for (; i < f.count; i++) {
-            outcome o = handle(d, &batch[i]);
+            outcome o = handle(d, batch[i].seq, batch[i].text, batch[i].len);
             if (o == STOPPED)
                 break;
             if (o == DELIVERED)
@@ -330,6 +498,7 @@ int lx_delivery_start(lx_store *store, const lx_delivery_options *opts,
                                 ? opts->cursor_interval_ms
                                 : 50;
     d->timeout_ms = opts->timeout_ms ? opts->timeout_ms : 10000;
+    d->max_attempts = opts->max_attempts ? opts->max_attempts : 10;
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
     uint64_t cursor = 0;

@@ -11,8 +11,13 @@
  * `cursor_interval_ms` late), so a crash may repeat a call, never skip one.
  * Transport errors and 5xx are retried with exponential backoff and
  * jitter, in order: a record's later changes never overtake earlier ones.
- * A 4xx is not retried blindly: the event is logged as refused and
- * skipped. */
+ * A 4xx is not retried blindly, and retries end after max_attempts: the
+ * event goes to the dead-letter list (store state "dlq/<instance>/<seq>",
+ * with the reason, the request and the start of the last response) and
+ * delivery goes on. Operators replay a dead letter by setting its "state"
+ * to "replay" (`lingua dlq replay`), or rewind the whole subscription by
+ * writing "replay/<instance>" = first sequence (`lingua replay`); the
+ * delivery thread picks both up within a second. */
 #ifndef LX_ADAPTERS_DELIVERY_H
 #define LX_ADAPTERS_DELIVERY_H
 
@@ -63,6 +68,8 @@ typedef struct lx_delivery_options {
     unsigned backoff_max_ms;    /* ceiling (default 30000) */
     unsigned cursor_interval_ms;/* cursor saved at most this late (50) */
     long timeout_ms;            /* per call (default 10000) */
+    unsigned max_attempts;      /* transport errors and 5xx are retried up
+                                   to this many attempts (default 10) */
 } lx_delivery_options;
 
 /* Start delivering. store and ops must outlive the delivery; opts strings

@@ -230,6 +230,87 @@ static void test_delivery_retries_5xx_in_order_and_refuses_4xx(void **state)
     assert_string_equal(f->t.paths[4], "PUT /gamma 200");
 }
 
+static void test_delivery_refusal_goes_to_dead_letters_and_replays(
+    void **state)
+{
+    fixture *f = *state;
+    f->t.script[0] = 422; /* alpha refused */
+    f->t.script_len = 1;
+    put(f, "person", "hr", "1", "alpha");
+    put(f, "person", "hr", "2", "beta");
+    lx_delivery *d = start(f);
+    wait_cursor(d, 2);
+    /* The dead letter keeps the reason, the request and the response. */
+    char *v = NULL;
+    const char *key = "dlq/ehr-out/00000000000000000001";
+    assert_int_equal(lx_store_state_get(f->store, key, &v, NULL, NULL), 0);
+    json_t *dl = json_loads(v, 0, NULL);
+    free(v);
+    assert_string_equal(lx_json_str(dl, "state"), "dead");
+    assert_non_null(strstr(lx_json_str(dl, "reason"), "422"));
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(dl, "response"), "status")),
+                     422);
+    assert_string_equal(lx_json_str(json_object_get(dl, "request"), "method"),
+                        "PUT");
+    /* An operator replays it: it is delivered and leaves the list. */
+    json_object_set_new(dl, "state", json_string("replay"));
+    char *text = json_dumps(dl, JSON_COMPACT);
+    json_decref(dl);
+    assert_int_equal(lx_store_state_put(f->store, key, text, strlen(text),
+                                        NULL), 0);
+    free(text);
+    lx_delivery_notify(d);
+    lx_error err;
+    int gone = 0;
+    for (int i = 0; i < 300 && !gone; i++) {
+        char *x = NULL;
+        gone = lx_store_state_get(f->store, key, &x, NULL, &err) ==
+               LX_ENOTFOUND;
+        free(x);
+        if (!gone)
+            usleep(10000);
+    }
+    assert_true(gone);
+    assert_int_equal(f->t.count, 3);
+    assert_string_equal(f->t.paths[2], "PUT /alpha 200");
+    /* Rewinding the subscription sends everything again, in order. */
+    assert_int_equal(lx_store_state_put(f->store, "replay/ehr-out", "1", 1,
+                                        NULL), 0);
+    for (int i = 0; i < 300 && f->t.count < 5; i++)
+        usleep(10000);
+    lx_delivery_stop(&d);
+    assert_int_equal(f->t.count, 5);
+    assert_string_equal(f->t.paths[3], "PUT /alpha 200");
+    assert_string_equal(f->t.paths[4], "PUT /beta 200");
+}
+
+static void test_delivery_gives_up_after_max_attempts(void **state)
+{
+    fixture *f = *state;
+    for (int i = 0; i < 3; i++)
+        f->t.script[i] = 503;
+    f->t.script_len = 3;
+    put(f, "person", "hr", "1", "alpha");
+    static const char *const subs[] = {"person.*", NULL};
+    lx_delivery_options o = {.instance = "ehr-out", .system = "ehr",
+                             .subscribe = subs, .backoff_base_ms = 5,
+                             .backoff_max_ms = 10, .max_attempts = 3};
+    lx_outbound_ops ops = {prepare, native_id, &f->a};
+    lx_delivery *d = NULL;
+    assert_int_equal(lx_delivery_start(f->store, &o, &ops, &d, NULL), 0);
+    wait_cursor(d, 1);
+    lx_delivery_stop(&d);
+    assert_int_equal(f->t.count, 3);
+    char *v = NULL;
+    assert_int_equal(lx_store_state_get(f->store,
+                                        "dlq/ehr-out/00000000000000000001", &v,
+                                        NULL, NULL),
+                     0);
+    assert_non_null(strstr(v, "gave up after 3 attempts"));
+    free(v);
+}
+
 static void test_delivery_topic_patterns(void **state)
 {
     (void)state;
@@ -252,6 +333,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_delivery_retries_5xx_in_order_and_refuses_4xx, setup,
             teardown),
+        cmocka_unit_test_setup_teardown(
+            test_delivery_refusal_goes_to_dead_letters_and_replays, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            test_delivery_gives_up_after_max_attempts, setup, teardown),
         cmocka_unit_test(test_delivery_topic_patterns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -478,6 +478,52 @@ static void test_store_group_is_all_or_nothing(void **state)
     json_decref(c);
 }
 
+typedef struct seen {
+    char keys[8][64];
+    size_t n;
+} seen;
+
+static int collect_keys(void *ctx, const char *key, const char *v, size_t len)
+{
+    (void)v;
+    (void)len;
+    seen *x = ctx;
+    if (x->n < 8)
+        snprintf(x->keys[x->n++], 64, "%s", key);
+    return 0;
+}
+
+static void test_store_state_put_get_list_delete(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(lx_store_state_put(f->store, "dlq/a/2", "{\"x\":2}", 7,
+                                        NULL), 0);
+    assert_int_equal(lx_store_state_put(f->store, "dlq/a/1", "{\"x\":1}", 7,
+                                        NULL), 0);
+    assert_int_equal(lx_store_state_put(f->store, "dlq/b/1", "b", 1, NULL), 0);
+    char *v = NULL;
+    size_t len = 0;
+    assert_int_equal(lx_store_state_get(f->store, "dlq/a/1", &v, &len, NULL),
+                     0);
+    assert_string_equal(v, "{\"x\":1}");
+    free(v);
+    seen x = {.n = 0};
+    assert_int_equal(lx_store_state_list(f->store, "dlq/a/", collect_keys, &x,
+                                         NULL), 0);
+    assert_int_equal(x.n, 2);
+    assert_string_equal(x.keys[0], "dlq/a/1");
+    assert_string_equal(x.keys[1], "dlq/a/2");
+    assert_int_equal(lx_store_state_del(f->store, "dlq/a/1", NULL), 0);
+    assert_int_equal(lx_store_state_del(f->store, "dlq/a/1", NULL), 0);
+    lx_error err;
+    assert_int_equal(lx_store_state_get(f->store, "dlq/a/1", &v, &len, &err),
+                     LX_ENOTFOUND);
+    assert_int_equal(lx_store_state_put(f->store, "", "x", 1, &err),
+                     LX_EINVAL);
+    /* No event, no version: state is bookkeeping. */
+    assert_int_equal(lx_store_last_seq(f->store), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -495,6 +541,7 @@ int main(void)
         T(test_store_read_only_reads_and_refuses_writes),
         T(test_store_xref_link_records_target_id_without_event),
         T(test_store_group_is_all_or_nothing),
+        T(test_store_state_put_get_list_delete),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
