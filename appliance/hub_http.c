@@ -88,6 +88,40 @@ static void metrics(lx_hub *hub, lx_http_response *resp)
     rc = rc ? rc : metric(&b, "lingua_bus_malformed_total", "counter",
                           "ROUTER requests refused as malformed.",
                           bs.malformed);
+    /* Per outbound adapter instance: how far behind the log it is. */
+    static const char *const families[][3] = {
+        {"lingua_delivery_cursor", "gauge",
+         "Last event handled by the outbound adapter instance."},
+        {"lingua_delivery_lag", "gauge",
+         "Events committed but not yet handled by the instance."},
+        {"lingua_delivery_delivered_total", "counter",
+         "Calls the target accepted since start."},
+        {"lingua_delivery_refused_total", "counter",
+         "Events sent to the dead-letter list since start."},
+        {"lingua_delivery_retries_total", "counter",
+         "Attempts retried since start."},
+        {"lingua_delivery_failing", "gauge",
+         "1 while the instance is retrying its current event."}};
+    for (size_t f = 0; rc == 0 && f < sizeof(families) / sizeof(families[0]);
+         f++) {
+        rc = lx_buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", families[f][0],
+                           families[f][2], families[f][0], families[f][1]);
+        for (size_t i = 0; rc == 0 && i < hub->adapter_count; i++) {
+            lx_delivery *d = hub->adapters[i].delivery;
+            if (!d)
+                continue;
+            lx_delivery_stats ds;
+            lx_delivery_stats_get(d, &ds);
+            uint64_t v[] = {ds.cursor,
+                            st.last_seq > ds.cursor ? st.last_seq - ds.cursor
+                                                    : 0,
+                            ds.delivered, ds.refused, ds.retries,
+                            ds.failing ? 1u : 0u};
+            rc = lx_buf_printf(&b, "%s{instance=\"%s\"} %llu\n",
+                               families[f][0], hub->adapters[i].name,
+                               (unsigned long long)v[f]);
+        }
+    }
     LX_ASSERT(rc == 0);
     lx_http_response_set(resp, 200, "text/plain; version=0.0.4", b.data,
                          b.len);
