@@ -1,0 +1,455 @@
+/* adapters/edi/edifact_parse.c: segments to the interchange tree, with the
+ * envelope rules of ISO 9735-1 section 9 (UNB/UNZ, UNG/UNE, UNH/UNT). */
+#include "adapters/edi/edifact.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct parser {
+    const lx_edifact_options *opts;
+    lx_edifact_diags *diags;
+    lx_error *err;
+    lx_edifact_lexer lx;
+    json_t *interchanges; /* borrowed from the root */
+    json_t *ic;           /* current interchange, NULL between them */
+    json_t *group;        /* current group (with or without UNG) */
+    int group_has_ung;
+    json_t *msg;          /* current message */
+    long msg_segments;    /* UNH..current, for UNT01 */
+    char icref[LX_EDIFACT_REF_MAX];
+    char gref[LX_EDIFACT_REF_MAX];
+    char mref[LX_EDIFACT_REF_MAX];
+} parser;
+
+static void copy_ref(char dst[LX_EDIFACT_REF_MAX], const json_t *elements,
+                     size_t element)
+{
+    const char *v =
+        json_string_value(json_array_get(json_array_get(elements, element), 0));
+    snprintf(dst, LX_EDIFACT_REF_MAX, "%s", v ? v : "");
+}
+
+/* The first component of an element, "" when absent. */
+static const char *elem0(const json_t *elements, size_t element)
+{
+    const char *v =
+        json_string_value(json_array_get(json_array_get(elements, element), 0));
+    return v ? v : "";
+}
+
+/* A broken envelope rule: an error, or a finding when lenient. */
+static int envelope(parser *p, int code, const lx_edifact_token *tok,
+                    long seg_pos, int element, const char *rule)
+{
+    lx_edifact_diag dg;
+    memset(&dg, 0, sizeof dg);
+    dg.code = code;
+    dg.is_envelope = 1;
+    memcpy(dg.interchange_ref, p->icref, sizeof dg.interchange_ref);
+    memcpy(dg.group_ref, p->gref, sizeof dg.group_ref);
+    memcpy(dg.message_ref, p->mref, sizeof dg.message_ref);
+    dg.segment_pos = seg_pos;
+    if (tok != NULL)
+        memcpy(dg.segment_tag, tok->tag, sizeof dg.segment_tag);
+    dg.element = element;
+    dg.line = tok ? tok->line : p->lx.line;
+    dg.offset = tok ? (long)tok->offset : (long)p->lx.pos;
+    snprintf(dg.msg, sizeof dg.msg, "%s", rule);
+    lx_edifact_diags_add(p->diags, &dg);
+    if (p->opts->flags & LX_EDIFACT_LENIENT)
+        return 0;
+    /* err->where is the position without the rule; the message both. */
+    char where[LX_ERROR_WHERE_MAX];
+    char full[LX_ERROR_MSG_MAX];
+    lx_edifact_diag_format(&dg, full, sizeof full);
+    dg.msg[0] = '\0';
+    lx_edifact_diag_format(&dg, where, sizeof where);
+    char *tail = strstr(where, ": ");
+    if (tail != NULL)
+        *tail = '\0';
+    lx_error_set(p->err, LX_ESCHEMA, "%s", full);
+    if (p->err != NULL) {
+        snprintf(p->err->where, sizeof p->err->where, "%s", where);
+        p->err->line = dg.line;
+        p->err->offset = dg.offset;
+    }
+    return LX_ESCHEMA;
+}
+
+static int count_matches(const json_t *elements, size_t element, size_t n)
+{
+    const char *v = elem0(elements, element);
+    size_t got = 0;
+    if (*v == '\0')
+        return 0;
+    for (; *v; v++) {
+        if (*v < '0' || *v > '9' || got > 100000000)
+            return 0;
+        got = got * 10 + (size_t)(*v - '0');
+    }
+    return got == n;
+}
+
+static void apply_definition(parser *p)
+{
+    if (p->opts->defs == NULL || p->msg == NULL)
+        return;
+    (void)lx_edifact_message_apply(p->opts->defs, p->msg, p->lx.delims.decimal,
+                                   p->icref, p->gref, p->diags);
+}
+
+static int close_message(parser *p, const lx_edifact_token *tok)
+{
+    if (p->msg == NULL)
+        return 0;
+    int rc = 0;
+    if (json_object_get(p->msg, "UNH") != NULL)
+        rc = envelope(p, LX_EDIFACT_UC_MISSING, tok, p->msg_segments + 1, 0,
+                      "UNT missing before this segment");
+    apply_definition(p);
+    p->msg = NULL;
+    p->mref[0] = '\0';
+    return rc;
+}
+
+static int close_group(parser *p, const lx_edifact_token *tok)
+{
+    int rc = close_message(p, tok);
+    if (rc == 0 && p->group != NULL && p->group_has_ung)
+        rc = envelope(p, LX_EDIFACT_UC_MISSING, tok, 0, 0,
+                      "UNE missing before this segment");
+    p->group = NULL;
+    p->group_has_ung = 0;
+    p->gref[0] = '\0';
+    return rc;
+}
+
+static size_t count_ung_groups(const json_t *ic)
+{
+    size_t n = 0, i;
+    json_t *g;
+    json_array_foreach(json_object_get(ic, "groups"), i, g)
+    {
+        if (json_object_get(g, "UNG") != NULL)
+            n++;
+    }
+    return n;
+}
+
+static int close_interchange(parser *p, const lx_edifact_token *tok)
+{
+    int rc = close_group(p, tok);
+    if (rc == 0 && p->ic != NULL && json_object_get(p->ic, "UNB") != NULL &&
+        json_object_get(p->ic, "UNZ") == NULL)
+        rc = envelope(p, LX_EDIFACT_UC_MISSING, tok, 0, 0,
+                      tok ? "UNZ missing before this segment"
+                          : "UNZ missing at the end of input");
+    p->ic = NULL;
+    p->icref[0] = '\0';
+    return rc;
+}
+
+static void open_interchange(parser *p, json_t *unb)
+{
+    p->ic = json_object();
+    if (p->lx.una_pending) {
+        json_object_set_new(p->ic, "UNA", json_string(p->lx.una));
+        p->lx.una_pending = 0;
+    }
+    if (unb != NULL)
+        json_object_set(p->ic, "UNB", unb);
+    json_array_append_new(p->interchanges, p->ic);
+}
+
+static int on_unb(parser *p, const lx_edifact_token *tok)
+{
+    int rc = close_interchange(p, tok);
+    if (rc != 0)
+        return rc;
+    open_interchange(p, tok->elements);
+    copy_ref(p->icref, tok->elements, 4);
+    int v = p->lx.syntax_version;
+    if (v < 1 || v > 4)
+        return envelope(p, LX_EDIFACT_UC_SYNTAX_VERSION, tok, 0, 1,
+                        "syntax version not supported (1 to 4)");
+    if (p->icref[0] == '\0')
+        return envelope(p, LX_EDIFACT_UC_MISSING, tok, 0, 5,
+                        "interchange control reference missing");
+    return 0;
+}
+
+static int ensure_interchange(parser *p, const lx_edifact_token *tok)
+{
+    if (p->ic != NULL)
+        return 0;
+    open_interchange(p, NULL);
+    return envelope(p, LX_EDIFACT_UC_MISSING, tok, 0, 0,
+                    "UNB missing before this segment");
+}
+
+static int on_ung(parser *p, const lx_edifact_token *tok)
+{
+    int rc = ensure_interchange(p, tok);
+    if (rc == 0)
+        rc = close_group(p, tok);
+    if (rc != 0)
+        return rc;
+    json_t *groups = json_object_get(p->ic, "groups");
+    if (groups == NULL) {
+        groups = json_array();
+        json_object_set_new(p->ic, "groups", groups);
+        json_t *loose = json_object_get(p->ic, "messages");
+        if (loose != NULL) {
+            /* Messages before the first UNG keep their place in a group
+             * without UNG/UNE. */
+            json_t *g = json_object();
+            json_object_set(g, "messages", loose);
+            json_array_append_new(groups, g);
+            json_object_del(p->ic, "messages");
+            rc = envelope(p, LX_EDIFACT_UC_NOT_SUPPORTED_HERE, tok, 0, 0,
+                          "messages outside functional groups");
+            if (rc != 0)
+                return rc;
+        }
+    }
+    p->group = json_object();
+    p->group_has_ung = 1;
+    json_object_set(p->group, "UNG", tok->elements);
+    json_object_set_new(p->group, "messages", json_array());
+    json_array_append_new(groups, p->group);
+    copy_ref(p->gref, tok->elements, 4);
+    if (p->gref[0] == '\0')
+        return envelope(p, LX_EDIFACT_UC_MISSING, tok, 0, 5,
+                        "group reference number missing");
+    return 0;
+}
+
+static int on_une(parser *p, const lx_edifact_token *tok)
+{
+    int rc = close_message(p, tok);
+    if (rc != 0)
+        return rc;
+    if (p->group == NULL || !p->group_has_ung)
+        return envelope(p, LX_EDIFACT_UC_NOT_SUPPORTED_HERE, tok, 0, 0,
+                        "UNE without UNG");
+    json_object_set(p->group, "UNE", tok->elements);
+    size_t n = json_array_size(json_object_get(p->group, "messages"));
+    rc = 0;
+    if (!count_matches(tok->elements, 0, n))
+        rc = envelope(p, LX_EDIFACT_UC_COUNT_MISMATCH, tok, 0, 1,
+                      "UNE01 does not match the number of messages in the "
+                      "group");
+    if (rc == 0 && strcmp(elem0(tok->elements, 1), p->gref) != 0)
+        rc = envelope(p, LX_EDIFACT_UC_REFS_DO_NOT_MATCH, tok, 0, 2,
+                      "UNE02 does not match UNG05");
+    p->group = NULL;
+    p->group_has_ung = 0;
+    p->gref[0] = '\0';
+    return rc;
+}
+
+static void set_type(json_t *msg, const json_t *unh)
+{
+    const json_t *s009 = json_array_get(unh, 1);
+    static const char *const names[] = {"type", "version", "release"};
+    for (size_t i = 0; i < 3; i++) {
+        const char *v = json_string_value(json_array_get(s009, i));
+        if (v != NULL)
+            json_object_set_new(msg, names[i], json_string(v));
+    }
+}
+
+/* Where a new message goes: the open group, a group without UNG when the
+ * interchange uses groups, or the interchange's own list. */
+static int message_list(parser *p, const lx_edifact_token *tok, json_t **list)
+{
+    int rc = 0;
+    *list = NULL;
+    if (p->group == NULL && json_object_get(p->ic, "groups") != NULL) {
+        rc = envelope(p, LX_EDIFACT_UC_NOT_SUPPORTED_HERE, tok, 0, 0,
+                      "message outside a functional group");
+        p->group = json_object();
+        p->group_has_ung = 0;
+        json_object_set_new(p->group, "messages", json_array());
+        json_array_append_new(json_object_get(p->ic, "groups"), p->group);
+    }
+    if (p->group != NULL) {
+        *list = json_object_get(p->group, "messages");
+    } else {
+        *list = json_object_get(p->ic, "messages");
+        if (*list == NULL) {
+            *list = json_array();
+            json_object_set_new(p->ic, "messages", *list);
+        }
+    }
+    return rc;
+}
+
+static int open_message(parser *p, const lx_edifact_token *tok, int with_unh)
+{
+    json_t *list;
+    int rc = message_list(p, tok, &list);
+    p->msg = json_object();
+    if (with_unh) {
+        json_object_set(p->msg, "UNH", tok->elements);
+        set_type(p->msg, tok->elements);
+        copy_ref(p->mref, tok->elements, 0);
+    }
+    json_object_set_new(p->msg, "segments", json_array());
+    json_array_append_new(list, p->msg);
+    p->msg_segments = with_unh ? 1 : 0;
+    if (rc == 0 && with_unh && p->mref[0] == '\0')
+        rc = envelope(p, LX_EDIFACT_UC_MISSING, tok, 1, 1,
+                      "message reference number missing");
+    return rc;
+}
+
+static int on_unh(parser *p, const lx_edifact_token *tok)
+{
+    int rc = ensure_interchange(p, tok);
+    if (rc == 0)
+        rc = close_message(p, tok);
+    if (rc == 0)
+        rc = open_message(p, tok, 1);
+    return rc;
+}
+
+static int on_unt(parser *p, const lx_edifact_token *tok)
+{
+    if (p->msg == NULL || json_object_get(p->msg, "UNH") == NULL) {
+        int rc = close_message(p, tok);
+        if (rc == 0)
+            rc = envelope(p, LX_EDIFACT_UC_NOT_SUPPORTED_HERE, tok, 0, 0,
+                          "UNT without UNH");
+        return rc;
+    }
+    p->msg_segments++;
+    json_object_set(p->msg, "UNT", tok->elements);
+    int rc = 0;
+    if (!count_matches(tok->elements, 0, (size_t)p->msg_segments))
+        rc = envelope(p, LX_EDIFACT_UC_COUNT_MISMATCH, tok, p->msg_segments,
+                      1,
+                      "UNT01 does not match the number of segments from UNH "
+                      "to UNT");
+    if (rc == 0 && strcmp(elem0(tok->elements, 1), p->mref) != 0)
+        rc = envelope(p, LX_EDIFACT_UC_REFS_DO_NOT_MATCH, tok,
+                      p->msg_segments, 2, "UNT02 does not match UNH01");
+    apply_definition(p);
+    p->msg = NULL;
+    p->mref[0] = '\0';
+    return rc;
+}
+
+static int on_unz(parser *p, const lx_edifact_token *tok)
+{
+    int rc = close_group(p, tok);
+    if (rc != 0)
+        return rc;
+    if (p->ic == NULL || json_object_get(p->ic, "UNB") == NULL)
+        return envelope(p, LX_EDIFACT_UC_NOT_SUPPORTED_HERE, tok, 0, 0,
+                        "UNZ without UNB");
+    json_object_set(p->ic, "UNZ", tok->elements);
+    /* UNZ01 counts functional groups when UNG is used, else messages. */
+    size_t n;
+    const char *what;
+    if (json_object_get(p->ic, "groups") != NULL) {
+        n = count_ung_groups(p->ic);
+        what = "UNZ01 does not match the number of functional groups";
+    } else {
+        n = json_array_size(json_object_get(p->ic, "messages"));
+        what = "UNZ01 does not match the number of messages";
+    }
+    if (!count_matches(tok->elements, 0, n))
+        rc = envelope(p, LX_EDIFACT_UC_COUNT_MISMATCH, tok, 0, 1, what);
+    if (rc == 0 && strcmp(elem0(tok->elements, 1), p->icref) != 0)
+        rc = envelope(p, LX_EDIFACT_UC_REFS_DO_NOT_MATCH, tok, 0, 2,
+                      "UNZ02 does not match UNB05");
+    p->ic = NULL;
+    p->icref[0] = '\0';
+    return rc;
+}
+
+static int on_data(parser *p, const lx_edifact_token *tok)
+{
+    int rc = 0;
+    if (p->msg == NULL) {
+        rc = ensure_interchange(p, tok);
+        if (rc == 0)
+            rc = envelope(p, LX_EDIFACT_UC_MISSING, tok, 0, 0,
+                          "UNH missing before this segment");
+        if (rc == 0)
+            rc = open_message(p, tok, 0);
+        if (rc != 0)
+            return rc;
+    }
+    p->msg_segments++;
+    json_t *seg = json_pack("{s:s, s:I, s:O}", "id", tok->tag, "pos",
+                            (json_int_t)p->msg_segments, "elements",
+                            tok->elements);
+    json_array_append_new(json_object_get(p->msg, "segments"), seg);
+    return 0;
+}
+
+static int on_segment(parser *p, const lx_edifact_token *tok)
+{
+    const char *t = tok->tag;
+    if (strcmp(t, "UNB") == 0)
+        return on_unb(p, tok);
+    if (strcmp(t, "UNZ") == 0)
+        return on_unz(p, tok);
+    if (strcmp(t, "UNG") == 0)
+        return on_ung(p, tok);
+    if (strcmp(t, "UNE") == 0)
+        return on_une(p, tok);
+    if (strcmp(t, "UNH") == 0)
+        return on_unh(p, tok);
+    if (strcmp(t, "UNT") == 0)
+        return on_unt(p, tok);
+    return on_data(p, tok);
+}
+
+int lx_edifact_parse(const char *buf, size_t len,
+                     const lx_edifact_options *opts, json_t **out,
+                     lx_edifact_diags *diags, lx_error *err)
+{
+    LX_ASSERT(out != NULL && (buf != NULL || len == 0));
+    *out = NULL;
+    lx_edifact_options defaults;
+    memset(&defaults, 0, sizeof defaults);
+    if (opts == NULL)
+        opts = &defaults;
+    size_t max_len = opts->max_len ? opts->max_len : LX_EDIFACT_MAX_DEFAULT;
+    if (len > max_len)
+        return lx_error_set(err, LX_ELIMIT,
+                            "interchange larger than %zu bytes", max_len);
+    parser p;
+    memset(&p, 0, sizeof p);
+    p.opts = opts;
+    p.diags = diags;
+    p.err = err;
+    lx_edifact_lexer_init(&p.lx, buf, len, opts->max_segments);
+    json_t *root = json_object();
+    p.interchanges = json_array();
+    json_object_set_new(root, "interchanges", p.interchanges);
+    int rc;
+    for (;;) {
+        lx_edifact_token tok;
+        rc = lx_edifact_lexer_next(&p.lx, &tok, err);
+        if (rc <= 0)
+            break;
+        rc = on_segment(&p, &tok);
+        json_decref(tok.elements);
+        if (rc != 0)
+            break;
+    }
+    if (rc == 0)
+        rc = close_interchange(&p, NULL);
+    if (rc == 0 && json_array_size(p.interchanges) == 0)
+        rc = lx_error_set(err, LX_ESYNTAX, "no segments in the input");
+    if (rc != 0) {
+        json_decref(root);
+        return rc;
+    }
+    *out = root;
+    return 0;
+}
