@@ -1,0 +1,463 @@
+/* adapters/edi/x12_parse.c: segments to the tree, envelope checks. */
+#include "adapters/edi/x12_int.h"
+
+#include "core/mem.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void lx_x12_copy(char *dst, size_t cap, const char *v, size_t len)
+{
+    if (len >= cap)
+        len = cap - 1;
+    if (len > 0)
+        memcpy(dst, v, len);
+    dst[len] = '\0';
+}
+
+void lx_x12_diag_add(lx_x12_doc *doc, const lx_x12_where *w,
+                     lx_x12_level level, const char *x12_code,
+                     const char *seg_id, const char *loop_id,
+                     size_t segment_pos, size_t element_pos,
+                     size_t component_pos, long offset, const char *fmt, ...)
+{
+    if (doc->diag_count >= LX_X12_DIAGS_MAX)
+        return;
+    if (doc->diag_count == doc->diag_cap) {
+        doc->diag_cap = doc->diag_cap ? doc->diag_cap * 2 : 8;
+        doc->diags =
+            lx_xrealloc(doc->diags, doc->diag_cap * sizeof(*doc->diags));
+    }
+    lx_x12_diag *d = &doc->diags[doc->diag_count++];
+    memset(d, 0, sizeof(*d));
+    d->level = level;
+    lx_x12_copy(d->x12_code, sizeof(d->x12_code), x12_code, strlen(x12_code));
+    snprintf(d->isa13, sizeof(d->isa13), "%s", w->isa13);
+    snprintf(d->gs06, sizeof(d->gs06), "%s", w->gs06);
+    snprintf(d->st02, sizeof(d->st02), "%s", w->st02);
+    snprintf(d->set, sizeof(d->set), "%s", w->set);
+    if (seg_id)
+        snprintf(d->segment_id, sizeof(d->segment_id), "%s", seg_id);
+    if (loop_id)
+        snprintf(d->loop_id, sizeof(d->loop_id), "%s", loop_id);
+    d->segment_pos = segment_pos;
+    d->element_pos = element_pos;
+    d->component_pos = component_pos;
+    d->offset = offset;
+
+    /* "ISA 000000001 GS 1 ST 0001: segment 14 (DTP) element 3: ..." */
+    size_t n = 0;
+    int k = snprintf(d->msg, sizeof(d->msg), "ISA %s", w->isa13);
+    n = k > 0 ? (size_t)k : 0;
+    if (w->gs06[0] && n < sizeof(d->msg)) {
+        k = snprintf(d->msg + n, sizeof(d->msg) - n, " GS %s", w->gs06);
+        n += k > 0 ? (size_t)k : 0;
+    }
+    if (w->st02[0] && n < sizeof(d->msg)) {
+        k = snprintf(d->msg + n, sizeof(d->msg) - n, " ST %s", w->st02);
+        n += k > 0 ? (size_t)k : 0;
+    }
+    if (segment_pos && n < sizeof(d->msg)) {
+        k = snprintf(d->msg + n, sizeof(d->msg) - n, ": segment %zu (%s)",
+                     segment_pos, d->segment_id);
+        n += k > 0 ? (size_t)k : 0;
+    }
+    if (element_pos && n < sizeof(d->msg)) {
+        k = snprintf(d->msg + n, sizeof(d->msg) - n, " element %zu",
+                     element_pos);
+        n += k > 0 ? (size_t)k : 0;
+    }
+    if (component_pos && n < sizeof(d->msg)) {
+        k = snprintf(d->msg + n, sizeof(d->msg) - n, " component %zu",
+                     component_pos);
+        n += k > 0 ? (size_t)k : 0;
+    }
+    if (n + 2 < sizeof(d->msg)) {
+        va_list ap;
+        memcpy(d->msg + n, ": ", 3);
+        n += 2;
+        va_start(ap, fmt);
+        (void)vsnprintf(d->msg + n, sizeof(d->msg) - n, fmt, ap);
+        va_end(ap);
+    }
+}
+
+static json_t *view_json(lx_x12_view v)
+{
+    return json_stringn(v.ptr, v.len);
+}
+
+/* A composite as an array of its components: "HC:99211:25". */
+static json_t *composite_json(const char *p, size_t len, char sep)
+{
+    json_t *a = json_array();
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || p[i] == sep) {
+            json_array_append_new(a, json_stringn(p + start, i - start));
+            start = i + 1;
+        }
+    }
+    return a;
+}
+
+/* An element: a string; a composite: an array of strings; repetitions: an
+ * array of arrays (one array of components per repetition). */
+static json_t *element_json(lx_x12_view v, const lx_x12_delims *d)
+{
+    if (d->repetition && memchr(v.ptr, d->repetition, v.len)) {
+        json_t *reps = json_array();
+        size_t start = 0;
+        for (size_t i = 0; i <= v.len; i++) {
+            if (i == v.len || v.ptr[i] == d->repetition) {
+                json_array_append_new(
+                    reps, composite_json(v.ptr + start, i - start,
+                                         d->component));
+                start = i + 1;
+            }
+        }
+        return reps;
+    }
+    if (memchr(v.ptr, d->component, v.len))
+        return composite_json(v.ptr, v.len, d->component);
+    return view_json(v);
+}
+
+/* {"id": "INS", "INS01": "Y", "INS02": "18", ...}: every element as
+ * parsed, empty ones included, so that writing reproduces the input. */
+static json_t *segment_json(const lx_x12_segment *s, const lx_x12_delims *d)
+{
+    json_t *o = json_object();
+    char id[4];
+    char key[8];
+    int is_isa = s->id.len == 3 && memcmp(s->id.ptr, "ISA", 3) == 0;
+    lx_x12_copy(id, sizeof(id), s->id.ptr, s->id.len);
+    json_object_set_new(o, "id", json_string(id));
+    for (size_t i = 0; i < s->element_count; i++) {
+        snprintf(key, sizeof(key), "%s%02zu", id, i + 1);
+        json_object_set_new(o, key,
+                            is_isa ? view_json(s->elements[i])
+                                   : element_json(s->elements[i], d));
+    }
+    return o;
+}
+
+static int seg_is(const lx_x12_segment *s, const char *id)
+{
+    return s->id.len == strlen(id) && memcmp(s->id.ptr, id, s->id.len) == 0;
+}
+
+static lx_x12_view elem(const lx_x12_segment *s, size_t i)
+{
+    lx_x12_view none = {"", 0};
+    return i >= 1 && i <= s->element_count ? s->elements[i - 1] : none;
+}
+
+/* Trim the blanks that fixed-width ISA fields are padded with. */
+static lx_x12_view trim(lx_x12_view v)
+{
+    while (v.len > 0 && v.ptr[0] == ' ') {
+        v.ptr++;
+        v.len--;
+    }
+    while (v.len > 0 && v.ptr[v.len - 1] == ' ')
+        v.len--;
+    return v;
+}
+
+/* A count or control number compared as a number when both are digits
+ * ("000000905" equals "905"), else byte for byte. */
+static int same_number(lx_x12_view a, lx_x12_view b)
+{
+    a = trim(a);
+    b = trim(b);
+    int digits = a.len > 0 && b.len > 0;
+    for (size_t i = 0; digits && i < a.len; i++)
+        digits = a.ptr[i] >= '0' && a.ptr[i] <= '9';
+    for (size_t i = 0; digits && i < b.len; i++)
+        digits = b.ptr[i] >= '0' && b.ptr[i] <= '9';
+    if (!digits)
+        return a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0;
+    while (a.len > 1 && a.ptr[0] == '0') {
+        a.ptr++;
+        a.len--;
+    }
+    while (b.len > 1 && b.ptr[0] == '0') {
+        b.ptr++;
+        b.len--;
+    }
+    return a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0;
+}
+
+static int same_count(lx_x12_view v, size_t count)
+{
+    char buf[24];
+    int k = snprintf(buf, sizeof(buf), "%zu", count);
+    lx_x12_view c = {buf, k > 0 ? (size_t)k : 0};
+    return same_number(v, c);
+}
+
+static void set_where(char *dst, size_t cap, lx_x12_view v)
+{
+    v = trim(v);
+    lx_x12_copy(dst, cap, v.ptr, v.len);
+}
+
+enum state { OUTSIDE, IN_ISA, IN_GS, IN_ST };
+
+typedef struct parser {
+    const lx_x12_defs *defs;
+    lx_x12_doc *doc;
+    lx_x12_where w;
+    enum state state;
+    json_t *interchanges;
+    json_t *ichg, *groups, *group, *txns, *txn, *body;
+    long *offsets;
+    size_t offsets_cap;
+    size_t body_count;
+    size_t seg_count; /* ST..current, for SE01 */
+} parser;
+
+static int structure_error(const lx_x12_segment *s, lx_error *err,
+                           const char *rule)
+{
+    (void)lx_error_set(err, LX_ESYNTAX, "segment %zu (%.*s): %s", s->number,
+                       (int)s->id.len, s->id.ptr, rule);
+    if (err)
+        err->offset = (long)s->offset;
+    return LX_ESYNTAX;
+}
+
+static json_t *delims_json(const lx_x12_delims *d)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "element", json_stringn(&d->element, 1));
+    json_object_set_new(o, "repetition",
+                        json_stringn(&d->repetition, d->repetition ? 1 : 0));
+    json_object_set_new(o, "component", json_stringn(&d->component, 1));
+    json_object_set_new(o, "segment", json_stringn(&d->segment, 1));
+    return o;
+}
+
+static void end_transaction(parser *p, const lx_x12_segment *s,
+                            const lx_x12_delims *d)
+{
+    lx_x12_body body = {p->body, p->offsets};
+    lx_x12_defs_apply(p->defs, &body, p->txn, p->doc, &p->w);
+    p->seg_count++;
+    if (!same_count(elem(s, 1), p->seg_count))
+        lx_x12_diag_add(p->doc, &p->w, LX_X12_LEVEL_TRANSACTION, "4", "SE",
+                        NULL, p->seg_count, 1, 0, (long)s->offset,
+                        "number of included segments does not match the "
+                        "actual count %zu",
+                        p->seg_count);
+    json_t *st = json_object_get(p->txn, "ST");
+    const char *st02 = json_string_value(json_object_get(st, "ST02"));
+    lx_x12_view v = {st02 ? st02 : "", st02 ? strlen(st02) : 0};
+    if (!same_number(elem(s, 2), v))
+        lx_x12_diag_add(p->doc, &p->w, LX_X12_LEVEL_TRANSACTION, "3", "SE",
+                        NULL, p->seg_count, 2, 0, (long)s->offset,
+                        "transaction set control number in header (ST02) "
+                        "and trailer do not match");
+    json_object_set_new(p->txn, "SE", segment_json(s, d));
+    json_decref(p->body);
+    p->body = NULL;
+    p->txn = NULL;
+    p->w.st02[0] = '\0';
+    p->w.set[0] = '\0';
+}
+
+static int on_segment(parser *p, const lx_x12_segment *s,
+                      const lx_x12_delims *d, lx_error *err)
+{
+    if (seg_is(s, "ISA")) {
+        if (p->state != OUTSIDE)
+            return structure_error(s, err, "ISA before the IEA of the "
+                                           "previous interchange");
+        p->ichg = json_object();
+        json_array_append_new(p->interchanges, p->ichg);
+        json_object_set_new(p->ichg, "delimiters", delims_json(d));
+        json_object_set_new(p->ichg, "ISA", segment_json(s, d));
+        p->groups = json_array();
+        json_object_set_new(p->ichg, "groups", p->groups);
+        memset(&p->w, 0, sizeof(p->w));
+        set_where(p->w.isa13, sizeof(p->w.isa13), elem(s, 13));
+        p->state = IN_ISA;
+        return 0;
+    }
+    if (seg_is(s, "IEA")) {
+        if (p->state != IN_ISA)
+            return structure_error(s, err, p->state == OUTSIDE
+                                               ? "IEA outside an interchange"
+                                               : "IEA before GE or SE");
+        size_t n = json_array_size(p->groups);
+        if (!same_count(elem(s, 1), n))
+            lx_x12_diag_add(p->doc, &p->w, LX_X12_LEVEL_INTERCHANGE, "021",
+                            "IEA", NULL, 0, 0, 0, (long)s->offset,
+                            "IEA01: number of included functional groups "
+                            "does not match the actual count %zu",
+                            n);
+        lx_x12_view isa13 = {p->w.isa13, strlen(p->w.isa13)};
+        if (!same_number(elem(s, 2), isa13))
+            lx_x12_diag_add(p->doc, &p->w, LX_X12_LEVEL_INTERCHANGE, "001",
+                            "IEA", NULL, 0, 0, 0, (long)s->offset,
+                            "IEA02: interchange control number in header "
+                            "(ISA13) and trailer do not match");
+        json_object_set_new(p->ichg, "IEA", segment_json(s, d));
+        p->state = OUTSIDE;
+        return 0;
+    }
+    if (seg_is(s, "GS")) {
+        if (p->state != IN_ISA)
+            return structure_error(s, err, "GS outside an interchange or "
+                                           "before the GE of the previous "
+                                           "group");
+        p->group = json_object();
+        json_array_append_new(p->groups, p->group);
+        json_object_set_new(p->group, "GS", segment_json(s, d));
+        p->txns = json_array();
+        json_object_set_new(p->group, "transactions", p->txns);
+        set_where(p->w.gs06, sizeof(p->w.gs06), elem(s, 6));
+        p->state = IN_GS;
+        return 0;
+    }
+    if (seg_is(s, "GE")) {
+        if (p->state != IN_GS)
+            return structure_error(s, err, "GE outside a functional group "
+                                           "or before SE");
+        size_t n = json_array_size(p->txns);
+        if (!same_count(elem(s, 1), n))
+            lx_x12_diag_add(p->doc, &p->w, LX_X12_LEVEL_GROUP, "4", "GE",
+                            NULL, 0, 0, 0, (long)s->offset,
+                            "GE01: number of included transaction sets does "
+                            "not match the actual count %zu",
+                            n);
+        lx_x12_view gs06 = {p->w.gs06, strlen(p->w.gs06)};
+        if (!same_number(elem(s, 2), gs06))
+            lx_x12_diag_add(p->doc, &p->w, LX_X12_LEVEL_GROUP, "3", "GE",
+                            NULL, 0, 0, 0, (long)s->offset,
+                            "GE02: group control number in header (GS06) "
+                            "and trailer do not match");
+        json_object_set_new(p->group, "GE", segment_json(s, d));
+        p->w.gs06[0] = '\0';
+        p->state = IN_ISA;
+        return 0;
+    }
+    if (seg_is(s, "ST")) {
+        if (p->state != IN_GS)
+            return structure_error(s, err, "ST outside a functional group "
+                                           "or before the SE of the "
+                                           "previous transaction set");
+        p->txn = json_object();
+        json_array_append_new(p->txns, p->txn);
+        json_object_set_new(p->txn, "ST", segment_json(s, d));
+        set_where(p->w.st02, sizeof(p->w.st02), elem(s, 2));
+        set_where(p->w.set, sizeof(p->w.set), elem(s, 1));
+        json_object_set_new(p->txn, "set", json_string(p->w.set));
+        p->body = json_array();
+        p->body_count = 0;
+        p->seg_count = 1;
+        p->state = IN_ST;
+        return 0;
+    }
+    if (p->state != IN_ST)
+        return structure_error(s, err, "segment outside a transaction set");
+    if (seg_is(s, "SE")) {
+        end_transaction(p, s, d);
+        p->state = IN_GS;
+        return 0;
+    }
+    if (p->body_count == p->offsets_cap) {
+        p->offsets_cap = p->offsets_cap ? p->offsets_cap * 2 : 64;
+        p->offsets =
+            lx_xrealloc(p->offsets, p->offsets_cap * sizeof(*p->offsets));
+    }
+    p->offsets[p->body_count++] = (long)s->offset;
+    json_array_append_new(p->body, segment_json(s, d));
+    p->seg_count++;
+    return 0;
+}
+
+void lx_x12_doc_destroy(lx_x12_doc **doc)
+{
+    if (!doc || !*doc)
+        return;
+    json_decref((*doc)->tree);
+    free((*doc)->diags);
+    free(*doc);
+    *doc = NULL;
+}
+
+json_t *lx_x12_doc_tree(const lx_x12_doc *doc)
+{
+    return doc->tree;
+}
+
+size_t lx_x12_doc_diag_count(const lx_x12_doc *doc)
+{
+    return doc->diag_count;
+}
+
+const lx_x12_diag *lx_x12_doc_diag(const lx_x12_doc *doc, size_t i)
+{
+    LX_ASSERT(i < doc->diag_count);
+    return &doc->diags[i];
+}
+
+int lx_x12_parse(const char *buf, size_t len, const lx_x12_defs *defs,
+                 int flags, lx_x12_doc **out, lx_error *err)
+{
+    LX_ASSERT(out != NULL);
+    *out = NULL;
+    if (!buf || len == 0)
+        return lx_error_set(err, LX_EINVAL, "empty X12 input");
+
+    lx_x12_tokenizer t;
+    lx_x12_segment *s = lx_xmalloc(sizeof(*s));
+    parser p;
+    int rc = 0;
+    memset(&p, 0, sizeof(p));
+    p.defs = defs;
+    p.doc = lx_xcalloc(1, sizeof(*p.doc));
+    p.doc->tree = json_object();
+    p.interchanges = json_array();
+    json_object_set_new(p.doc->tree, "interchanges", p.interchanges);
+    lx_x12_tokenizer_init(&t, buf, len);
+    while ((rc = lx_x12_tokenizer_next(&t, s, err)) == 1) {
+        rc = on_segment(&p, s, lx_x12_tokenizer_delims(&t), err);
+        if (rc < 0)
+            break;
+    }
+    if (rc == 0 && p.state != OUTSIDE) {
+        /* A truncated interchange: kept (the writer completes its
+         * trailers) with TA1 note 023, premature end of file. */
+        lx_x12_diag_add(p.doc, &p.w, LX_X12_LEVEL_INTERCHANGE, "023", NULL,
+                        NULL, 0, 0, 0, (long)len,
+                        "end of input: missing %s",
+                        p.state == IN_ST   ? "SE, GE and IEA"
+                        : p.state == IN_GS ? "GE and IEA"
+                                           : "IEA");
+        if (p.state == IN_ST) {
+            lx_x12_body body = {p.body, p.offsets};
+            lx_x12_defs_apply(p.defs, &body, p.txn, p.doc, &p.w);
+        }
+    }
+    if (rc == 0 && json_array_size(p.interchanges) == 0)
+        rc = lx_error_set(err, LX_ESYNTAX, "no interchange (ISA) found");
+    if (rc == 0 && p.doc->diag_count > 0 && !(flags & LX_X12_PARSE_LENIENT)) {
+        const lx_x12_diag *d = &p.doc->diags[0];
+        rc = lx_error_set(err, LX_ESCHEMA, "%s", d->msg);
+        if (err)
+            err->offset = d->offset;
+    }
+    json_decref(p.body);
+    free(p.offsets);
+    free(s);
+    if (rc < 0) {
+        lx_x12_doc_destroy(&p.doc);
+        return rc;
+    }
+    *out = p.doc;
+    return 0;
+}
