@@ -224,6 +224,110 @@ static void test_x12_write_recomputes_counts(void **state)
     free(text);
 }
 
+#define H834 "BGN*00*12456*20240101*1200****2~N1*P5**FI*12~N1*IN**FI*22~"
+
+static void expect_diag(const char *body, const char *se01, const char *msg,
+                        const char *code)
+{
+    lx_x12_doc *doc = NULL;
+    lx_error err;
+    char *text = wrap("834", body, se01, "0001");
+    assert_non_null(defs);
+    assert_int_equal(parse(text, &doc, &err), LX_ESCHEMA);
+    if (!strstr(err.msg, msg))
+        fail_msg("got: %s", err.msg);
+    assert_int_equal(lx_x12_parse(text, strlen(text), defs,
+                                  LX_X12_PARSE_LENIENT, &doc, &err),
+                     0);
+    assert_string_equal(lx_x12_doc_diag(doc, 0)->x12_code, code);
+    lx_x12_doc_destroy(&doc);
+    free(text);
+}
+
+static void test_x12_834_valid_builds_loops(void **state)
+{
+    (void)state;
+    lx_x12_doc *doc = NULL;
+    lx_error err;
+    char *text = wrap("834", H834 "INS*Y*18*030*XN*A~REF*0F*1~"
+                                  "NM1*IL*1*DOE*JOHN~DMG*D8*19900417*M~"
+                                  "HD*030**HLT~DTP*348*D8*20240101~",
+                      "11", "0001");
+    assert_int_equal(parse(text, &doc, &err), 0);
+    json_t *txn = json_array_get(
+        json_object_get(
+            json_array_get(
+                json_object_get(
+                    json_array_get(json_object_get(lx_x12_doc_tree(doc),
+                                                   "interchanges"),
+                                   0),
+                    "groups"),
+                0),
+            "transactions"),
+        0);
+    json_t *loops = json_object_get(txn, "loops");
+    assert_int_equal(json_array_size(loops), 3);
+    json_t *member = json_array_get(loops, 2);
+    assert_string_equal(json_string_value(json_object_get(member, "id")),
+                        "2000");
+    json_t *ins = json_array_get(json_object_get(member, "segments"), 0);
+    assert_string_equal(json_string_value(json_object_get(ins, "INS02")),
+                        "18");
+    json_t *sub = json_object_get(member, "loops");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(sub, 0), "id")),
+        "2100A");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(sub, 1), "id")),
+        "2300");
+    lx_x12_doc_destroy(&doc);
+    free(text);
+}
+
+static void test_x12_834_element_too_long(void **state)
+{
+    (void)state;
+    expect_diag(H834 "INS*Y*180*030*XN*A~REF*0F*1~NM1*IL*1~", "9",
+                "segment 5 (INS) element 2: data element too long", "5");
+}
+
+static void test_x12_834_bad_date(void **state)
+{
+    (void)state;
+    expect_diag("BGN*00*1*20240230*1200~N1*P5**FI*12~N1*IN**FI*22~"
+                "INS*Y*18*030*XN*A~REF*0F*1~NM1*IL*1~",
+                "8", "segment 2 (BGN) element 3: invalid date", "8");
+}
+
+static void test_x12_834_invalid_code(void **state)
+{
+    (void)state;
+    expect_diag(H834 "INS*Y*18*999*XN*A~REF*0F*1~NM1*IL*1~", "9",
+                "segment 5 (INS) element 3: invalid code value", "7");
+}
+
+static void test_x12_834_unknown_segment(void **state)
+{
+    (void)state;
+    expect_diag(H834 "INS*Y*18*030*XN*A~REF*0F*1~NM1*IL*1~ZZZ*1~", "10",
+                "segment 8 (ZZZ): unrecognized segment id", "1");
+    expect_diag(H834 "INS*Y*18*030*XN*A~REF*0F*1~NM1*IL*1~BEG*00*00*1**"
+                     "20240101~",
+                "10", "segment 8 (BEG): segment not in defined", "6");
+}
+
+static void test_x12_834_segment_out_of_order(void **state)
+{
+    (void)state;
+    /* BGN after the N1 loops. */
+    expect_diag("N1*P5**FI*12~BGN*00*12456*20240101*1200~N1*IN**FI*22~"
+                "INS*Y*18*030*XN*A~REF*0F*1~NM1*IL*1~",
+                "8", "segment 2 (BGN): required segment BGN missing", "3");
+    expect_diag(H834 "INS*Y*18*030*XN*A~REF*0F*1~NM1*IL*1~BGN*00*1*20240101*"
+                     "1200~",
+                "10", "segment 8 (BGN): segment not in proper sequence", "7");
+}
+
 /* ---- corpus ---------------------------------------------------------- */
 
 static char *slurp(const char *path, size_t *len)
@@ -407,6 +511,12 @@ int main(void)
         cmocka_unit_test(test_x12_parse_control_number_mismatches),
         cmocka_unit_test(test_x12_parse_structure_errors_are_located),
         cmocka_unit_test(test_x12_write_recomputes_counts),
+        cmocka_unit_test(test_x12_834_valid_builds_loops),
+        cmocka_unit_test(test_x12_834_element_too_long),
+        cmocka_unit_test(test_x12_834_bad_date),
+        cmocka_unit_test(test_x12_834_invalid_code),
+        cmocka_unit_test(test_x12_834_unknown_segment),
+        cmocka_unit_test(test_x12_834_segment_out_of_order),
         cmocka_unit_test(test_x12_corpus_parses_and_round_trips),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
