@@ -123,7 +123,8 @@ LX_NODISCARD int lx_edifact_lexer_next(lx_edifact_lexer *lx,
  *   15 not supported in this position, 16 too many constituents,
  *   28 references do not match, 29 control count does not match,
  *   35 too many repetitions, 36 too many segment group repetitions,
- *   37 invalid type of characters, 39 data element too long. */
+ *   37 invalid type of characters, 39 data element too long,
+ *   40 data element too short. */
 enum {
     LX_EDIFACT_UC_SYNTAX_VERSION = 2,
     LX_EDIFACT_UC_INVALID_VALUE = 12,
@@ -135,7 +136,8 @@ enum {
     LX_EDIFACT_UC_TOO_MANY_REPEATS = 35,
     LX_EDIFACT_UC_TOO_MANY_GROUP_REPEATS = 36,
     LX_EDIFACT_UC_INVALID_CHARS = 37,
-    LX_EDIFACT_UC_TOO_LONG = 39
+    LX_EDIFACT_UC_TOO_LONG = 39,
+    LX_EDIFACT_UC_TOO_SHORT = 40
 };
 
 #define LX_EDIFACT_REF_MAX 36 /* control references: an..35 + NUL */

@@ -1,11 +1,643 @@
-/* adapters/edi/edifact_defs.c: message definitions loaded from data. */
+/* adapters/edi/edifact_defs.c: message definitions loaded from data files
+ * (schemas/edifact/<directory>/, format in docs/edifact.md), checked once
+ * at load and then read as they are. */
 #include "adapters/edi/edifact.h"
+#include "core/json.h"
+#include "core/mem.h"
+
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define DEFS_FILE_MAX ((size_t)4 << 20)
+#define DEFS_MAX_DEPTH 8
+
+struct lx_edifact_defs {
+    char version[8];
+    char release[8];
+    json_t *segments; /* tag -> [element definitions] */
+    json_t *messages; /* type -> message definition */
+};
+
+/* ------------------------------------------------------------------ loading */
+
+static int status_ok(const json_t *s)
+{
+    const char *v = json_string_value(s);
+    return v != NULL && (strcmp(v, "M") == 0 || strcmp(v, "C") == 0);
+}
+
+/* "an..35", "n..15", "a1", "n3": kind and lengths. */
+static int parse_format(const char *f, char *kind, long *min_len,
+                        long *max_len)
+{
+    if (f == NULL)
+        return -1;
+    if (strncmp(f, "an", 2) == 0) {
+        *kind = 'x';
+        f += 2;
+    } else if (*f == 'a' || *f == 'n') {
+        *kind = *f++;
+    } else {
+        return -1;
+    }
+    int range = strncmp(f, "..", 2) == 0;
+    if (range)
+        f += 2;
+    long n = 0;
+    if (*f < '1' || *f > '9')
+        return -1;
+    for (; *f >= '0' && *f <= '9' && n < 100000; f++)
+        n = n * 10 + (*f - '0');
+    if (*f != '\0')
+        return -1;
+    *max_len = n;
+    *min_len = range ? 0 : n;
+    return 0;
+}
+
+static int load_error(lx_error *err, const char *path, const char *pointer,
+                      const char *what)
+{
+    lx_error_set(err, LX_ESCHEMA, "%s at %s: %s", path,
+                 pointer[0] ? pointer : "/", what);
+    if (err != NULL)
+        snprintf(err->where, sizeof err->where, "%s", path);
+    return LX_ESCHEMA;
+}
+
+static int check_simple(const json_t *d)
+{
+    char kind;
+    long lo, hi;
+    return json_is_array(d) && json_array_size(d) == 3 &&
+           json_is_string(json_array_get(d, 0)) &&
+           status_ok(json_array_get(d, 1)) &&
+           parse_format(json_string_value(json_array_get(d, 2)), &kind, &lo,
+                        &hi) == 0;
+}
+
+static int check_segment(const char *path, const char *tag, const json_t *els,
+                         lx_error *err)
+{
+    char ptr[128];
+    if (!json_is_array(els))
+        return load_error(err, path, tag, "a segment is an array of elements");
+    size_t i;
+    const json_t *e;
+    json_array_foreach(els, i, e)
+    {
+        snprintf(ptr, sizeof ptr, "/segments/%s/%zu", tag, i);
+        if (check_simple(e))
+            continue;
+        const json_t *comps = json_array_get(e, 2);
+        int ok = json_is_array(e) && json_array_size(e) == 3 &&
+                 status_ok(json_array_get(e, 1)) && json_is_array(comps);
+        size_t j;
+        const json_t *c;
+        json_array_foreach(comps, j, c) ok = ok && check_simple(c);
+        if (!ok)
+            return load_error(err, path, ptr,
+                              "an element is [id, \"M\"|\"C\", format] or "
+                              "[id, \"M\"|\"C\", [components]]");
+    }
+    return 0;
+}
+
+static int check_structure(const char *path, const json_t *entries,
+                           char *ptr, size_t ptr_size, int depth,
+                           lx_error *err)
+{
+    if (depth > DEFS_MAX_DEPTH)
+        return load_error(err, path, ptr, "groups nested too deep");
+    if (!json_is_array(entries) || json_array_size(entries) == 0)
+        return load_error(err, path, ptr, "a structure is a non-empty array");
+    size_t base = strlen(ptr);
+    size_t i;
+    const json_t *e;
+    json_array_foreach(entries, i, e)
+    {
+        ptr[base] = '\0';
+        lx_json_pointer_append_index(ptr, ptr_size, i);
+        size_t n = json_array_size(e);
+        if (!json_is_array(e) || (n != 3 && n != 4) ||
+            !json_is_string(json_array_get(e, 0)) ||
+            !status_ok(json_array_get(e, 1)) ||
+            json_integer_value(json_array_get(e, 2)) < 1)
+            return load_error(err, path, ptr,
+                              "an entry is [tag, \"M\"|\"C\", max] or "
+                              "[group, \"M\"|\"C\", max, [entries]]");
+        if (n == 4) {
+            const json_t *content = json_array_get(e, 3);
+            const json_t *trigger = json_array_get(content, 0);
+            if (json_array_size(trigger) != 3 ||
+                strcmp(json_string_value(json_array_get(trigger, 1)), "M") !=
+                    0)
+                return load_error(err, path, ptr,
+                                  "a group starts with a mandatory segment");
+            lx_json_pointer_append_index(ptr, ptr_size, 3);
+            int rc = check_structure(path, content, ptr, ptr_size, depth + 1,
+                                     err);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    ptr[base] = '\0';
+    return 0;
+}
+
+static int load_file(lx_edifact_defs *defs, const char *path, lx_error *err)
+{
+    json_t *doc = NULL;
+    int rc = lx_json_load_file(path, DEFS_FILE_MAX, &doc, err);
+    if (rc != 0)
+        return rc;
+    const char *version = lx_json_str(doc, "version");
+    const char *release = lx_json_str(doc, "release");
+    if (json_integer_value(json_object_get(doc, "format")) != 1 ||
+        version == NULL || release == NULL)
+        rc = load_error(err, path, "",
+                        "needs \"format\": 1, \"version\" and \"release\"");
+    else if (defs->version[0] == '\0') {
+        snprintf(defs->version, sizeof defs->version, "%s", version);
+        snprintf(defs->release, sizeof defs->release, "%s", release);
+    } else if (strcmp(defs->version, version) != 0 ||
+               strcmp(defs->release, release) != 0) {
+        rc = load_error(err, path, "/release",
+                        "files of one directory must share version and "
+                        "release");
+    }
+    const json_t *segs = json_object_get(doc, "segments");
+    const char *tag;
+    json_t *els;
+    if (rc == 0 && segs != NULL) {
+        json_object_foreach((json_t *)segs, tag, els)
+        {
+            rc = check_segment(path, tag, els, err);
+            if (rc != 0)
+                break;
+            json_object_set(defs->segments, tag, els);
+        }
+    }
+    const char *type = lx_json_str(doc, "message");
+    if (rc == 0 && type != NULL) {
+        char ptr[256] = "/structure";
+        rc = check_structure(path, json_object_get(doc, "structure"), ptr,
+                             sizeof ptr, 0, err);
+        if (rc == 0)
+            json_object_set(defs->messages, type, doc);
+    }
+    json_decref(doc);
+    return rc;
+}
+
+int lx_edifact_defs_load(const char *dir, lx_edifact_defs **out, lx_error *err)
+{
+    LX_ASSERT(dir != NULL && out != NULL);
+    *out = NULL;
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return lx_error_set(err, LX_EIO, "cannot open directory '%s'", dir);
+    lx_edifact_defs *defs = lx_xcalloc(1, sizeof *defs);
+    defs->segments = json_object();
+    defs->messages = json_object();
+    int rc = 0;
+    struct dirent *de;
+    while (rc == 0 && (de = readdir(d)) != NULL) {
+        size_t n = strlen(de->d_name);
+        if (n < 6 || strcmp(de->d_name + n - 5, ".json") != 0 ||
+            de->d_name[0] == '.')
+            continue;
+        char path[1024];
+        int w = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (w < 0 || (size_t)w >= sizeof path)
+            rc = lx_error_set(err, LX_ELIMIT, "path too long in '%s'", dir);
+        else
+            rc = load_file(defs, path, err);
+    }
+    closedir(d);
+    if (rc == 0 && json_object_size(defs->messages) == 0)
+        rc = lx_error_set(err, LX_ESCHEMA, "%s: no message definitions", dir);
+    if (rc != 0) {
+        lx_edifact_defs_destroy(&defs);
+        return rc;
+    }
+    *out = defs;
+    return 0;
+}
+
+void lx_edifact_defs_destroy(lx_edifact_defs **defs)
+{
+    if (defs == NULL || *defs == NULL)
+        return;
+    json_decref((*defs)->segments);
+    json_decref((*defs)->messages);
+    free(*defs);
+    *defs = NULL;
+}
+
+const char *lx_edifact_defs_version(const lx_edifact_defs *defs)
+{
+    LX_ASSERT(defs != NULL);
+    return defs->version;
+}
+
+const char *lx_edifact_defs_release(const lx_edifact_defs *defs)
+{
+    LX_ASSERT(defs != NULL);
+    return defs->release;
+}
+
+int lx_edifact_defs_has_message(const lx_edifact_defs *defs, const char *type)
+{
+    LX_ASSERT(defs != NULL && type != NULL);
+    return json_object_get(defs->messages, type) != NULL;
+}
+
+/* The definition of msg's type when its UNH version and release are ones
+ * it applies to ("match", by default its own version and release). */
+static const json_t *find_definition(const lx_edifact_defs *defs,
+                                     const json_t *msg)
+{
+    const char *type = lx_json_str(msg, "type");
+    const char *version = lx_json_str(msg, "version");
+    const char *release = lx_json_str(msg, "release");
+    if (type == NULL || version == NULL || release == NULL)
+        return NULL;
+    const json_t *def = json_object_get(defs->messages, type);
+    if (def == NULL)
+        return NULL;
+    const json_t *match = json_object_get(def, "match");
+    if (match == NULL)
+        return strcmp(version, defs->version) == 0 &&
+                       strcmp(release, defs->release) == 0
+                   ? def
+                   : NULL;
+    size_t i;
+    const json_t *m;
+    json_array_foreach(match, i, m)
+    {
+        const char *v = json_string_value(json_array_get(m, 0));
+        const char *r = json_string_value(json_array_get(m, 1));
+        if (v && r && strcmp(v, version) == 0 && strcmp(r, release) == 0)
+            return def;
+    }
+    return NULL;
+}
+
+/* --------------------------------------------------------------- validation */
+
+typedef struct frame {
+    const json_t *content; /* the entries of the message or group */
+    json_t *node;          /* the message or group instance being filled */
+    size_t idx;            /* the entry reached */
+    long *counts;          /* occurrences per entry in this instance */
+} frame;
+
+typedef struct applier {
+    const lx_edifact_defs *defs;
+    const json_t *def;
+    char decimal;
+    lx_edifact_diags *diags;
+    lx_edifact_diag base; /* references filled in */
+    frame stack[DEFS_MAX_DEPTH + 2];
+    int depth; /* index of the top frame */
+} applier;
+
+static void finding(applier *a, int code, long pos, const char *tag,
+                    int element, int component, const char *fmt, ...)
+    LX_PRINTF(7, 8);
+
+static void finding(applier *a, int code, long pos, const char *tag,
+                    int element, int component, const char *fmt, ...)
+{
+    lx_edifact_diag dg = a->base;
+    dg.code = code;
+    dg.segment_pos = pos;
+    if (tag != NULL)
+        snprintf(dg.segment_tag, sizeof dg.segment_tag, "%s", tag);
+    dg.element = element;
+    dg.component = component;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(dg.msg, sizeof dg.msg, fmt, ap);
+    va_end(ap);
+    lx_edifact_diags_add(a->diags, &dg);
+}
+
+static int is_group(const json_t *entry)
+{
+    return json_array_size(entry) == 4;
+}
+
+static const char *entry_tag(const json_t *entry)
+{
+    if (is_group(entry))
+        entry = json_array_get(json_array_get(entry, 3), 0);
+    return json_string_value(json_array_get(entry, 0));
+}
+
+static void push(applier *a, const json_t *content, json_t *node)
+{
+    LX_ASSERT(a->depth + 1 < DEFS_MAX_DEPTH + 2);
+    frame *f = &a->stack[++a->depth];
+    f->content = content;
+    f->node = node;
+    f->idx = 0;
+    f->counts = lx_xcalloc(json_array_size(content) + 1, sizeof(long));
+}
+
+/* Report mandatory entries between f->idx and `to` never seen. */
+static void advance(applier *a, frame *f, size_t to, long pos)
+{
+    for (size_t j = f->idx; j < to; j++) {
+        const json_t *e = json_array_get(f->content, j);
+        if (f->counts[j] == 0 &&
+            strcmp(json_string_value(json_array_get(e, 1)), "M") == 0) {
+            if (is_group(e))
+                finding(a, LX_EDIFACT_UC_MISSING, pos, NULL, 0, 0,
+                        "mandatory segment group %s missing",
+                        json_string_value(json_array_get(e, 0)));
+            else
+                finding(a, LX_EDIFACT_UC_MISSING, pos, NULL, 0, 0,
+                        "mandatory segment %s missing", entry_tag(e));
+        }
+    }
+    if (to > f->idx)
+        f->idx = to;
+}
+
+static void pop(applier *a, long pos)
+{
+    frame *f = &a->stack[a->depth];
+    advance(a, f, json_array_size(f->content), pos);
+    free(f->counts);
+    f->counts = NULL;
+    a->depth--;
+}
+
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+static void check_value(applier *a, long pos, const char *tag, int element,
+                        int component, const json_t *def, const char *v)
+{
+    char kind = 'x';
+    long lo = 0, hi = 0;
+    if (parse_format(json_string_value(json_array_get(def, 2)), &kind, &lo,
+                     &hi) != 0)
+        return;
+    size_t len = utf8_chars(v);
+    if (kind == 'n') {
+        /* ISO 9735: a sign and a decimal mark (',' or '.') do not count
+         * towards the length. Example: MOA+203:-1960.29 */
+        const char *p = v;
+        int marks = 0;
+        len = 0;
+        if (*p == '-')
+            p++;
+        for (; *p; p++) {
+            if (*p >= '0' && *p <= '9')
+                len++;
+            else if ((*p == a->decimal || *p == '.' || *p == ',') &&
+                     marks == 0)
+                marks++;
+            else
+                break;
+        }
+        if (*p != '\0' || len == 0) {
+            finding(a, LX_EDIFACT_UC_INVALID_CHARS, pos, tag, element,
+                    component, "not numeric (%s)",
+                    json_string_value(json_array_get(def, 0)));
+            return;
+        }
+    } else if (kind == 'a') {
+        for (const char *p = v; *p; p++)
+            if (*p >= '0' && *p <= '9') {
+                finding(a, LX_EDIFACT_UC_INVALID_CHARS, pos, tag, element,
+                        component, "digits in an alphabetic element (%s)",
+                        json_string_value(json_array_get(def, 0)));
+                return;
+            }
+    }
+    if ((long)len > hi)
+        finding(a, LX_EDIFACT_UC_TOO_LONG, pos, tag, element, component,
+                "too long (%s, max %ld)",
+                json_string_value(json_array_get(def, 0)), hi);
+    else if ((long)len < lo)
+        finding(a, LX_EDIFACT_UC_TOO_SHORT, pos, tag, element, component,
+                "too short (%s, %ld characters)",
+                json_string_value(json_array_get(def, 0)), lo);
+}
+
+static int all_empty(const json_t *comps)
+{
+    size_t i;
+    const json_t *c;
+    json_array_foreach(comps, i, c)
+    {
+        if (json_string_length(c) > 0)
+            return 0;
+    }
+    return 1;
+}
+
+static void check_segment_data(applier *a, const json_t *seg)
+{
+    const char *tag = lx_json_str(seg, "id");
+    const json_t *defs = json_object_get(a->defs->segments, tag);
+    if (defs == NULL)
+        return;
+    long pos = (long)json_integer_value(json_object_get(seg, "pos"));
+    const json_t *els = json_object_get(seg, "elements");
+    size_t ndef = json_array_size(defs);
+    if (json_array_size(els) > ndef)
+        finding(a, LX_EDIFACT_UC_TOO_MANY_CONSTITUENTS, pos, tag,
+                (int)ndef + 1, 0, "more data elements than defined (%zu)",
+                ndef);
+    for (size_t i = 0; i < ndef; i++) {
+        const json_t *d = json_array_get(defs, i);
+        const json_t *e = json_array_get(els, i);
+        int mandatory =
+            strcmp(json_string_value(json_array_get(d, 1)), "M") == 0;
+        if (json_is_object(e)) {
+            finding(a, LX_EDIFACT_UC_TOO_MANY_REPEATS, pos, tag, (int)i + 1,
+                    0, "element %s does not repeat",
+                    json_string_value(json_array_get(d, 0)));
+            continue;
+        }
+        if (e == NULL || all_empty(e)) {
+            if (mandatory)
+                finding(a, LX_EDIFACT_UC_MISSING, pos, tag, (int)i + 1, 0,
+                        "mandatory element %s missing",
+                        json_string_value(json_array_get(d, 0)));
+            continue;
+        }
+        const json_t *cdefs = json_array_get(d, 2);
+        if (!json_is_array(cdefs)) {
+            if (json_array_size(e) > 1)
+                finding(a, LX_EDIFACT_UC_TOO_MANY_CONSTITUENTS, pos, tag,
+                        (int)i + 1, 2, "simple element %s has components",
+                        json_string_value(json_array_get(d, 0)));
+            check_value(a, pos, tag, (int)i + 1, 0, d,
+                        json_string_value(json_array_get(e, 0)));
+            continue;
+        }
+        size_t ncd = json_array_size(cdefs);
+        if (json_array_size(e) > ncd)
+            finding(a, LX_EDIFACT_UC_TOO_MANY_CONSTITUENTS, pos, tag,
+                    (int)i + 1, (int)ncd + 1,
+                    "more components than defined in %s (%zu)",
+                    json_string_value(json_array_get(d, 0)), ncd);
+        for (size_t j = 0; j < ncd; j++) {
+            const json_t *cd = json_array_get(cdefs, j);
+            const char *v = json_string_value(json_array_get(e, j));
+            if (v == NULL || *v == '\0') {
+                if (strcmp(json_string_value(json_array_get(cd, 1)), "M") ==
+                    0)
+                    finding(a, LX_EDIFACT_UC_MISSING, pos, tag, (int)i + 1,
+                            (int)j + 1, "mandatory component %s missing",
+                            json_string_value(json_array_get(cd, 0)));
+                continue;
+            }
+            check_value(a, pos, tag, (int)i + 1, (int)j + 1, cd, v);
+        }
+    }
+}
+
+static json_t *node_list(json_t *node, const char *key)
+{
+    json_t *l = json_object_get(node, key);
+    if (l == NULL) {
+        l = json_array();
+        json_object_set_new(node, key, l);
+    }
+    return l;
+}
+
+/* Find where tag goes: the innermost open frame, from its current entry
+ * on, then the enclosing ones. Returns the frame depth or -1. */
+static int locate(const applier *a, const char *tag, size_t *entry)
+{
+    for (int d = a->depth; d >= 0; d--) {
+        const frame *f = &a->stack[d];
+        size_t n = json_array_size(f->content);
+        /* A group's trigger seen again opens the next instance, which
+         * the enclosing frame finds. */
+        size_t from = d > 0 && f->idx == 0 ? 1 : f->idx;
+        for (size_t k = from; k < n; k++) {
+            const char *t = entry_tag(json_array_get(f->content, k));
+            if (t != NULL && strcmp(t, tag) == 0) {
+                *entry = k;
+                return d;
+            }
+        }
+    }
+    return -1;
+}
+
+static int tag_in_structure(const json_t *content, const char *tag, int depth)
+{
+    size_t i;
+    const json_t *e;
+    json_array_foreach(content, i, e)
+    {
+        if (strcmp(entry_tag(e), tag) == 0)
+            return 1;
+        if (is_group(e) && depth < DEFS_MAX_DEPTH &&
+            tag_in_structure(json_array_get(e, 3), tag, depth + 1))
+            return 1;
+    }
+    return 0;
+}
+
+static void place(applier *a, json_t *seg)
+{
+    const char *tag = lx_json_str(seg, "id");
+    long pos = (long)json_integer_value(json_object_get(seg, "pos"));
+    size_t k = 0;
+    int d = locate(a, tag ? tag : "", &k);
+    if (d < 0) {
+        int known = tag_in_structure(a->stack[0].content, tag ? tag : "", 0);
+        finding(a, LX_EDIFACT_UC_NOT_SUPPORTED_HERE, pos, tag, 0, 0, "%s",
+                known ? "segment out of order or in the wrong group"
+                      : "segment not defined in this message");
+        json_array_append(node_list(a->stack[a->depth].node, "segments"),
+                          seg);
+        return;
+    }
+    while (a->depth > d)
+        pop(a, pos);
+    frame *f = &a->stack[a->depth];
+    advance(a, f, k, pos);
+    const json_t *e = json_array_get(f->content, k);
+    long max = (long)json_integer_value(json_array_get(e, 2));
+    f->counts[k]++;
+    if (is_group(e)) {
+        const char *id = json_string_value(json_array_get(e, 0));
+        if (f->counts[k] > max)
+            finding(a, LX_EDIFACT_UC_TOO_MANY_GROUP_REPEATS, pos, tag, 0, 0,
+                    "segment group %s repeats more than %ld times", id, max);
+        json_t *g = json_pack("{s:s, s:[]}", "id", id, "segments");
+        json_array_append_new(node_list(f->node, "groups"), g);
+        push(a, json_array_get(e, 3), g);
+        f = &a->stack[a->depth];
+        f->counts[0] = 1;
+    } else if (f->counts[k] > max) {
+        finding(a, LX_EDIFACT_UC_TOO_MANY_REPEATS, pos, tag, 0, 0,
+                "segment repeats more than %ld times", max);
+    }
+    json_array_append(json_object_get(f->node, "segments"), seg);
+    check_segment_data(a, seg);
+}
 
 int lx_edifact_message_apply(const lx_edifact_defs *defs, json_t *msg,
                              char decimal, const char *interchange_ref,
                              const char *group_ref, lx_edifact_diags *diags)
 {
-    (void)defs; (void)msg; (void)decimal; (void)interchange_ref;
-    (void)group_ref; (void)diags;
-    return 0;
+    LX_ASSERT(defs != NULL && msg != NULL);
+    const json_t *def = find_definition(defs, msg);
+    json_t *flat = json_object_get(msg, "segments");
+    if (def == NULL || !json_is_array(flat) ||
+        json_object_get(msg, "groups") != NULL)
+        return 0;
+    applier a;
+    memset(&a, 0, sizeof a);
+    a.defs = defs;
+    a.def = def;
+    a.decimal = decimal;
+    a.diags = diags;
+    a.base.offset = -1;
+    snprintf(a.base.interchange_ref, sizeof a.base.interchange_ref, "%s",
+             interchange_ref ? interchange_ref : "");
+    snprintf(a.base.group_ref, sizeof a.base.group_ref, "%s",
+             group_ref ? group_ref : "");
+    const json_t *unh = json_object_get(msg, "UNH");
+    snprintf(a.base.message_ref, sizeof a.base.message_ref, "%s",
+             json_string_value(json_array_get(json_array_get(unh, 0), 0))
+                 ? json_string_value(
+                       json_array_get(json_array_get(unh, 0), 0))
+                 : "");
+    json_incref(flat);
+    json_object_set_new(msg, "segments", json_array());
+    a.depth = -1;
+    push(&a, json_object_get(def, "structure"), msg);
+    size_t i;
+    json_t *seg;
+    long last = 1;
+    json_array_foreach(flat, i, seg)
+    {
+        place(&a, seg);
+        last = (long)json_integer_value(json_object_get(seg, "pos"));
+    }
+    while (a.depth >= 0)
+        pop(&a, last + 1);
+    json_decref(flat);
+    return 1;
 }
