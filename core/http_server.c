@@ -45,6 +45,11 @@ const char *lx_http_query(const lx_http_request *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+bool lx_http_body_too_large(const lx_http_request *req)
+{
+    return req->too_large;
+}
+
 const char *lx_http_body(const lx_http_request *req, size_t *len)
 {
     if (len)
@@ -121,15 +126,16 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
         return MHD_YES;
     }
     lx_http_response resp = {0};
-    if (req->too_large) {
+    if (req->too_large)
+        lx_buf_reset(&req->body);
+    srv->fn(srv->ctx, req, &resp);
+    if (req->too_large && resp.status != 413) {
         char msg[160];
         int n = snprintf(msg, sizeof(msg),
                          "{\"code\":\"LX_ELIMIT\",\"message\":\"request body "
                          "over the limit of %zu bytes\"}",
                          srv->max_body);
         lx_http_response_set(&resp, 413, "application/json", msg, (size_t)n);
-    } else {
-        srv->fn(srv->ctx, req, &resp);
     }
     return send_response(conn, &resp);
 }

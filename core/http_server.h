@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct lx_http_server lx_http_server;
@@ -57,6 +58,7 @@ const char *lx_http_path(const lx_http_request *req);       /* decoded */
 const char *lx_http_header(const lx_http_request *req, const char *name);
 const char *lx_http_query(const lx_http_request *req, const char *name);
 const char *lx_http_body(const lx_http_request *req, size_t *len);
+bool lx_http_body_too_large(const lx_http_request *req);
 
 /* Set status, content type (a static string) and a copy of s[0..len). */
 void lx_http_response_set(lx_http_response *resp, int status,

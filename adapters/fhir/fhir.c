@@ -6,6 +6,7 @@
 #include "core/mem.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,6 +150,33 @@ const char *lx_fhir_type_for(const lx_fhir *f, const char *entity,
     return NULL;
 }
 
+/* "/name/1/given" -> "Patient.name[1].given" (a FHIRPath for
+ * OperationOutcome.issue.expression). */
+static void pointer_to_path(const char *type, const char *ptr, char *out,
+                            size_t size)
+{
+    size_t n = (size_t)snprintf(out, size, "%s", type ? type : "Resource");
+    for (const char *p = ptr; *p == '/' && n + 1 < size;) {
+        p++;
+        size_t tl = strcspn(p, "/");
+        bool index = tl > 0 && strspn(p, "0123456789") == tl;
+        if (n + 2 < size)
+            out[n++] = index ? '[' : '.';
+        for (size_t i = 0; i < tl && n + 2 < size; i++) {
+            char c = p[i];
+            if (c == '~' && i + 1 < tl) {
+                c = p[i + 1] == '1' ? '/' : '~';
+                i++;
+            }
+            out[n++] = c;
+        }
+        if (index && n + 1 < size)
+            out[n++] = ']';
+        p += tl;
+    }
+    out[n < size ? n : size - 1] = '\0';
+}
+
 int lx_fhir_parse(const lx_fhir *f, const char *body, size_t len,
                   lx_fhir_format format, size_t max_len, json_t **out,
                   lx_error *err)
@@ -163,7 +191,29 @@ int lx_fhir_parse(const lx_fhir *f, const char *body, size_t len,
         return lx_error_set(err, LX_ESYNTAX, "a FHIR resource is a JSON "
                                              "object");
     }
-    return rc;
+    if (rc != 0)
+        return rc;
+    /* Check the structure against the R4 definitions, as XML input is
+     * checked while it is converted: an unknown element is an error, never
+     * silently dropped. The XML writer walks exactly those definitions. */
+    lx_buf scratch;
+    lx_buf_init(&scratch, max_len ? 4 * max_len : 0);
+    rc = lx_fhir_json_to_xml(f->types, *out, &scratch, err);
+    lx_buf_fini(&scratch);
+    if (rc != 0) {
+        if (err && err->where[0] == '/') {
+            char path[LX_ERROR_WHERE_MAX];
+            pointer_to_path(lx_json_str(*out, "resourceType"), err->where,
+                            path, sizeof(path));
+            lx_error_at(err, path, 0, 0);
+        }
+        json_decref(*out);
+        *out = NULL;
+        if (err && rc != LX_ELIMIT)
+            err->code = LX_ESCHEMA;
+        return rc == LX_ELIMIT ? rc : LX_ESCHEMA;
+    }
+    return 0;
 }
 
 int lx_fhir_serialize(const lx_fhir *f, const json_t *resource,
@@ -255,7 +305,8 @@ const char *lx_fhir_issue_code(int code)
 
 const char *lx_fhir_path_for(const lx_map_trace *trace, const char *pointer)
 {
-    if (!trace || !pointer)
+    /* The root is the resource itself, not its first field. */
+    if (!trace || !pointer || !pointer[0])
         return NULL;
     /* The closest written field at or below the pointer. */
     size_t pl = strlen(pointer);

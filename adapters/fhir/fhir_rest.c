@@ -81,58 +81,81 @@ static void outcome(const lx_fhir_rest *r, const lx_http_request *req,
     json_decref(oo);
 }
 
-/* An error from parsing, mapping, validation or the store, as an
- * OperationOutcome. `prefix` is the FHIR path of the resource in the
- * request ("Patient", "Bundle.entry[2].resource"); `type` its type. */
+/* The FHIRPath an error is about: a FHIR path from the codec or the
+ * mapping as it is; a canonical pointer (from the schema) through the
+ * mapping's lineage back to the field that produced it; else the resource
+ * itself (`prefix`: "Patient", or "Bundle.entry[2].resource" inside a
+ * Bundle, which also prefixes the others). */
+static void expression(const lx_error *err, const char *prefix,
+                       const lx_map_trace *trace, char *expr, size_t size)
+{
+    expr[0] = '\0';
+    const char *w = err->where;
+    if (w[0] == '/') {
+        const char *p = lx_fhir_path_for(trace, w);
+        if (p)
+            snprintf(expr, size, "%s", p);
+    } else if (w[0] >= 'A' && w[0] <= 'Z') {
+        snprintf(expr, size, "%s", w);
+    }
+    if (!expr[0]) {
+        snprintf(expr, size, "%s", prefix ? prefix : "");
+        return;
+    }
+    if (prefix && strchr(prefix, '.') &&
+        strncmp(expr, prefix, strlen(prefix)) != 0) {
+        const char *dot = strchr(expr, '.');
+        char tail[LX_ERROR_WHERE_MAX + 128];
+        snprintf(tail, sizeof(tail), "%s", dot ? dot : "");
+        snprintf(expr, size, "%s%s", prefix, tail);
+    }
+}
+
+static void diagnostics(const lx_error *err, char *line, size_t size)
+{
+    if (err->line > 0)
+        snprintf(line, size, "line %ld, column %ld: %s", err->line,
+                 err->column, err->msg);
+    else
+        snprintf(line, size, "%s",
+                 err->msg[0] ? err->msg : lx_strerror(err->code));
+}
+
+static int status_for(int code)
+{
+    switch (code) {
+    case LX_ESYNTAX: return 400;
+    case LX_ELIMIT: return 413;
+    case LX_ENOTFOUND: return 404;
+    case LX_ECONFLICT: return 409;
+    case LX_EFULL: return 503;
+    case LX_ESCHEMA:
+    case LX_EINVAL:
+    case LX_EUNSUPPORTED: return 422;
+    default: return 500;
+    }
+}
+
+/* An error as an OperationOutcome issue (new reference). */
+static json_t *issue_outcome(const lx_error *err, const char *prefix,
+                             const lx_map_trace *trace)
+{
+    char expr[LX_ERROR_WHERE_MAX + 128], line[1024];
+    expression(err, prefix, trace, expr, sizeof(expr));
+    diagnostics(err, line, sizeof(line));
+    return lx_fhir_outcome("error", lx_fhir_issue_code(err->code), line,
+                           expr[0] ? expr : NULL);
+}
+
+/* An error from parsing, mapping, validation or the store, as the
+ * response. */
 static void fail(const lx_fhir_rest *r, const lx_http_request *req,
                  lx_http_response *resp, const lx_error *err,
                  const char *prefix, const lx_map_trace *trace)
 {
-    int status;
-    switch (err->code) {
-    case LX_ESYNTAX: status = 400; break;
-    case LX_ELIMIT: status = 413; break;
-    case LX_ENOTFOUND: status = 404; break;
-    case LX_ECONFLICT: status = 409; break;
-    case LX_EFULL: status = 503; break;
-    case LX_ESCHEMA:
-    case LX_EINVAL:
-    case LX_EUNSUPPORTED: status = 422; break;
-    default: status = 500; break;
-    }
-    /* The location: a FHIR path from the codec or the mapping as it is;
-     * a canonical pointer (from the schema) through the mapping's lineage
-     * back to the FHIR field that produced it. */
-    char expr[LX_ERROR_WHERE_MAX + 128] = "";
-    const char *w = err->where;
-    if (w[0] == '/' || (w[0] == '\0' && err->code == LX_ESCHEMA)) {
-        const char *p = lx_fhir_path_for(trace, w);
-        if (p)
-            snprintf(expr, sizeof(expr), "%s", p);
-        else if (prefix)
-            snprintf(expr, sizeof(expr), "%s", prefix);
-    } else if (w[0] >= 'A' && w[0] <= 'Z') {
-        /* A FHIR path ("Patient.name[0].given"); other locations (the
-         * body's line and column) go into the diagnostics. */
-        snprintf(expr, sizeof(expr), "%s", w);
-    }
-    /* Inside a Bundle the resource's own path is prefixed. */
-    if (prefix && strchr(prefix, '.') && expr[0] &&
-        strncmp(expr, prefix, strlen(prefix)) != 0) {
-        const char *dot = strchr(expr, '.');
-        char tail[sizeof(expr)];
-        snprintf(tail, sizeof(tail), "%s", dot ? dot : "");
-        snprintf(expr, sizeof(expr), "%s%s", prefix, tail);
-    }
-    char line[1024];
-    if (err->line > 0)
-        snprintf(line, sizeof(line), "line %ld, column %ld: %s", err->line,
-                 err->column, err->msg);
-    else
-        snprintf(line, sizeof(line), "%s",
-                 err->msg[0] ? err->msg : lx_strerror(err->code));
-    outcome(r, req, resp, status, lx_fhir_issue_code(err->code), line,
-            expr[0] ? expr : NULL);
+    json_t *oo = issue_outcome(err, prefix, trace);
+    respond(r, req, resp, status_for(err->code), oo);
+    json_decref(oo);
 }
 
 /* ---- ids ---- */
@@ -243,7 +266,9 @@ static int prepare(const lx_fhir_rest *r, const json_t *resource,
         lx_error_set(err, LX_ESCHEMA, "resourceType %s does not match the "
                                       "request's type %s",
                      rt ? rt : "(missing)", type ? type : "");
-        return lx_error_at(err, "resourceType", 0, 0);
+        char w[96];
+        snprintf(w, sizeof(w), "%s.resourceType", rt ? rt : type ? type : "");
+        return lx_error_at(err, w, 0, 0);
     }
     if (strlen(rt) >= sizeof(p->type))
         return lx_error_set(err, LX_EUNSUPPORTED, "unknown resource type");
@@ -269,6 +294,22 @@ static int prepare(const lx_fhir_rest *r, const json_t *resource,
     p->trace = lx_map_trace_new();
     int rc = lx_fhir_to_canonical(r->fhir, resource, &res, &p->entity,
                                   &p->record, p->trace, err);
+    if (rc == LX_ENOTFOUND && err)
+        /* A reference in the request that the hub cannot resolve: the
+         * request is unprocessable (422), not a missing resource (404). */
+        rc = err->code = LX_EINVAL;
+    if (rc == 0 && json_array_size(json_object_get(p->record,
+                                                   "identifiers")) == 0) {
+        /* Canonical records are matched by identifiers, and many FHIR
+         * resources carry none (Organization-hl7 in the R4 examples). Its
+         * id in the sending system is then its identity: scoped by system
+         * and type, so the same id from two systems never merges. */
+        char sys[LX_STORE_NAME_MAX * 2 + 32];
+        snprintf(sys, sizeof(sys), "urn:lingua:%s:%s", r->system, p->type);
+        json_object_set_new(p->record, "identifiers",
+                            json_pack("[{s:s,s:s}]", "system", sys, "value",
+                                      p->id));
+    }
     if (rc == 0) {
         lx_upsert u = {.entity = p->entity, .system = r->system,
                        .record = p->record};
@@ -289,10 +330,12 @@ static lx_upsert upsert_of(const lx_fhir_rest *r, const prepared *p)
     return u;
 }
 
-/* Answer a single create or update with the stored resource. */
+/* Answer a single create or update with the stored resource. A POST is
+ * a create (201) even when the resource matched an existing canonical
+ * record: it has a new logical id here. */
 static void written(const lx_fhir_rest *r, const lx_http_request *req,
                     lx_http_response *resp, const prepared *p,
-                    const lx_upsert_result *res)
+                    const lx_upsert_result *res, bool is_create)
 {
     json_t *out = NULL;
     lx_record_meta meta;
@@ -302,7 +345,7 @@ static void written(const lx_fhir_rest *r, const lx_http_request *req,
         fail(r, req, resp, &err, p->type, NULL);
         return;
     }
-    respond(r, req, resp, res->created ? 201 : 200, out);
+    respond(r, req, resp, res->created || is_create ? 201 : 200, out);
     set_version_headers(r, resp, p->type, p->id, res->version, true);
     json_decref(out);
 }
@@ -321,6 +364,21 @@ static void create_or_update(const lx_fhir_rest *r,
     memset(&p, 0, sizeof(p));
     int rc = lx_fhir_parse(r->fhir, body, len, request_format(req),
                            r->max_body, &resource, &err);
+    const char *rid = rc == 0 ? lx_json_str(resource, "id") : NULL;
+    if (rc == 0 && id && (!rid || strcmp(rid, id) != 0)) {
+        /* FHIR R4 http.html, update: "If no id element is provided, or the
+         * id disagrees with the id in the URL, the server SHALL respond
+         * with an HTTP 400 error code". */
+        char w[96];
+        snprintf(w, sizeof(w), "%s.id", type);
+        outcome(r, req, resp, 400, "invalid",
+                rid ? "the resource's id differs from the id in the URL"
+                    : "an update needs the resource's id, equal to the id "
+                      "in the URL",
+                w);
+        json_decref(resource);
+        return;
+    }
     if (rc == 0)
         rc = prepare(r, resource, type, id, &p, &err);
     if (rc != 0) {
@@ -331,7 +389,7 @@ static void create_or_update(const lx_fhir_rest *r,
         if (lx_store_upsert(r->store, &u, &res) != 0)
             fail(r, req, resp, &res.err, type, p.trace);
         else
-            written(r, req, resp, &p, &res);
+            written(r, req, resp, &p, &res, id == NULL);
     }
     prepared_fini(&p);
     json_decref(resource);
@@ -441,11 +499,12 @@ static json_t *entry_response(const char *status, const char *base,
     json_t *resp = json_pack("{s:s}", "status", status);
     if (res && res->code == 0 && !p->is_delete) {
         char loc[512], etag[40];
-        snprintf(loc, sizeof(loc), "%s/%s/%s/_history/%llu", base, p->type,
-                 p->id, (unsigned long long)res->version);
+        (void)base;
+        snprintf(loc, sizeof(loc), "%s/%s/_history/%llu", p->type, p->id,
+                 (unsigned long long)res->version);
         snprintf(etag, sizeof(etag), "W/\"%llu\"",
                  (unsigned long long)res->version);
-        json_object_set_new(resp, "location", json_string(loc + 1));
+        json_object_set_new(resp, "location", json_string(loc));
         json_object_set_new(resp, "etag", json_string(etag));
     }
     return json_pack("{s:o}", "response", resp);
@@ -530,10 +589,15 @@ static void bundle(const lx_fhir_rest *r, const lx_http_request *req,
             fail(r, req, resp, &err, where, plan[i].p.trace);
             break;
         }
-        json_t *oo = lx_fhir_outcome("error", lx_fhir_issue_code(err.code),
-                                     err.msg, NULL);
-        json_t *e = json_pack("{s:{s:s,s:o}}", "response", "status",
-                              "422 Unprocessable Entity", "outcome", oo);
+        json_t *oo = issue_outcome(&err, where, plan[i].p.trace);
+        char status[48];
+        int code = status_for(err.code);
+        snprintf(status, sizeof(status), "%d %s", code,
+                 code == 400 ? "Bad Request" : code == 404 ? "Not Found"
+                                                          : "Unprocessable "
+                                                            "Entity");
+        json_t *e = json_pack("{s:{s:s,s:o}}", "response", "status", status,
+                              "outcome", oo);
         json_array_append_new(out_entries, e);
         plan[i].p.entity = NULL; /* skipped below */
         rc = 0;
@@ -630,6 +694,10 @@ static void capability(const lx_fhir_rest *r, const lx_http_request *req,
         "Lingua", "version", LX_VERSION, "fhirVersion", "4.0.1", "format",
         "json", "xml", "rest", "mode", "server", "resource", resources,
         "interaction", "code", "transaction", "code", "batch");
+    /* cpb-15: an instance statement describes its implementation. */
+    json_object_set_new(cs, "implementation",
+                        json_pack("{s:s,s:s}", "description",
+                                  "Lingua FHIR R4 facade", "url", r->base));
     respond(r, req, resp, 200, cs);
     json_decref(cs);
 }
@@ -661,6 +729,15 @@ bool lx_fhir_rest_handle(const lx_fhir_rest *r, const lx_http_request *req,
         bad = strchr(i, '/') != NULL || !valid_id(i, il);
         if (!bad)
             memcpy(id, i, il + 1);
+    }
+    if (lx_http_body_too_large(req)) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "the request body is over the limit of "
+                                   "%zu bytes",
+                 r->max_body);
+        outcome(r, req, resp, 413, "too-long", msg,
+                !bad && type[0] ? type : "Bundle");
+        return true;
     }
     if (bad) {
         outcome(r, req, resp, 404, "not-found",
