@@ -52,6 +52,8 @@ static void render_path(const vctx *c, char *buf, size_t size)
 }
 
 static void fill_issue(const vctx *c, lx_schema_issue *is, const sc_node *n,
+                       const char *kw, const char *fmt, va_list ap) LX_PRINTF(5, 0);
+static void fill_issue(const vctx *c, lx_schema_issue *is, const sc_node *n,
                        const char *kw, const char *fmt, va_list ap)
 {
     render_path(c, is->instance_ptr, sizeof(is->instance_ptr));

@@ -155,6 +155,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 }
 
 /* libmicrohttpd's own diagnostics go through our logger (one line each). */
+static void mhd_log(void *cls, const char *fmt, va_list ap) LX_PRINTF(2, 0);
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;

@@ -344,6 +344,17 @@ typedef struct ctx {
     const lx_x12_body *body;
 } ctx;
 
+/* Byte offset of the segment at SE-count position pos (2 = the first
+ * after ST), or -1 past the body (the SE itself) or in an empty body. */
+static long offset_at(const ctx *c, size_t pos)
+{
+    size_t n = json_array_size(c->body->segments);
+    return pos >= 2 && pos - 2 < n && c->body->offsets
+               ? c->body->offsets[pos - 2]
+               : -1;
+}
+
+
 static int digit(char c)
 {
     return c >= '0' && c <= '9';
@@ -446,7 +457,7 @@ static void check_elements(ctx *c, const json_t *seg, size_t pos,
 {
     const char *id = lx_json_str(seg, "id");
     const sdef *sd = find_seg(c->defs, id);
-    long off = c->body->offsets[pos - 2];
+    long off = offset_at(c, pos);
     char key[8];
     if (!sd)
         return;
@@ -545,7 +556,7 @@ static void missing(ctx *c, const frame *f, size_t from, size_t to,
         if (it->req == 'M' && f->counts[k] == 0)
             lx_x12_diag_add(c->doc, c->w, LX_X12_LEVEL_SEGMENT, "3", it->seg,
                             f->def->id, pos, 0, 0,
-                            pos >= 2 ? c->body->offsets[pos - 2] : -1,
+                            offset_at(c, pos),
                             "required %s %s missing%s%s",
                             it->loop ? "loop starting with" : "segment",
                             it->seg, f->def->id[0] ? " in loop " : "",

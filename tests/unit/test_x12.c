@@ -462,6 +462,39 @@ static void check_file(const char *path, int expect_invalid, size_t *ok,
     (*ok)++;
 }
 
+/* Found by tests/fuzz/fuzz_x12: a 834 whose transaction has no segment
+ * between ST and SE made the "missing segment" finding index an empty
+ * offset table (undefined behaviour under UBSan). It must parse leniently
+ * with located findings, and be refused strictly. */
+static void test_x12_empty_transaction_body_is_located_not_ub(void **state)
+{
+    (void)state;
+    char path[1024];
+    const char *src = getenv("LX_SOURCE_DIR");
+    snprintf(path, sizeof(path),
+             "%s/tests/unit/data/x12/fuzz-empty-transaction-body.edi",
+             src ? src : ".");
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    lx_x12_doc *doc = NULL;
+    lx_error err;
+    lx_error_clear(&err);
+    int rc = lx_x12_parse(buf, n, defs, LX_X12_PARSE_LENIENT, &doc, &err);
+    assert_true(rc == 0 ? doc != NULL : doc == NULL);
+    if (doc) {
+        for (size_t i = 0; i < lx_x12_doc_diag_count(doc); i++)
+            assert_true(lx_x12_doc_diag(doc, i)->msg[0] != '\0');
+    }
+    lx_x12_doc_destroy(&doc);
+    lx_error_clear(&err);
+    assert_int_not_equal(lx_x12_parse(buf, n, defs, 0, &doc, &err), 0);
+    assert_null(doc);
+    assert_true(err.msg[0] != '\0');
+}
+
 static void test_x12_corpus_parses_and_round_trips(void **state)
 {
     (void)state;
@@ -516,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_x12_834_bad_date),
         cmocka_unit_test(test_x12_834_invalid_code),
         cmocka_unit_test(test_x12_834_unknown_segment),
+        cmocka_unit_test(test_x12_empty_transaction_body_is_located_not_ub),
         cmocka_unit_test(test_x12_834_segment_out_of_order),
         cmocka_unit_test(test_x12_corpus_parses_and_round_trips),
     };
