@@ -48,7 +48,8 @@ typedef enum item_kind {
     ITEM_CURSOR,
     ITEM_LINK,
     ITEM_GROUP,
-    ITEM_STATE /* put (text) or delete (no text) of a state entry */
+    ITEM_STATE,  /* put (text) or delete (no text) of a state entry */
+    ITEM_COUNTER /* next value of a named counter (state "counter/<name>") */
 } item_kind;
 
 /* One queued change, owned by the queue, then by the writer. */
@@ -70,6 +71,7 @@ typedef struct item {
     struct ident *idents;
     size_t ident_count;
     uint64_t cursor_seq;
+    uint64_t counter_floor, counter_ceiling; /* ITEM_COUNTER */
     lx_store_done_fn done;
     lx_store_group_done_fn group_done; /* ITEM_GROUP */
     struct item *members;              /* ITEM_GROUP: in order */
@@ -778,6 +780,40 @@ static int state_write(lx_store *s, const char *key, const char *value,
     return rc;
 }
 
+int lx_store_counter_next(lx_store *s, const char *name, uint64_t floor,
+                          uint64_t ceiling, uint64_t *value, lx_error *err)
+{
+    *value = 0;
+    if (s->read_only)
+        return lx_error_set(err, LX_ECLOSED, "the store is open read-only");
+    char key[LX_STORE_KEY_MAX + 1];
+    if (!name || !*name || strlen(name) + 8 > LX_STORE_KEY_MAX)
+        return lx_error_set(err, LX_EINVAL, "counter names have 1 to %d "
+                                            "bytes",
+                            LX_STORE_KEY_MAX - 8);
+    snprintf(key, sizeof(key), "counter/%s", name);
+    item *it = lx_xcalloc(1, sizeof(*it));
+    lx_buf_init(&it->event, 0);
+    it->kind = ITEM_COUNTER;
+    memcpy(it->key, key, strlen(key) + 1);
+    it->counter_floor = floor;
+    it->counter_ceiling = ceiling;
+    lx_upsert_result res;
+    memset(&res, 0, sizeof(res));
+    waiter w = {.done = false, .res = &res};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    it->done = wake_waiter;
+    it->ctx = &w;
+    enqueue(s, it);
+    int rc = wait_for(s, it, &w);
+    if (rc != 0 && err)
+        *err = res.err;
+    if (rc == 0)
+        *value = res.version;
+    return rc;
+}
+
 int lx_store_state_put(lx_store *s, const char *key, const char *value,
                        size_t len, lx_error *err)
 {
@@ -954,6 +990,37 @@ static int apply_state(batch_ctx *b, item *it)
         b->mdb_rc = rc;
         return BATCH_FATAL;
     }
+    return 0;
+}
+
+/* Counters are state entries holding a decimal number; the writer is
+ * the only one to increment them, in the same transaction as it reads
+ * them, so a value is handed out once, across restarts too. */
+static int apply_counter(batch_ctx *b, item *it)
+{
+    size_t kl = strlen(it->key);
+    MDB_val v;
+    int rc = get(b, DB_STATE, it->key, kl, &v);
+    if (rc == BATCH_FATAL)
+        return rc;
+    uint64_t cur = 0;
+    if (rc == 0) {
+        char num[32];
+        size_t n = v.mv_size < sizeof(num) - 1 ? v.mv_size : sizeof(num) - 1;
+        memcpy(num, v.mv_data, n);
+        num[n] = '\0';
+        cur = strtoull(num, NULL, 10);
+    }
+    uint64_t next = cur + 1;
+    if (next < it->counter_floor)
+        next = it->counter_floor;
+    if (it->counter_ceiling && next > it->counter_ceiling)
+        return item_fail(it, LX_ELIMIT, "counter %s is exhausted", it->key);
+    char num[32];
+    int n = snprintf(num, sizeof(num), "%llu", (unsigned long long)next);
+    if (put(b, DB_STATE, it->key, kl, num, (size_t)n, 0) != 0)
+        return BATCH_FATAL;
+    it->res.version = next;
     return 0;
 }
 
@@ -1419,6 +1486,7 @@ static int run_batch(lx_store *s, item *list)
                 : it->kind == ITEM_LINK ? apply_link(&b, it)
                 : it->kind == ITEM_GROUP ? apply_group(&b, it, now)
                 : it->kind == ITEM_STATE ? apply_state(&b, it)
+                : it->kind == ITEM_COUNTER ? apply_counter(&b, it)
                                          : apply_change(&b, it, now);
         if (r == BATCH_FATAL) {
             mdb_txn_abort(b.txn);

@@ -177,6 +177,14 @@ LX_NODISCARD int lx_store_state_put(lx_store *s, const char *key,
 LX_NODISCARD int lx_store_state_del(lx_store *s, const char *key,
                                     lx_error *err);
 
+/* The next value of the named counter (state "counter/<name>"): the
+ * previous value + 1, at least `floor`; LX_ELIMIT past `ceiling` (0: no
+ * ceiling). Durable when it returns, so a value is never handed out twice,
+ * across crashes and restarts (EDI control numbers). */
+LX_NODISCARD int lx_store_counter_next(lx_store *s, const char *name,
+                                       uint64_t floor, uint64_t ceiling,
+                                       uint64_t *value, lx_error *err);
+
 /* Read one entry: *value is malloc'd (free()), NUL-terminated.
  * Errors: LX_ENOTFOUND. */
 LX_NODISCARD int lx_store_state_get(lx_store *s, const char *key,

@@ -524,6 +524,33 @@ static void test_store_state_put_get_list_delete(void **state)
     assert_int_equal(lx_store_last_seq(f->store), 0);
 }
 
+static void test_store_counter_is_monotonic_across_reopen(void **state)
+{
+    fixture *f = *state;
+    uint64_t v = 0;
+    assert_int_equal(lx_store_counter_next(f->store, "isa13/acme", 1, 999999999,
+                                           &v, NULL), 0);
+    assert_int_equal(v, 1);
+    assert_int_equal(lx_store_counter_next(f->store, "isa13/acme", 1, 999999999,
+                                           &v, NULL), 0);
+    assert_int_equal(v, 2);
+    lx_store_close(&f->store);
+    f->store = open_store(f->dir, 0, 0);
+    assert_int_equal(lx_store_counter_next(f->store, "isa13/acme", 1, 999999999,
+                                           &v, NULL), 0);
+    assert_int_equal(v, 3);
+    /* A floor lifts it; a ceiling ends it. */
+    assert_int_equal(lx_store_counter_next(f->store, "gs06", 100, 101, &v,
+                                           NULL), 0);
+    assert_int_equal(v, 100);
+    assert_int_equal(lx_store_counter_next(f->store, "gs06", 100, 101, &v,
+                                           NULL), 0);
+    assert_int_equal(v, 101);
+    lx_error err;
+    assert_int_equal(lx_store_counter_next(f->store, "gs06", 100, 101, &v,
+                                           &err), LX_ELIMIT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -542,6 +569,7 @@ int main(void)
         T(test_store_xref_link_records_target_id_without_event),
         T(test_store_group_is_all_or_nothing),
         T(test_store_state_put_get_list_delete),
+        T(test_store_counter_is_monotonic_across_reopen),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
