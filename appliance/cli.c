@@ -27,6 +27,8 @@ static const char usage[] =
     "  dlq list|show|replay|drop    dead letters of outbound deliveries\n"
     "  replay --subscriber NAME --from SEQ\n"
     "                               deliver events again to an adapter\n"
+    "  trace ID | trace --record ENTITY ID\n"
+    "                               the story of a message or a record\n"
     "  version                      print the version\n"
     "\n"
     "Run 'lingua COMMAND --help' for the options of a command.\n"
@@ -95,6 +97,7 @@ int lx_cli_main(int argc, char **argv)
         {"xref", lx_cli_xref},     {"events", lx_cli_events},
         {"schema", lx_cli_schema}, {"map", lx_cli_map},
         {"dlq", lx_cli_dlq},       {"replay", lx_cli_replay},
+        {"trace", lx_cli_trace},
     };
     const char *cmd = argv[1];
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

@@ -55,5 +55,6 @@ int lx_cli_schema(int argc, char **argv);
 int lx_cli_map(int argc, char **argv);
 int lx_cli_dlq(int argc, char **argv);
 int lx_cli_replay(int argc, char **argv);
+int lx_cli_trace(int argc, char **argv);
 
 #endif

@@ -62,6 +62,12 @@ static void serve_ingest(lx_hub *hub, lx_bus_request *req, const json_t *body)
     lx_error err;
     lx_error_clear(&err);
     int rc = lx_ingest_parse(body, &u, &err);
+    char note[96];
+    size_t blen = 0;
+    lx_bus_request_body(req, &blen);
+    snprintf(note, sizeof(note), "{\"transport\":\"bus\",\"bytes\":%zu}",
+             blen);
+    u.note = note;
     if (rc == 0) {
         pending_ingest *p = lx_xmalloc(sizeof(*p));
         p->hub = hub;
@@ -269,7 +275,8 @@ int lx_hub_open(const lx_config *cfg, lx_hub **out, lx_error *err)
     lx_store_options so = {.dir = cfg->data_dir,
                            .map_size = cfg->map_size,
                            .no_sync = !cfg->sync,
-                           .max_batch = cfg->max_batch};
+                           .max_batch = cfg->max_batch,
+                           .traces = cfg->trace_retention_hours > 0};
     rc = lx_store_open(&so, &hub->store, err);
     if (rc != 0) {
         lx_hub_close(&hub);
@@ -322,14 +329,37 @@ static void heartbeat(lx_hub *hub)
     lx_bus_publish(hub->bus, LX_HUB_HEARTBEAT_TOPIC, body, (size_t)n);
 }
 
+/* Retention: message traces older than trace.retention_hours go, a
+ * bounded number per pass so the writer is never held for long. */
+static void expire_traces(lx_hub *hub)
+{
+    unsigned hours = hub->cfg->trace_retention_hours;
+    if (hours == 0)
+        return;
+    uint64_t now = lx_now_ms(), keep = (uint64_t)hours * 3600u * 1000u;
+    size_t removed = 0;
+    lx_error err;
+    lx_error_clear(&err);
+    if (now > keep &&
+        lx_store_trace_expire(hub->store, now - keep, 5000, &removed, &err) !=
+            0)
+        lx_log_warn(NULL, "trace retention: %s", err.msg);
+    else if (removed)
+        lx_log_debug(NULL, "trace retention: %zu steps removed", removed);
+}
+
 int lx_hub_run(lx_hub *hub, volatile sig_atomic_t *flag, int wake_fd)
 {
-    uint64_t next_beat = 0;
+    uint64_t next_beat = 0, next_expiry = 0;
     while (!*flag) {
         uint64_t now = lx_mono_ms();
         if (now >= next_beat) {
             heartbeat(hub);
             next_beat = now + 1000;
+        }
+        if (now >= next_expiry) {
+            expire_traces(hub);
+            next_expiry = now + 60000;
         }
         struct pollfd p = {wake_fd, POLLIN, 0};
         int n = poll(&p, wake_fd >= 0 ? 1 : 0, 1000);

@@ -49,7 +49,8 @@ typedef enum item_kind {
     ITEM_LINK,
     ITEM_GROUP,
     ITEM_STATE,  /* put (text) or delete (no text) of a state entry */
-    ITEM_COUNTER /* next value of a named counter (state "counter/<name>") */
+    ITEM_COUNTER, /* next value of a named counter (state "counter/<name>") */
+    ITEM_MANY     /* several state puts/deletes in one go */
 } item_kind;
 
 /* One queued change, owned by the queue, then by the writer. */
@@ -63,6 +64,9 @@ typedef struct item {
     char native_id[LX_STORE_NATIVE_ID_MAX + 1];
     bool has_native;
     char key[LX_STORE_KEY_MAX + 1]; /* ITEM_STATE */
+    char *note;                     /* trace: how the message arrived */
+    char **keys, **values;          /* ITEM_MANY: n entries */
+    size_t kv_count;
     char canonical_id[LX_STORE_ID_SIZE];
     char trace[32];
     char *text; /* canonical serialization of the record (upserts) */
@@ -112,6 +116,7 @@ struct lx_store {
     _Atomic uint64_t last_seq;
     _Atomic uint64_t durable_seq; /* events up to here are on disk */
     bool no_sync;
+    bool traces;
     item *unsynced;        /* committed, meta page not yet synced */
     uint64_t unsynced_seq; /* last_seq after that commit */
     _Atomic uint64_t commits, upserts, unchanged;
@@ -329,6 +334,7 @@ int lx_store_open(const lx_store_options *opts, lx_store **out, lx_error *err)
     if (rc == 0)
         rc = mdb_env_set_mapsize(s->env, s->map_size);
     s->no_sync = opts->no_sync;
+    s->traces = opts->traces;
     unsigned flags = MDB_NOTLS | (opts->no_sync ? MDB_NOSYNC : MDB_NOMETASYNC) |
                      (opts->read_only ? MDB_RDONLY : 0);
     if (rc == 0)
@@ -444,6 +450,13 @@ static void item_free(item *it)
     }
     free(it->text);
     free(it->idents);
+    free(it->note);
+    for (size_t i = 0; i < it->kv_count; i++) {
+        free(it->keys[i]);
+        free(it->values[i]);
+    }
+    free(it->keys);
+    free(it->values);
     lx_buf_fini(&it->event);
     free(it);
 }
@@ -537,6 +550,8 @@ static item *make_item(const lx_upsert *u, lx_error *err)
             collect_idents(it, u->record);
         }
     }
+    if (rc == 0 && u->note)
+        it->note = lx_xstrdup(u->note);
     if (rc == 0 && it->kind == ITEM_DELETE && !it->has_native &&
         !it->canonical_id[0])
         rc = lx_error_set(err, LX_EINVAL,
@@ -814,6 +829,165 @@ int lx_store_counter_next(lx_store *s, const char *name, uint64_t floor,
     return rc;
 }
 
+/* Queue an item and wait for it (state bookkeeping). */
+static int submit_wait(lx_store *s, item *it, lx_error *err)
+{
+    lx_upsert_result res;
+    memset(&res, 0, sizeof(res));
+    waiter w = {.done = false, .res = &res};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    it->done = wake_waiter;
+    it->ctx = &w;
+    enqueue(s, it);
+    int rc = wait_for(s, it, &w);
+    if (rc != 0 && err)
+        *err = res.err;
+    return rc;
+}
+
+int lx_store_state_put_many(lx_store *s, const char *const *keys,
+                            const char *const *values, size_t n,
+                            lx_error *err)
+{
+    if (s->read_only)
+        return lx_error_set(err, LX_ECLOSED, "the store is open read-only");
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t kl = keys[i] ? strlen(keys[i]) : 0;
+        if (kl == 0 || kl > LX_STORE_KEY_MAX ||
+            (values[i] && strlen(values[i]) > LX_STORE_STATE_MAX))
+            return lx_error_set(err, LX_EINVAL, "state entry %zu: key of 1 "
+                                                "to %d bytes, value of at "
+                                                "most %d",
+                                i, LX_STORE_KEY_MAX, LX_STORE_STATE_MAX);
+    }
+    item *it = lx_xcalloc(1, sizeof(*it));
+    lx_buf_init(&it->event, 0);
+    it->kind = ITEM_MANY;
+    it->keys = lx_xcalloc(n, sizeof(char *));
+    it->values = lx_xcalloc(n, sizeof(char *));
+    it->kv_count = n;
+    for (size_t i = 0; i < n; i++) {
+        it->keys[i] = lx_xstrdup(keys[i]);
+        it->values[i] = values[i] ? lx_xstrdup(values[i]) : NULL;
+    }
+    return submit_wait(s, it, err);
+}
+
+int lx_store_trace_add(lx_store *s, const char *const *traces,
+                       const char *const *steps, size_t n, lx_error *err)
+{
+    if (n == 0)
+        return 0;
+    char **keys = lx_xcalloc(2 * n, sizeof(char *));
+    const char **values = lx_xcalloc(2 * n, sizeof(char *));
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        char ulid[LX_ULID_SIZE], k[LX_STORE_KEY_MAX + 1];
+        lx_ulid_new(ulid);
+        int len = snprintf(k, sizeof(k), "trace/%s/%s", traces[i], ulid);
+        if (len < 0 || (size_t)len >= sizeof(k))
+            continue;
+        keys[m] = lx_xstrdup(k);
+        values[m++] = steps[i];
+        snprintf(k, sizeof(k), "tracetime/%s/%s", ulid, traces[i]);
+        keys[m] = lx_xstrdup(k);
+        values[m++] = "";
+    }
+    int rc = lx_store_state_put_many(s, (const char *const *)keys, values, m,
+                                     err);
+    for (size_t i = 0; i < m; i++)
+        free(keys[i]);
+    free(keys);
+    free(values);
+    return rc;
+}
+
+static int add_step(void *ctx, const char *key, const char *value,
+                    size_t len)
+{
+    (void)key;
+    json_t *arr = ctx;
+    json_t *o = json_loadb(value, len, 0, NULL);
+    if (o)
+        json_array_append_new(arr, o);
+    return 0;
+}
+
+int lx_store_trace_get(lx_store *s, const char *trace, json_t **steps,
+                       lx_error *err)
+{
+    *steps = NULL;
+    char prefix[LX_STORE_KEY_MAX + 1];
+    int n = snprintf(prefix, sizeof(prefix), "trace/%s/", trace);
+    if (n < 0 || (size_t)n >= sizeof(prefix) || strchr(trace, '/'))
+        return lx_error_set(err, LX_ENOTFOUND, "no such trace");
+    json_t *arr = json_array();
+    int rc = lx_store_state_list(s, prefix, add_step, arr, err);
+    if (rc == 0 && json_array_size(arr) == 0)
+        rc = lx_error_set(err, LX_ENOTFOUND, "no step recorded for this "
+                                             "trace (expired, or never "
+                                             "seen)");
+    if (rc != 0) {
+        json_decref(arr);
+        return rc;
+    }
+    *steps = arr;
+    return 0;
+}
+
+typedef struct expiry {
+    uint64_t before;
+    size_t max, n;
+    char **keys;
+} expiry;
+
+static int collect_expired(void *ctx, const char *key, const char *value,
+                           size_t len)
+{
+    (void)value;
+    (void)len;
+    expiry *e = ctx;
+    const char *ulid = key + strlen("tracetime/");
+    const char *slash = strchr(ulid, '/');
+    if (!slash || lx_ulid_time_ms(ulid, (size_t)(slash - ulid)) >= e->before)
+        return 1; /* in time order: the rest is younger */
+    if (e->n + 2 > 2 * e->max)
+        return 1;
+    char k[LX_STORE_KEY_MAX + 1];
+    snprintf(k, sizeof(k), "trace/%s/%.*s", slash + 1, (int)(slash - ulid),
+             ulid);
+    e->keys[e->n++] = lx_xstrdup(key);
+    e->keys[e->n++] = lx_xstrdup(k);
+    return 0;
+}
+
+int lx_store_trace_expire(lx_store *s, uint64_t before_ms, size_t max_count,
+                          size_t *removed, lx_error *err)
+{
+    if (removed)
+        *removed = 0;
+    if (max_count == 0)
+        max_count = 10000;
+    expiry e = {before_ms, max_count, 0,
+                lx_xcalloc(2 * max_count, sizeof(char *))};
+    int rc = lx_store_state_list(s, "tracetime/", collect_expired, &e, err);
+    if (rc == 0 && e.n) {
+        const char **values = lx_xcalloc(e.n, sizeof(char *));
+        rc = lx_store_state_put_many(s, (const char *const *)e.keys, values,
+                                     e.n, err);
+        free(values);
+        if (rc == 0 && removed)
+            *removed = e.n / 2;
+    }
+    for (size_t i = 0; i < e.n; i++)
+        free(e.keys[i]);
+    free(e.keys);
+    return rc;
+}
+
 int lx_store_state_put(lx_store *s, const char *key, const char *value,
                        size_t len, lx_error *err)
 {
@@ -989,6 +1163,26 @@ static int apply_state(batch_ctx *b, item *it)
     if (rc != 0 && rc != MDB_NOTFOUND) {
         b->mdb_rc = rc;
         return BATCH_FATAL;
+    }
+    return 0;
+}
+
+static int apply_many(batch_ctx *b, item *it)
+{
+    for (size_t i = 0; i < it->kv_count; i++) {
+        size_t kl = strlen(it->keys[i]);
+        if (it->values[i]) {
+            if (put(b, DB_STATE, it->keys[i], kl, it->values[i],
+                    strlen(it->values[i]), 0) != 0)
+                return BATCH_FATAL;
+        } else {
+            MDB_val key = {kl, it->keys[i]};
+            int rc = mdb_del(b->txn, b->s->dbi[DB_STATE], &key, NULL);
+            if (rc != 0 && rc != MDB_NOTFOUND) {
+                b->mdb_rc = rc;
+                return BATCH_FATAL;
+            }
+        }
     }
     return 0;
 }
@@ -1194,6 +1388,58 @@ static int version_text(batch_ctx *b, const char *entity, const char *cid,
     return history_record(&v, text, len) ? 0 : MDB_NOTFOUND;
 }
 
+/* Trace steps: "trace/<trace>/<step ulid>" holds the step, and
+ * "tracetime/<step ulid>/<trace>" (empty) orders them by time for expiry.
+ * Step ULIDs sort by time, so both are appended near the end. */
+static int trace_put(batch_ctx *b, const char *trace, const char *step,
+                     size_t len)
+{
+    char ulid[LX_ULID_SIZE], k[LX_STORE_KEY_MAX + 1];
+    lx_ulid_new(ulid);
+    int n = snprintf(k, sizeof(k), "trace/%s/%s", trace, ulid);
+    if (n < 0 || (size_t)n >= sizeof(k))
+        return 0; /* an over-long trace id is simply not traced */
+    if (put(b, DB_STATE, k, (size_t)n, step, len, 0) != 0)
+        return BATCH_FATAL;
+    n = snprintf(k, sizeof(k), "tracetime/%s/%s", ulid, trace);
+    return put(b, DB_STATE, k, (size_t)n, "", 0, 0);
+}
+
+static int trace_change(batch_ctx *b, item *it, const char *step,
+                        const char *cid, uint64_t version, uint64_t seq,
+                        uint64_t now)
+{
+    if (!b->s->traces)
+        return 0;
+    char when[LX_TIME_SIZE];
+    lx_time_format(now, when);
+    lx_buf t;
+    lx_buf_init(&t, 0);
+    int rc = lx_buf_printf(&t, "{\"step\":\"%s\",\"time\":\"%s\","
+                               "\"entity\":\"%s\",\"canonical_id\":\"%s\","
+                               "\"version\":%llu,\"seq\":%llu,\"system\":",
+                           step, when, it->entity, cid,
+                           (unsigned long long)version,
+                           (unsigned long long)seq);
+    rc = rc ? rc : lx_buf_json_string(&t, it->system, strlen(it->system));
+    rc = rc ? rc : lx_buf_puts(&t, ",\"adapter\":");
+    rc = rc ? rc : lx_buf_json_string(&t, it->adapter, strlen(it->adapter));
+    rc = rc ? rc : lx_buf_puts(&t, ",\"native_type\":");
+    rc = rc ? rc : lx_buf_json_string(&t, it->native_type,
+                                      strlen(it->native_type));
+    rc = rc ? rc : lx_buf_puts(&t, ",\"native_id\":");
+    rc = rc ? rc : lx_buf_json_string(&t, it->native_id, strlen(it->native_id));
+    if (it->note) {
+        rc = rc ? rc : lx_buf_puts(&t, ",\"received\":");
+        rc = rc ? rc : lx_buf_puts(&t, it->note);
+    }
+    rc = rc ? rc : lx_buf_puts(&t, "}");
+    LX_ASSERT(rc == 0);
+    rc = trace_put(b, it->trace, t.data, t.len);
+    lx_buf_fini(&t);
+    return rc;
+}
+
 static int apply_change(batch_ctx *b, item *it, uint64_t now)
 {
     char cid[LX_STORE_ID_SIZE];
@@ -1246,7 +1492,9 @@ static int apply_change(batch_ctx *b, item *it, uint64_t now)
          * content), so the cross-reference is linked. */
         it->res.unchanged = true;
         it->res.version = old_version;
-        return link_xref(b, it, cid);
+        rc = link_xref(b, it, cid);
+        return rc ? rc : trace_change(b, it, "unchanged", cid, old_version, 0,
+                                      now);
     }
 
     /* The previous text is needed for "changed" and, for a delete, as the
@@ -1369,6 +1617,7 @@ static int apply_change(batch_ctx *b, item *it, uint64_t now)
             rc = put(b, DB_IDENT, it->idents[i].key, it->idents[i].len, cid,
                      strlen(cid), MDB_NOOVERWRITE);
     }
+    rc = rc ? rc : trace_change(b, it, type, cid, version, seq, now);
     if (rc != 0)
         return rc;
     b->seq = seq;
@@ -1487,6 +1736,7 @@ static int run_batch(lx_store *s, item *list)
                 : it->kind == ITEM_GROUP ? apply_group(&b, it, now)
                 : it->kind == ITEM_STATE ? apply_state(&b, it)
                 : it->kind == ITEM_COUNTER ? apply_counter(&b, it)
+                : it->kind == ITEM_MANY ? apply_many(&b, it)
                                          : apply_change(&b, it, now);
         if (r == BATCH_FATAL) {
             mdb_txn_abort(b.txn);

@@ -53,6 +53,8 @@ typedef struct lx_store_options {
     bool no_sync;        /* MDB_NOSYNC: for benchmarks and tests only */
     size_t max_batch;    /* upserts per commit (default 1024) */
     bool read_only;      /* open for reading only: no writer thread */
+    bool traces;         /* keep a trace step of every change (see
+                            lx_store_trace_get) */
 } lx_store_options;
 
 /* Open (creating if needed) the store in opts->dir. Starts the writer
@@ -85,6 +87,10 @@ typedef struct lx_upsert {
     const char *trace;        /* may be NULL: a new ULID is used */
     const json_t *record;     /* required for upserts, ignored for deletes;
                                  must already be schema-valid */
+    const char *note;         /* may be NULL: a JSON object describing how
+                                 the message arrived ({"transport": "http",
+                                 "bytes": 2918, "format": "json", "map":
+                                 "fhir-r4/patient"}), kept in its trace */
 } lx_upsert;
 
 typedef struct lx_upsert_result {
@@ -197,6 +203,35 @@ typedef int (*lx_store_state_fn)(void *ctx, const char *key,
 LX_NODISCARD int lx_store_state_list(lx_store *s, const char *prefix,
                                      lx_store_state_fn fn, void *ctx,
                                      lx_error *err);
+
+/* Put several state entries in one transaction (values[i] NULL deletes
+ * keys[i]). For bookkeeping that must not cost a commit each. */
+LX_NODISCARD int lx_store_state_put_many(lx_store *s, const char *const *keys,
+                                         const char *const *values, size_t n,
+                                         lx_error *err);
+
+/* ---- message traces ----
+ * With opts.traces, every change leaves a step under its trace id, in the
+ * same transaction: {"step": "stored" | "unchanged", "time", "entity",
+ * "canonical_id", "version", "seq", "system", "adapter", "native_type",
+ * "native_id", "received": <the upsert's note>}. Deliveries add theirs
+ * with lx_store_trace_add. Steps are kept until lx_store_trace_expire. */
+
+/* Add steps (JSON object texts) to traces: trace ids[i] gets steps[i]. */
+LX_NODISCARD int lx_store_trace_add(lx_store *s, const char *const *traces,
+                                    const char *const *steps, size_t n,
+                                    lx_error *err);
+
+/* Every step of a trace, oldest first, as a new JSON array.
+ * Errors: LX_ENOTFOUND (no step). */
+LX_NODISCARD int lx_store_trace_get(lx_store *s, const char *trace,
+                                    json_t **steps, lx_error *err);
+
+/* Remove steps recorded before `before_ms` (at most max_count of them per
+ * call); *removed (may be NULL) receives how many. */
+LX_NODISCARD int lx_store_trace_expire(lx_store *s, uint64_t before_ms,
+                                       size_t max_count, size_t *removed,
+                                       lx_error *err);
 
 /* Wait until every change submitted before this call is committed and
  * completed (its done called, its events handed to the hook). */

@@ -319,6 +319,28 @@ static int load_store(loader *ld, json_t *obj, const char *ptr)
     return 0;
 }
 
+static int load_trace(loader *ld, json_t *obj, const char *ptr)
+{
+    int rc = get_object(ld, obj, ptr);
+    if (rc)
+        return rc;
+    const char *key;
+    json_t *v;
+    char at[PTR_MAX];
+    json_object_foreach(obj, key, v) {
+        child(at, ptr, key);
+        json_int_t n;
+        if (strcmp(key, "retention_hours") == 0) {
+            if ((rc = get_int(ld, v, at, 0, 24 * 366, &n)))
+                return rc;
+            ld->cfg->trace_retention_hours = (unsigned)n;
+        } else {
+            return fail_unknown(ld, at, key);
+        }
+    }
+    return 0;
+}
+
 static int load_log(loader *ld, json_t *obj, const char *ptr)
 {
     int rc = get_object(ld, obj, ptr);
@@ -459,6 +481,8 @@ static int load_root(loader *ld)
             rc = load_store(ld, v, at);
         } else if (strcmp(key, "log") == 0) {
             rc = load_log(ld, v, at);
+        } else if (strcmp(key, "trace") == 0) {
+            rc = load_trace(ld, v, at);
         } else if (strcmp(key, "systems") == 0) {
             rc = load_systems(ld, v, at);
         } else if (strcmp(key, "adapters") == 0) {
@@ -565,6 +589,7 @@ int lx_config_load(const char *path, lx_config **out, lx_error *err)
     cfg->map_size = MAP_SIZE_DEFAULT;
     cfg->sync = true;
     cfg->max_batch = MAX_BATCH_DEFAULT;
+    cfg->trace_retention_hours = 72;
     cfg->log_level = LX_LOG_INFO;
     cfg->log_format = LX_LOG_TEXT;
 

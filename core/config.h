@@ -13,6 +13,7 @@
  *    "limits": {"max_payload": 16777216},
  *    "store": {"map_size_mb": 64, "sync": true, "max_batch": 1024},
  *    "log": {"level": "info", "format": "text"},
+ *    "trace": {"retention_hours": 72},
  *    "systems": {"hr": {...}, "ehr": {}},
  *    "adapters": [{"name": "hr-in", "system": "hr", ...}]}
  *
@@ -44,6 +45,8 @@ typedef struct lx_config {
     size_t map_size;    /* initial LMDB map size in bytes (default 64 MiB) */
     bool sync;          /* fsync on commit (default true) */
     size_t max_batch;   /* upserts per group commit (default 1024) */
+    unsigned trace_retention_hours; /* message traces kept (default 72;
+                                       0 = no traces) */
     lx_log_level log_level;
     lx_log_format log_format;
     json_t *systems;    /* borrowed from root: object, may be empty (an

@@ -104,3 +104,18 @@ void lx_time_format(uint64_t ms, char out[LX_TIME_SIZE])
              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
              tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000u));
 }
+
+uint64_t lx_ulid_time_ms(const char *s, size_t len)
+{
+    if (!lx_ulid_valid(s, len))
+        return 0;
+    uint64_t ms = 0;
+    for (int i = 0; i < 10; i++) {
+        char c = s[i];
+        if (c >= 'a' && c <= 'z')
+            c = (char)(c - 'a' + 'A');
+        const char *p = strchr(crockford, c);
+        ms = (ms << 5) | (uint64_t)(p - crockford);
+    }
+    return ms;
+}

@@ -21,6 +21,10 @@ void lx_ulid_new(char out[LX_ULID_SIZE]);
 /* True when s[0..len) is a well-formed ULID (case-insensitive). */
 bool lx_ulid_valid(const char *s, size_t len);
 
+/* The creation time (ms since the epoch) encoded in a ULID's first ten
+ * characters; 0 when s is not a ULID. */
+uint64_t lx_ulid_time_ms(const char *s, size_t len);
+
 /* Milliseconds since the epoch, wall clock. */
 uint64_t lx_now_ms(void);
 

@@ -14,6 +14,7 @@
 
 #define BATCH 64
 #define PATTERNS_MAX 32
+#define TRACE_BATCH 256
 
 typedef struct pending_event {
     uint64_t seq;
@@ -36,6 +37,11 @@ struct lx_delivery {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stop, notified;
+
+    /* Trace steps of attempts, written in batches with the cursor. */
+    char *trace_ids[TRACE_BATCH];
+    char *trace_steps[TRACE_BATCH];
+    size_t trace_count;
 
     _Atomic uint64_t cursor, delivered, skipped, refused, retries;
     atomic_bool failing;
@@ -123,6 +129,53 @@ static void call_release(lx_outbound_call *call)
 
 typedef enum outcome { DELIVERED, SKIPPED, REFUSED, STOPPED } outcome;
 
+static void flush_traces(lx_delivery *d)
+{
+    if (d->trace_count == 0)
+        return;
+    lx_error err;
+    lx_error_clear(&err);
+    if (lx_store_trace_add(d->store, (const char *const *)d->trace_ids,
+                           (const char *const *)d->trace_steps,
+                           d->trace_count, &err) != 0)
+        lx_log_warn(NULL, "deliver %s: cannot record trace steps: %s",
+                    d->instance, err.msg);
+    for (size_t i = 0; i < d->trace_count; i++) {
+        free(d->trace_ids[i]);
+        free(d->trace_steps[i]);
+    }
+    d->trace_count = 0;
+}
+
+/* One attempt, for `lingua trace`: target, status, latency, error. */
+static void trace_attempt(lx_delivery *d, const char *trace, long long seq,
+                          unsigned attempt, const lx_http_call *call,
+                          long status, double ms, const char *error)
+{
+    if (!trace || !*trace)
+        return;
+    if (d->trace_count == TRACE_BATCH)
+        flush_traces(d);
+    char when[LX_TIME_SIZE];
+    lx_time_format(lx_now_ms(), when);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:i,s:s,s:s,s:I,s:f}", "step",
+                          "delivery", "time", when, "instance", d->instance,
+                          "seq", (json_int_t)seq, "attempt", (int)attempt,
+                          "method", call->method, "url", call->url, "status",
+                          (json_int_t)status, "latency_ms", ms);
+    if (error) {
+        /* Transport errors read "METHOD URL: reason": the URL is already
+         * in the step. */
+        const char *reason = strstr(error, ": ");
+        json_object_set_new(o, "error",
+                            json_string(reason ? reason + 2 : error));
+    }
+    d->trace_ids[d->trace_count] = lx_xstrdup(trace);
+    d->trace_steps[d->trace_count] = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    d->trace_count++;
+}
+
 /* Why an event was refused: what goes into its dead letter. */
 typedef struct failure {
     char reason[512];
@@ -177,6 +230,8 @@ static outcome deliver(lx_delivery *d, const json_t *ev, const char *trace,
         lx_http_result res;
         lx_error_clear(&err);
         int rc = lx_http_client_perform(d->http, &call.http, &res, &err);
+        trace_attempt(d, trace, seq, attempt + 1, &call.http, res.status,
+                      res.elapsed_ms, rc != 0 ? err.msg : NULL);
         if (rc == 0 && res.status >= 200 && res.status < 300) {
             char nid[LX_STORE_NATIVE_ID_MAX + 1] = "";
             if (d->ops.native_id)
@@ -330,6 +385,7 @@ static int fetch_one(void *ctx, uint64_t seq, const char *event, size_t len)
 
 static void save_cursor(lx_delivery *d, uint64_t *saved)
 {
+    flush_traces(d);
     uint64_t cur = atomic_load(&d->cursor);
     if (cur == *saved)
         return;

@@ -71,13 +71,48 @@ static bool known_id(lx_fhir_out *o, lx_store *store, const char *entity,
     return found;
 }
 
+/* The resource type a record goes out as, when several map to its entity
+ * (Patient and Practitioner are both persons): the type the target already
+ * knows it as, else the type it arrived as, else the entity's first
+ * mapping. */
+static const char *type_of(lx_fhir_out *o, lx_store *store, const json_t *ev)
+{
+    const char *entity = lx_json_str(ev, "entity");
+    const char *cid = lx_json_str(ev, "canonical_id");
+    if (!entity)
+        return NULL;
+    json_t *list = NULL;
+    const char *known = NULL;
+    if (cid && lx_store_xref_list(store, entity, cid, &list, NULL) == 0) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(list, i, x)
+        {
+            const char *sys = lx_json_str(x, "system");
+            const char *nt = lx_json_str(x, "native_type");
+            if (sys && nt && strcmp(sys, o->system) == 0) {
+                known = lx_fhir_type_for(o->fhir, entity, nt);
+                if (known && strcmp(known, nt) == 0)
+                    break;
+                known = NULL;
+            }
+        }
+        json_decref(list);
+    }
+    if (known)
+        return known;
+    const char *origin =
+        lx_json_str(json_object_get(ev, "origin"), "native_type");
+    return lx_fhir_type_for(o->fhir, entity, origin);
+}
+
 static int prepare(void *ctx, lx_store *store, const json_t *ev,
                    lx_outbound_call *call, bool *skip, lx_error *err)
 {
     lx_fhir_out *o = ctx;
     const char *entity = lx_json_str(ev, "entity");
     const char *cid = lx_json_str(ev, "canonical_id");
-    const char *type = entity ? lx_fhir_type_for(o->fhir, entity, NULL) : NULL;
+    const char *type = type_of(o, store, ev);
     if (!type || !cid) {
         *skip = true; /* nothing this target takes */
         return 0;
@@ -163,15 +198,24 @@ static void native_id(void *ctx, const json_t *ev, const lx_http_result *res,
 {
     lx_fhir_out *o = ctx;
     const char *entity = lx_json_str(ev, "entity");
-    const char *type = entity ? lx_fhir_type_for(o->fhir, entity, NULL) : NULL;
     out[0] = '\0';
-    if (!type)
+    if (!entity)
         return;
-    char pat[80];
-    snprintf(pat, sizeof(pat), "/%s/", type);
-    const char *p = strstr(res->location, pat);
+    /* Location: [base]/{type}/{id}/_history/{vid}, for whichever type of
+     * the entity was sent. */
+    const char *p = NULL;
+    size_t pl = 0;
+    for (size_t i = 0; !p && i < lx_fhir_type_count(o->fhir); i++) {
+        const char *t = lx_fhir_type_at(o->fhir, i);
+        if (strcmp(lx_fhir_entity_of(o->fhir, t), entity) != 0)
+            continue;
+        char pat[80];
+        snprintf(pat, sizeof(pat), "/%s/", t);
+        p = strstr(res->location, pat);
+        pl = strlen(pat);
+    }
     if (p) {
-        p += strlen(pat);
+        p += pl;
         size_t n = strcspn(p, "/?");
         if (n > 0 && n < size) {
             memcpy(out, p, n);

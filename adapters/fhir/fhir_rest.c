@@ -239,6 +239,7 @@ static void set_version_headers(const lx_fhir_rest *r, lx_http_response *resp,
 
 /* One resource of a request, mapped and checked, ready for the store. */
 typedef struct prepared {
+    char note[160]; /* the trace's "received" step */
     char type[TYPE_MAX];
     char id[FHIR_ID_MAX + 1];
     const char *entity;
@@ -291,6 +292,10 @@ static int prepare(const lx_fhir_rest *r, const json_t *resource,
     lx_map_store_ctx sc = {r->store, r->system};
     lx_map_resolver res;
     lx_map_resolver_store(&res, &sc);
+    const lx_map *m = lx_fhir_map_of(r->fhir, p->type);
+    snprintf(p->note, sizeof(p->note),
+             "{\"transport\":\"fhir\",\"base\":\"%s\",\"map\":\"%s\"}",
+             r->base, m ? lx_map_id(m) : "");
     p->trace = lx_map_trace_new();
     int rc = lx_fhir_to_canonical(r->fhir, resource, &res, &p->entity,
                                   &p->record, p->trace, err);
@@ -320,13 +325,15 @@ static int prepare(const lx_fhir_rest *r, const json_t *resource,
 
 static lx_upsert upsert_of(const lx_fhir_rest *r, const prepared *p)
 {
+    /* p->note was filled by prepare() (how the resource arrived). */
     lx_upsert u = {.op = p->is_delete ? LX_STORE_DELETE : LX_STORE_UPSERT,
                    .entity = p->entity,
                    .system = r->system,
                    .adapter = r->adapter,
                    .native_type = p->type,
                    .native_id = p->id,
-                   .record = p->record};
+                   .record = p->record,
+                   .note = p->note[0] ? p->note : NULL};
     return u;
 }
 

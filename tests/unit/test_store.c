@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "canonical/store.h"
+#include "core/id.h"
 #include "core/json.h"
 
 #include <pthread.h>
@@ -551,6 +552,50 @@ static void test_store_counter_is_monotonic_across_reopen(void **state)
                                            &err), LX_ELIMIT);
 }
 
+static void test_store_traces_record_changes_and_expire(void **state)
+{
+    fixture *f = *state;
+    lx_store_close(&f->store);
+    lx_store_options o = {.dir = f->dir, .no_sync = true, .traces = true};
+    assert_int_equal(lx_store_open(&o, &f->store, NULL), 0);
+    json_t *r = person("T", "t1");
+    lx_upsert u = {.entity = "person", .system = "hr", .native_id = "T-1",
+                   .trace = "01M86D1C6DDWVCNSMTBFZ528W3",
+                   .note = "{\"transport\":\"test\"}", .record = r};
+    lx_upsert_result res;
+    assert_int_equal(lx_store_upsert(f->store, &u, &res), 0);
+    assert_int_equal(lx_store_upsert(f->store, &u, &res), 0); /* unchanged */
+    json_decref(r);
+    const char *traces[] = {"01M86D1C6DDWVCNSMTBFZ528W3"};
+    const char *steps[] = {"{\"step\":\"delivery\",\"status\":200}"};
+    assert_int_equal(lx_store_trace_add(f->store, traces, steps, 1, NULL), 0);
+    json_t *st = NULL;
+    assert_int_equal(lx_store_trace_get(f->store, traces[0], &st, NULL), 0);
+    assert_int_equal(json_array_size(st), 3);
+    json_t *first = json_array_get(st, 0);
+    assert_string_equal(lx_json_str(first, "step"), "created");
+    assert_string_equal(lx_json_str(json_object_get(first, "received"),
+                                    "transport"),
+                        "test");
+    assert_string_equal(lx_json_str(json_array_get(st, 1), "step"),
+                        "unchanged");
+    assert_string_equal(lx_json_str(json_array_get(st, 2), "step"),
+                        "delivery");
+    json_decref(st);
+    /* Expiry: nothing is older than an hour ago; everything is older than
+     * a minute from now. */
+    size_t removed = 99;
+    assert_int_equal(lx_store_trace_expire(f->store, lx_now_ms() - 3600000, 0,
+                                           &removed, NULL), 0);
+    assert_int_equal(removed, 0);
+    assert_int_equal(lx_store_trace_expire(f->store, lx_now_ms() + 60000, 0,
+                                           &removed, NULL), 0);
+    assert_int_equal(removed, 3);
+    lx_error err;
+    assert_int_equal(lx_store_trace_get(f->store, traces[0], &st, &err),
+                     LX_ENOTFOUND);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -570,6 +615,7 @@ int main(void)
         T(test_store_group_is_all_or_nothing),
         T(test_store_state_put_get_list_delete),
         T(test_store_counter_is_monotonic_across_reopen),
+        T(test_store_traces_record_changes_and_expire),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
