@@ -389,8 +389,11 @@ int lx_hub_reload(lx_hub *hub, const lx_config *cfg, lx_error *err)
     if (rc != 0)
         return rc;
     const lx_config *old = hub->cfg;
-    const char *restart[4];
+    const char *restart[5];
     size_t n = 0;
+    if (!json_equal(old->adapters, cfg->adapters) ||
+        !json_equal(old->systems, cfg->systems))
+        restart[n++] = "adapters";
     if (differs(old->data_dir, cfg->data_dir))
         restart[n++] = "data_dir";
     if (differs(old->bus_pub, cfg->bus_pub) ||
