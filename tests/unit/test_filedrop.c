@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define POLL_MS 50
@@ -395,6 +396,63 @@ static void test_filedrop_recovery_failed_goes_to_error_without_handler(
     free(report);
 }
 
+/* The process dies inside the handler (like kill -9): the next start
+ * handles the file again, once, and it ends in done/. */
+static int die(void *ctx, const char *path, const char *data, size_t len,
+               lx_error *err)
+{
+    (void)ctx;
+    (void)path;
+    (void)data;
+    (void)len;
+    (void)err;
+    _exit(42);
+}
+
+static void test_filedrop_process_killed_in_handler_is_handled_again(
+    void **state)
+{
+    fixture *f = *state;
+    drop(f, "k.x12", "ISA*k~");
+    lx_store_close(&f->store);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        lx_store *s = NULL;
+        lx_store_options so = {.dir = f->store_dir, .no_sync = true};
+        if (lx_store_open(&so, &s, NULL) != 0)
+            _exit(1);
+        lx_filedrop *fd = NULL;
+        lx_filedrop_options o = {.dir = f->inbox, .store = s,
+                                 .name = "edi-in", .poll_ms = POLL_MS,
+                                 .handler = die};
+        if (lx_filedrop_start(&o, &fd, NULL) != 0)
+            _exit(2);
+        sleep(10);
+        _exit(3); /* the handler never ran */
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 42);
+    assert_int_equal(count(f, "processing", "k.x12", ""), 1);
+    lx_store_options so = {.dir = f->store_dir, .no_sync = true};
+    assert_int_equal(lx_store_open(&so, &f->store, NULL), 0);
+    char *v = NULL;
+    size_t vlen = 0;
+    assert_int_equal(lx_store_state_get(f->store, "filedrop/edi-in/k.x12", &v,
+                                        &vlen, NULL),
+                     0);
+    assert_string_equal(v, "started");
+    free(v);
+    start(f);
+    wait_count(f, "done", "k.x12.", "", 1);
+    usleep(3 * POLL_MS * 1000);
+    assert_int_equal(calls(f), 1);
+    lx_filedrop_stop(&f->fd);
+    assert_int_equal(state_entries(f), 0);
+}
+
 static void test_filedrop_stale_state_is_cleaned_at_start(void **state)
 {
     fixture *f = *state;
@@ -472,6 +530,7 @@ int main(void)
         T(test_filedrop_recovery_without_state_is_handled),
         T(test_filedrop_recovery_done_moves_to_done_without_handler),
         T(test_filedrop_recovery_failed_goes_to_error_without_handler),
+        T(test_filedrop_process_killed_in_handler_is_handled_again),
         T(test_filedrop_stale_state_is_cleaned_at_start),
         T(test_filedrop_stop_and_start_keep_working),
         T(test_filedrop_direct_write_is_taken_once_stable),
