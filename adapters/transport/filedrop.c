@@ -520,7 +520,8 @@ static int list_files(const lx_filedrop *fd, const char *dir, entries *out)
                       st.st_mtim.tv_nsec;
     }
     closedir(d);
-    qsort(out->v, out->count, sizeof(*out->v), entry_cmp);
+    if (out->count > 1) /* v is NULL when empty: qsort(NULL) is UB */
+        qsort(out->v, out->count, sizeof(*out->v), entry_cmp);
     return 0;
 }
 
