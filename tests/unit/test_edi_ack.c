@@ -511,6 +511,300 @@ static void test_x12_corpus_invalid_control_numbers(void **state)
     free(text);
 }
 
+/* ---- EDIFACT ------------------------------------------------------------ */
+
+#define UNB3 "UNB+UNOC:3+SENDER:14+RECEIVER:14+240101:1200+IC1'"
+#define ORD(ref, extra, unt01)                                               \
+    "UNH+" ref "+ORDERS:D:96A:UN'BGM+220+PO1+9'DTM+137:20240101:102'" extra \
+    "UNS+S'UNT+" unt01 "+" ref "'"
+
+static lx_edifact_ack_ids edi_ids(void)
+{
+    lx_edifact_ack_ids ids;
+    memset(&ids, 0, sizeof(ids));
+    ids.interchange_ref = "ACK9";
+    ids.message_ref = "C1";
+    ids.date = "20240102";
+    ids.time = "0930";
+    return ids;
+}
+
+/* The CONTRL parses back strictly, with the D.96A CONTRL definition,
+ * without a finding. */
+static void assert_contrl_parses_clean(const char *ack)
+{
+    lx_edifact_options o = {0, 0, 0, edi_defs};
+    lx_edifact_diags diags;
+    lx_edifact_diags_init(&diags);
+    json_t *tree = NULL;
+    lx_error err;
+    lx_error_clear(&err);
+    if (lx_edifact_parse(ack, strlen(ack), &o, &tree, &diags, &err) != 0)
+        fail_msg("CONTRL does not parse back: %s\n%s", err.msg, ack);
+    if (diags.count > 0) {
+        char line[256];
+        fail_msg("CONTRL has findings: %s\n%s",
+                 lx_edifact_diag_format(&diags.items[0], line, sizeof line),
+                 ack);
+    }
+    json_decref(tree);
+    lx_edifact_diags_fini(&diags);
+}
+
+static char *edi_ack(const char *text, size_t len,
+                     const lx_edifact_ack_ids *ids,
+                     lx_edifact_ack_summary *sum)
+{
+    lx_edifact_options o = {LX_EDIFACT_LENIENT, 0, 0, edi_defs};
+    lx_edifact_diags diags;
+    lx_edifact_diags_init(&diags);
+    json_t *tree = NULL;
+    lx_error err;
+    lx_error_clear(&err);
+    if (lx_edifact_parse(text, len, &o, &tree, &diags, &err) != 0)
+        fail_msg("input does not parse: %s", err.msg);
+    lx_buf out;
+    lx_buf_init(&out, 1 << 20);
+    if (lx_edifact_ack_build(tree, &diags, ids, sum, &out, &err) != 0)
+        fail_msg("CONTRL: %s", err.msg);
+    json_decref(tree);
+    lx_edifact_diags_fini(&diags);
+    assert_contrl_parses_clean(out.data);
+    return lx_buf_take(&out, NULL);
+}
+
+static void test_contrl_of_valid_orders_acknowledges_it(void **state)
+{
+    (void)state;
+    const char *text = UNB3 ORD("M1", "", "5") ORD("M2", "", "5")
+        "UNZ+2+IC1'";
+    lx_edifact_ack_ids ids = edi_ids();
+    lx_edifact_ack_summary sum;
+    char *ack = edi_ack(text, strlen(text), &ids, &sum);
+    assert_string_equal(
+        ack, "UNB+UNOC:3+RECEIVER:14+SENDER:14+240102:0930+ACK9'"
+             "UNH+C1+CONTRL:D:3:UN'UCI+IC1+SENDER:14+RECEIVER:14+7'"
+             "UCM+M1+ORDERS:D:96A:UN+7'UCM+M2+ORDERS:D:96A:UN+7'"
+             "UNT+5+C1'UNZ+1+ACK9'");
+    assert_int_equal(sum.action, 7);
+    assert_int_equal(sum.messages, 2);
+    assert_int_equal(sum.accepted, 2);
+    assert_int_equal(sum.rejected, 0);
+    free(ack);
+    /* Receipt only: UCI 8, no message reported. */
+    ids.flags = LX_EDIFACT_ACK_RECEIPT_ONLY;
+    ack = edi_ack(text, strlen(text), &ids, &sum);
+    assert_has(ack, "UCI+IC1+SENDER:14+RECEIVER:14+8'UNT+3+C1'");
+    assert_int_equal(sum.action, 8);
+    free(ack);
+}
+
+static void test_contrl_bad_element_is_ucs_ucd_without_value(void **state)
+{
+    (void)state;
+    /* BGM02 (1004, an..35) too long at segment 2, element 2: 39. */
+    const char *text =
+        UNB3 "UNH+M1+ORDERS:D:96A:UN'BGM+220+"
+             "PO1234567890123456789012345678901234567+9'"
+             "DTM+137:20240101:102'UNS+S'UNT+5+M1'" ORD("M2", "", "5")
+        "UNZ+2+IC1'";
+    lx_edifact_ack_ids ids = edi_ids();
+    lx_edifact_ack_summary sum;
+    char *ack = edi_ack(text, strlen(text), &ids, &sum);
+    assert_has(ack, "UCI+IC1+SENDER:14+RECEIVER:14+7'"
+                    "UCM+M1+ORDERS:D:96A:UN+4'UCS+2'UCD+39+2'"
+                    "UCM+M2+ORDERS:D:96A:UN+7'");
+    assert_null(strstr(ack, "PO123"));
+    assert_int_equal(sum.rejected, 1);
+    assert_int_equal(sum.accepted, 1);
+    assert_int_equal(sum.segment_errors, 1);
+    assert_int_equal(sum.element_errors, 1);
+    free(ack);
+}
+
+static void test_contrl_missing_and_unknown_segments(void **state)
+{
+    (void)state;
+    /* No DTM (mandatory, 13) and an undefined XYZ (15). */
+    const char *text = UNB3 "UNH+M1+ORDERS:D:96A:UN'BGM+220+PO1+9'XYZ+1'"
+                            "UNS+S'UNT+5+M1'UNZ+1+IC1'";
+    lx_edifact_ack_ids ids = edi_ids();
+    lx_edifact_ack_summary sum;
+    char *ack = edi_ack(text, strlen(text), &ids, &sum);
+    assert_has(ack, "UCM+M1+ORDERS:D:96A:UN+4'UCS+3+15'");
+    assert_has(ack, "+13'");
+    assert_int_equal(sum.rejected, 1);
+    free(ack);
+}
+
+static void test_contrl_envelope_findings(void **state)
+{
+    (void)state;
+    lx_edifact_ack_ids ids = edi_ids();
+    lx_edifact_ack_summary sum;
+    /* UNT01 wrong: the message is rejected with 29 on UNT element 1. */
+    const char *text = UNB3 ORD("M1", "", "6") "UNZ+1+IC1'";
+    char *ack = edi_ack(text, strlen(text), &ids, &sum);
+    assert_has(ack, "UCI+IC1+SENDER:14+RECEIVER:14+7'"
+                    "UCM+M1+ORDERS:D:96A:UN+4+29+UNT+1'UNT");
+    free(ack);
+    /* UNZ02 wrong: the interchange is rejected (28 on UNZ element 2);
+     * under a rejected UCI only messages with findings are listed. */
+    text = UNB3 ORD("M1", "", "5") "UNZ+1+IC2'";
+    ack = edi_ack(text, strlen(text), &ids, &sum);
+    assert_has(ack, "UCI+IC1+SENDER:14+RECEIVER:14+4+28+UNZ+2'UNT+3+C1'");
+    assert_int_equal(sum.action, 4);
+    free(ack);
+}
+
+static void test_contrl_syntax_4_groups_and_parties(void **state)
+{
+    (void)state;
+    const char *text =
+        "UNA:+.? '"
+        "UNB+UNOC:4+SENDER:14+RECEIVER:14+20240101:1200+IC1'"
+        "UNG+ORDERS+SAPP:ZZ+RAPP:ZZ+20240101:1200+G1+UN+D:96A'"
+        ORD("M1", "", "5") "UNE+1+G1'"
+        "UNG+ORDERS+SAPP:ZZ+RAPP:ZZ+20240101:1200+G2+UN+D:96A'"
+        ORD("M2", "", "5") "UNE+2+G2'UNZ+2+IC1'";
+    lx_edifact_ack_ids ids = edi_ids();
+    ids.sender_id = "HUB";
+    ids.sender_qual = "ZZ";
+    lx_edifact_ack_summary sum;
+    char *ack = edi_ack(text, strlen(text), &ids, &sum);
+    assert_has(ack, "UNA:+.? 'UNB+UNOC:4+HUB:ZZ+SENDER:14+20240102:0930+"
+                    "ACK9'UNH+C1+CONTRL:4:1:UN'");
+    assert_has(ack, "UCF+G1+SAPP:ZZ+RAPP:ZZ+7'UCM+M1+ORDERS:D:96A:UN+7'"
+                    "UCF+G2+SAPP:ZZ+RAPP:ZZ+4+29+UNE+1'UNT+6+C1'");
+    assert_int_equal(sum.groups_rejected, 1);
+    assert_int_equal(sum.accepted, 1);
+    assert_int_equal(sum.rejected, 1);
+    free(ack);
+}
+
+static void test_contrl_ids_are_checked(void **state)
+{
+    (void)state;
+    const char *text = UNB3 ORD("M1", "", "5") "UNZ+1+IC1'";
+    lx_edifact_options o = {0, 0, 0, edi_defs};
+    json_t *tree = NULL;
+    lx_error err;
+    assert_int_equal(lx_edifact_parse(text, strlen(text), &o, &tree, NULL,
+                                      &err),
+                     0);
+    lx_buf out;
+    lx_buf_init(&out, 1 << 20);
+    lx_edifact_ack_ids ids = edi_ids();
+    ids.interchange_ref = "123456789012345";
+    assert_int_equal(lx_edifact_ack_build(tree, NULL, &ids, NULL, &out, &err),
+                     LX_EINVAL);
+    ids = edi_ids();
+    ids.time = "9:30";
+    assert_int_equal(lx_edifact_ack_build(tree, NULL, &ids, NULL, &out, &err),
+                     LX_EINVAL);
+    ids = edi_ids();
+    ids.interchange = 3;
+    assert_int_equal(lx_edifact_ack_build(tree, NULL, &ids, NULL, &out, &err),
+                     LX_EINVAL);
+    lx_buf small;
+    lx_buf_init(&small, 30);
+    ids = edi_ids();
+    assert_int_equal(lx_edifact_ack_build(tree, NULL, &ids, NULL, &small,
+                                          &err),
+                     LX_ELIMIT);
+    lx_buf_fini(&small);
+    lx_buf_fini(&out);
+    json_decref(tree);
+}
+
+static size_t edi_files, edi_rejected;
+
+static void edi_corpus_file(const char *path, int invalid)
+{
+    size_t len;
+    char *text = slurp(path, &len);
+    const char *name = strrchr(path, '/') + 1;
+    lx_edifact_options o = {LX_EDIFACT_LENIENT, 0, 0, edi_defs};
+    lx_edifact_diags diags;
+    lx_edifact_diags_init(&diags);
+    json_t *tree = NULL;
+    lx_error err;
+    lx_error_clear(&err);
+    if (lx_edifact_parse(text, len, &o, &tree, &diags, &err) != 0)
+        fail_msg("%s: %s", name, err.msg);
+    size_t n = json_array_size(json_object_get(tree, "interchanges"));
+    for (size_t i = 0; i < n; i++) {
+        lx_edifact_ack_ids ids = edi_ids();
+        ids.interchange = i;
+        lx_edifact_ack_summary sum;
+        lx_buf out;
+        lx_buf_init(&out, 1 << 20);
+        int rc = lx_edifact_ack_build(tree, &diags, &ids, &sum, &out, &err);
+        if (rc == LX_EINVAL &&
+            !json_object_get(json_array_get(json_object_get(tree,
+                                                            "interchanges"),
+                                            i),
+                             "UNB")) {
+            /* Without UNB there is no one to address a CONTRL to. */
+            printf("  %s: interchange %zu without UNB, no CONTRL\n", name, i);
+            lx_buf_fini(&out);
+            continue;
+        }
+        if (rc != 0)
+            fail_msg("%s: %s", name, err.msg);
+        assert_contrl_parses_clean(out.data);
+        if (diags.count == 0) {
+            assert_int_equal(sum.action, 7);
+            assert_int_equal(sum.accepted, sum.messages);
+        } else {
+            edi_rejected += sum.action == 4 || sum.rejected > 0;
+        }
+        if (invalid) {
+            assert_true(sum.action == 4 || sum.rejected > 0);
+            printf("  %s: %s\n", name, out.data);
+        }
+        lx_buf_fini(&out);
+    }
+    edi_files++;
+    json_decref(tree);
+    lx_edifact_diags_fini(&diags);
+    free(text);
+}
+
+static void test_contrl_corpus(void **state)
+{
+    (void)state;
+    const char *corpus = getenv("LX_CORPUS_DIR");
+    char dir[1024], path[2048];
+    if (!corpus)
+        skip();
+    snprintf(dir, sizeof(dir), "%s/edifact", corpus);
+    DIR *top = opendir(dir);
+    assert_non_null(top);
+    struct dirent *sub;
+    while ((sub = readdir(top)) != NULL) {
+        if (sub->d_name[0] == '.')
+            continue;
+        char subdir[1536];
+        snprintf(subdir, sizeof(subdir), "%s/%s", dir, sub->d_name);
+        DIR *d = opendir(subdir);
+        if (!d)
+            continue;
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (e->d_name[0] == '.')
+                continue;
+            snprintf(path, sizeof(path), "%s/%s", subdir, e->d_name);
+            edi_corpus_file(path, strcmp(sub->d_name, "invalid") == 0);
+        }
+        closedir(d);
+    }
+    closedir(top);
+    printf("edifact corpus: %zu acknowledged, %zu with rejections\n",
+           edi_files, edi_rejected);
+    assert_true(edi_files >= 25);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -524,6 +818,13 @@ int main(void)
         cmocka_unit_test(test_x12_ack_ids_are_checked),
         cmocka_unit_test(test_x12_corpus_acks),
         cmocka_unit_test(test_x12_corpus_invalid_control_numbers),
+        cmocka_unit_test(test_contrl_of_valid_orders_acknowledges_it),
+        cmocka_unit_test(test_contrl_bad_element_is_ucs_ucd_without_value),
+        cmocka_unit_test(test_contrl_missing_and_unknown_segments),
+        cmocka_unit_test(test_contrl_envelope_findings),
+        cmocka_unit_test(test_contrl_syntax_4_groups_and_parties),
+        cmocka_unit_test(test_contrl_ids_are_checked),
+        cmocka_unit_test(test_contrl_corpus),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
