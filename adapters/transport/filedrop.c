@@ -37,6 +37,7 @@ typedef struct entry {
     long long size;
     long long mtime_ns;
     uint64_t since_ms;
+    bool warned; /* "waits" logged once per file, not at every look */
 } entry;
 
 typedef struct entries {
@@ -456,7 +457,7 @@ static void refuse_long_name(lx_filedrop *fd, const char *file)
 
 /* Claim dir/<file> by renaming it into processing/, record "started",
  * handle it. Returns true when the file left the inbox. */
-static bool take(lx_filedrop *fd, const char *file)
+static bool take(lx_filedrop *fd, const char *file, bool *warned)
 {
     if (strlen(file) > LX_FILEDROP_FILE_MAX) {
         refuse_long_name(fd, file);
@@ -469,8 +470,10 @@ static bool take(lx_filedrop *fd, const char *file)
     struct stat st;
     if (lstat(to, &st) == 0) {
         /* A leftover that recovery could not finish: never replace it. */
-        lx_log_warn(NULL, "filedrop %s: '%s' waits: a file of that name is "
-                    "still in processing/", fd->name, file);
+        if (!*warned)
+            lx_log_warn(NULL, "filedrop %s: '%s' waits: a file of that name "
+                        "is still in processing/", fd->name, file);
+        *warned = true;
         return false;
     }
     if (rename(from, to) != 0) {
@@ -563,9 +566,11 @@ static size_t scan(lx_filedrop *fd)
         x->since_ms = p && p->size == x->size && p->mtime_ns == x->mtime_ns
                           ? p->since_ms
                           : now;
+        x->warned = p && p->warned;
         bool ready = is_ready_name(fd, x->name) ||
                      (p && now - x->since_ms >= fd->poll_ms);
-        if (ready && !atomic_load(&fd->stopping) && take(fd, x->name)) {
+        if (ready && !atomic_load(&fd->stopping) &&
+            take(fd, x->name, &x->warned)) {
             taken++;
             continue;
         }
