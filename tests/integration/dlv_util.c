@@ -4,6 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+uint64_t dlv_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 json_t *dlv_patient(const char *ident, int version, const char *id)
 {
@@ -125,7 +133,8 @@ static void answer(void *ctx, const lxt_request *req, lxt_reply *rep)
     memset(&g, 0, sizeof(g));
     snprintf(g.ident, sizeof(g.ident), "%s", ident);
     g.version = version;
-    g.at_ms = lxt_now_ms();
+    g.at_us = dlv_now_us();
+    g.at_ms = g.at_us / 1000u;
     snprintf(g.method, sizeof(g.method), "%s", req->method);
     g.direct = strchr(req->target, '?') == NULL;
     if (!d->light) {

@@ -25,6 +25,9 @@
 #define DLV_IDENT_SYSTEM "urn:lingua:dlv"
 #define DLV_IDENT_MAX 32
 
+/* CLOCK_MONOTONIC in microseconds (the same clock as lxt_now_ms). */
+uint64_t dlv_now_us(void);
+
 /* A new Patient resource for <ident> version k; id (may be NULL) is set
  * as its "id". */
 json_t *dlv_patient(const char *ident, int version, const char *id);
@@ -49,6 +52,7 @@ typedef struct dlv_got {
     char ident[DLV_IDENT_MAX];
     int version;
     uint64_t at_ms;    /* lxt_now_ms() when it arrived */
+    uint64_t at_us;    /* dlv_now_us() when it arrived */
     char *projection;  /* lxt_patient_projection, compact (NULL when light) */
     char method[8];
     bool direct;       /* PUT [base]/Patient/{id}, not conditional */
