@@ -813,6 +813,8 @@ int lx_filedrop_start(const lx_filedrop_options *opts, lx_filedrop **out,
         lx_log_warn(NULL, "filedrop %s: no inotify (%s): rescanning every "
                     "%u ms", fd->name, strerror(errno), fd->poll_ms);
 #endif
+    /* Logged before the thread runs so that recovery lines follow it. */
+    lx_log_info(NULL, "filedrop %s: watching '%s'", fd->name, fd->dir);
     if (pthread_create(&fd->thread, NULL, run, fd) != 0) {
         close(fd->wake[0]);
         close(fd->wake[1]);
@@ -822,7 +824,6 @@ int lx_filedrop_start(const lx_filedrop_options *opts, lx_filedrop **out,
         free(fd);
         return lx_error_set(err, LX_EIO, "filedrop: cannot start thread");
     }
-    lx_log_info(NULL, "filedrop %s: watching '%s'", fd->name, fd->dir);
     *out = fd;
     return 0;
 }
