@@ -308,6 +308,20 @@ static int on_segment(parser *p, const lx_x12_segment *s,
         p->state = OUTSIDE;
         return 0;
     }
+    if (seg_is(s, "TA1")) {
+        /* Interchange acknowledgements (X12.56) sit between ISA and the
+         * first GS, or alone in an interchange without groups. */
+        if (p->state != IN_ISA)
+            return structure_error(s, err, "TA1 outside an interchange or "
+                                           "inside a functional group");
+        json_t *ta1 = json_object_get(p->ichg, "TA1");
+        if (!ta1) {
+            ta1 = json_array();
+            json_object_set_new(p->ichg, "TA1", ta1);
+        }
+        json_array_append_new(ta1, segment_json(s, d));
+        return 0;
+    }
     if (seg_is(s, "GS")) {
         if (p->state != IN_ISA)
             return structure_error(s, err, "GS outside an interchange or "
@@ -328,14 +342,16 @@ static int on_segment(parser *p, const lx_x12_segment *s,
                                            "or before SE");
         size_t n = json_array_size(p->txns);
         if (!same_count(elem(s, 1), n))
-            lx_x12_diag_add(p->doc, &p->w, LX_X12_LEVEL_GROUP, "4", "GE",
+            /* X12 716 code 5: included transaction sets do not match. */
+            lx_x12_diag_add(p->doc, &p->w, LX_X12_LEVEL_GROUP, "5", "GE",
                             NULL, 0, 0, 0, (long)s->offset,
                             "GE01: number of included transaction sets does "
                             "not match the actual count %zu",
                             n);
         lx_x12_view gs06 = {p->w.gs06, strlen(p->w.gs06)};
         if (!same_number(elem(s, 2), gs06))
-            lx_x12_diag_add(p->doc, &p->w, LX_X12_LEVEL_GROUP, "3", "GE",
+            /* X12 716 code 4: control numbers of GS and GE differ. */
+            lx_x12_diag_add(p->doc, &p->w, LX_X12_LEVEL_GROUP, "4", "GE",
                             NULL, 0, 0, 0, (long)s->offset,
                             "GE02: group control number in header (GS06) "
                             "and trailer do not match");

@@ -283,6 +283,12 @@ int lx_x12_write(const json_t *tree, const lx_x12_delims *delims, int flags,
             delims_from(json_object_get(ichg, "delimiters"), &w.d);
         snprintf(w.where, sizeof(w.where), "/interchanges/%zu", i);
         rc = put_isa(&w, json_object_get(ichg, "ISA"), isa13);
+        size_t a;
+        const json_t *ta1;
+        json_array_foreach(json_object_get(ichg, "TA1"), a, ta1) {
+            if (rc == 0)
+                rc = put_segment(&w, "TA1", ta1, NULL);
+        }
         const json_t *groups = json_object_get(ichg, "groups");
         json_array_foreach(groups, g, grp) {
             size_t txn_count = 0;

@@ -178,7 +178,9 @@ static void test_x12_parse_control_number_mismatches(void **state)
                                   LX_X12_PARSE_LENIENT, &doc, &err),
                      0);
     assert_int_equal(lx_x12_doc_diag_count(doc), 2);
-    assert_string_equal(lx_x12_doc_diag(doc, 0)->x12_code, "4");
+    /* X12 716 (AK9/IK9 syntax error codes): 5 = number of included
+     * transaction sets does not match the actual count. */
+    assert_string_equal(lx_x12_doc_diag(doc, 0)->x12_code, "5");
     assert_string_equal(lx_x12_doc_diag(doc, 1)->x12_code, "021");
     lx_x12_doc_destroy(&doc);
 }
@@ -495,6 +497,36 @@ static void test_x12_empty_transaction_body_is_located_not_ub(void **state)
     assert_true(err.msg[0] != '\0');
 }
 
+/* A TA1 (interchange acknowledgement) stands between ISA and GS, and is
+ * written back where it was. */
+static void test_x12_ta1_is_parsed_and_written_back(void **state)
+{
+    (void)state;
+    const char *text = ISA_005 "TA1*000000905*240101*1200*A*000~"
+                               "GS*FA*S*R*20240101*1200*7*X*005010~"
+                               "ST*997*0001~AK1*BE*1~AK9*A*1*1*1~SE*4*0001~"
+                               "GE*1*7~IEA*1*000000001~";
+    lx_x12_doc *doc = NULL;
+    lx_error err;
+    assert_int_equal(parse(text, &doc, &err), 0);
+    json_t *ichg = json_array_get(
+        json_object_get(lx_x12_doc_tree(doc), "interchanges"), 0);
+    json_t *ta1 = json_object_get(ichg, "TA1");
+    assert_int_equal(json_array_size(ta1), 1);
+    lx_buf out;
+    lx_buf_init(&out, 0);
+    assert_int_equal(lx_x12_write(lx_x12_doc_tree(doc), NULL, 0, &out, &err),
+                     0);
+    assert_non_null(strstr(out.data, "TA1*000000905*240101*1200*A*000~GS*"));
+    lx_buf_fini(&out);
+    lx_x12_doc_destroy(&doc);
+    const char *misplaced = ISA_005 "GS*FA*S*R*20240101*1200*7*X*005010~"
+                                    "TA1*000000905*240101*1200*A*000~"
+                                    "GE*0*7~IEA*1*000000001~";
+    assert_int_equal(parse(misplaced, &doc, &err), LX_ESYNTAX);
+    assert_non_null(strstr(err.msg, "TA1"));
+}
+
 static void test_x12_corpus_parses_and_round_trips(void **state)
 {
     (void)state;
@@ -550,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_x12_834_invalid_code),
         cmocka_unit_test(test_x12_834_unknown_segment),
         cmocka_unit_test(test_x12_empty_transaction_body_is_located_not_ub),
+        cmocka_unit_test(test_x12_ta1_is_parsed_and_written_back),
         cmocka_unit_test(test_x12_834_segment_out_of_order),
         cmocka_unit_test(test_x12_corpus_parses_and_round_trips),
     };
