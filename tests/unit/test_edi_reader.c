@@ -1,0 +1,432 @@
+/* tests/unit/test_edi_reader.c: the streaming X12 and EDIFACT readers give
+ * the same transactions (messages) and findings as the whole-file parsers
+ * on every corpus file, whatever the chunk size, in bounded memory. */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "adapters/edi/edifact.h"
+#include "adapters/edi/x12_reader.h"
+#include "core/mem.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+static lx_x12_defs *x12_defs;
+static lx_edifact_defs *edifact_defs;
+
+static int setup(void **state)
+{
+    (void)state;
+    char dir[1024];
+    const char *src = getenv("LX_SOURCE_DIR");
+    lx_error err;
+    lx_error_clear(&err);
+    snprintf(dir, sizeof(dir), "%s/schemas/x12/005010", src ? src : ".");
+    if (lx_x12_defs_load(dir, &x12_defs, &err) != 0)
+        x12_defs = NULL;
+    snprintf(dir, sizeof(dir), "%s/schemas/edifact/d96a", src ? src : ".");
+    if (lx_edifact_defs_load(dir, &edifact_defs, &err) != 0)
+        edifact_defs = NULL;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    lx_x12_defs_destroy(&x12_defs);
+    lx_edifact_defs_destroy(&edifact_defs);
+    return 0;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    char tmp[65536];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
+        assert_int_equal(lx_buf_append(&b, tmp, n), 0);
+    fclose(f);
+    return lx_buf_take(&b, len);
+}
+
+typedef void (*file_fn)(const char *path, size_t *count);
+
+/* Every file in the subfolders of $LX_CORPUS_DIR/<kind>. */
+static size_t each_corpus_file(const char *kind, file_fn fn)
+{
+    const char *corpus = getenv("LX_CORPUS_DIR");
+    char dir[1024], path[2048], subdir[1536];
+    size_t count = 0;
+    if (!corpus)
+        return 0;
+    snprintf(dir, sizeof(dir), "%s/%s", corpus, kind);
+    DIR *top = opendir(dir);
+    if (!top)
+        return 0;
+    struct dirent *sub;
+    while ((sub = readdir(top)) != NULL) {
+        if (sub->d_name[0] == '.')
+            continue;
+        snprintf(subdir, sizeof(subdir), "%s/%s", dir, sub->d_name);
+        DIR *d = opendir(subdir);
+        if (!d)
+            continue;
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (e->d_name[0] == '.')
+                continue;
+            snprintf(path, sizeof(path), "%s/%s", subdir, e->d_name);
+            fn(path, &count);
+        }
+        closedir(d);
+    }
+    closedir(top);
+    return count;
+}
+
+/* ---- X12 ------------------------------------------------------------- */
+
+static int x12_diag_cmp(const void *a, const void *b)
+{
+    const lx_x12_diag *x = a, *y = b;
+    if (x->offset != y->offset)
+        return x->offset < y->offset ? -1 : 1;
+    if (x->level != y->level)
+        return (int)x->level - (int)y->level;
+    return strcmp(x->msg, y->msg);
+}
+
+static void x12_diag_same(const lx_x12_diag *x, const lx_x12_diag *y,
+                          const char *path)
+{
+    if (x12_diag_cmp(x, y) != 0 || strcmp(x->x12_code, y->x12_code) != 0 ||
+        x->segment_pos != y->segment_pos ||
+        x->element_pos != y->element_pos || strcmp(x->st02, y->st02) != 0)
+        fail_msg("%s: diagnostic differs: '%s' @%ld vs '%s' @%ld", path,
+                 x->msg, x->offset, y->msg, y->offset);
+}
+
+/* The whole-file tree cut into one tree per transaction set, in the
+ * reader's shape. */
+static json_t *x12_expected(const json_t *tree)
+{
+    json_t *out = json_array();
+    size_t i, j, k;
+    json_t *ichg, *group, *txn;
+    json_array_foreach(json_object_get(tree, "interchanges"), i, ichg)
+    {
+        json_array_foreach(json_object_get(ichg, "groups"), j, group)
+        {
+            json_array_foreach(json_object_get(group, "transactions"), k, txn)
+            {
+                json_t *g = json_pack("{s:O, s:[O]}", "GS",
+                                      json_object_get(group, "GS"),
+                                      "transactions", txn);
+                json_t *ic = json_pack("{s:O, s:O, s:[o]}", "delimiters",
+                                       json_object_get(ichg, "delimiters"),
+                                       "ISA", json_object_get(ichg, "ISA"),
+                                       "groups", g);
+                if (json_object_get(ichg, "TA1"))
+                    json_object_set(ic, "TA1", json_object_get(ichg, "TA1"));
+                json_array_append_new(out,
+                                      json_pack("{s:[o]}", "interchanges", ic));
+            }
+        }
+    }
+    return out;
+}
+
+/* Read path with the reader (chunk bytes per read) and compare with
+ * lx_x12_parse of the whole file. */
+static void x12_compare(const char *path, const char *buf, size_t len,
+                        size_t chunk)
+{
+    lx_x12_doc *doc = NULL;
+    lx_error perr, rerr;
+    lx_error_clear(&perr);
+    lx_error_clear(&rerr);
+    int prc =
+        lx_x12_parse(buf, len, x12_defs, LX_X12_PARSE_LENIENT, &doc, &perr);
+
+    lx_x12_reader_options opts = {chunk, 512, 0};
+    lx_x12_reader *r = NULL;
+    assert_int_equal(lx_x12_reader_open_file(path, x12_defs,
+                                             LX_X12_PARSE_LENIENT, &opts, &r,
+                                             &rerr),
+                     0);
+    json_t *expected = prc == 0 ? x12_expected(lx_x12_doc_tree(doc)) : NULL;
+    size_t n = 0, diag_n = 0, diag_cap = 64;
+    lx_x12_diag *diags = lx_xmalloc(diag_cap * sizeof(*diags));
+    int rc;
+    lx_x12_doc *txn = NULL;
+    while ((rc = lx_x12_reader_next(r, &txn, &rerr)) == 0) {
+        if (expected) {
+            json_t *want = json_array_get(expected, n);
+            if (!want || !json_equal(want, lx_x12_doc_tree(txn))) {
+                char *a = json_dumps(want, JSON_COMPACT);
+                char *b = json_dumps(lx_x12_doc_tree(txn), JSON_COMPACT);
+                fail_msg("%s (chunk %zu): transaction %zu differs\n%s\n%s",
+                         path, chunk, n, a ? a : "(none)", b);
+            }
+        }
+        for (size_t i = 0; i < lx_x12_doc_diag_count(txn); i++) {
+            if (diag_n == diag_cap) {
+                diag_cap *= 2;
+                diags = lx_xrealloc(diags, diag_cap * sizeof(*diags));
+            }
+            diags[diag_n++] = *lx_x12_doc_diag(txn, i);
+        }
+        lx_x12_doc_destroy(&txn);
+        n++;
+    }
+    if (prc != 0) {
+        if (rc != prc || rerr.offset != perr.offset)
+            fail_msg("%s (chunk %zu): parse %d '%s' @%ld, reader %d '%s' "
+                     "@%ld",
+                     path, chunk, prc, perr.msg, perr.offset, rc, rerr.msg,
+                     rerr.offset);
+    } else {
+        if (rc != LX_ENOTFOUND)
+            fail_msg("%s (chunk %zu): reader failed: %s", path, chunk,
+                     rerr.msg);
+        assert_int_equal(n, json_array_size(expected));
+        for (size_t i = 0; i < lx_x12_reader_envelope_diag_count(r); i++) {
+            if (diag_n == diag_cap) {
+                diag_cap *= 2;
+                diags = lx_xrealloc(diags, diag_cap * sizeof(*diags));
+            }
+            diags[diag_n++] = *lx_x12_reader_envelope_diag(r, i);
+        }
+        size_t want_n = lx_x12_doc_diag_count(doc);
+        if (diag_n != want_n)
+            fail_msg("%s (chunk %zu): %zu diagnostics, parse has %zu", path,
+                     chunk, diag_n, want_n);
+        lx_x12_diag *want = lx_xmalloc((want_n + 1) * sizeof(*want));
+        for (size_t i = 0; i < want_n; i++)
+            want[i] = *lx_x12_doc_diag(doc, i);
+        qsort(want, want_n, sizeof(*want), x12_diag_cmp);
+        qsort(diags, diag_n, sizeof(*diags), x12_diag_cmp);
+        for (size_t i = 0; i < want_n; i++)
+            x12_diag_same(&want[i], &diags[i], path);
+        free(want);
+    }
+    free(diags);
+    json_decref(expected);
+    lx_x12_reader_close(&r);
+    lx_x12_doc_destroy(&doc);
+}
+
+static void x12_file(const char *path, size_t *count)
+{
+    size_t len = 0;
+    char *buf = slurp(path, &len);
+    x12_compare(path, buf, len, 1 << 20);
+    x12_compare(path, buf, len, 17);
+    x12_compare(path, buf, len, 1);
+    free(buf);
+    (*count)++;
+}
+
+static void test_x12_reader_matches_parse_on_corpus(void **state)
+{
+    (void)state;
+    if (!getenv("LX_CORPUS_DIR"))
+        skip();
+    size_t n = each_corpus_file("x12", x12_file);
+    assert_true(n >= 60);
+}
+
+#define ISA_005                                                             \
+    "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       " \
+    "*240101*1200*^*00501*000000001*0*T*:~"
+
+static int x12_read_all(const char *text, size_t max_seg, size_t *txns,
+                        lx_x12_reader **out, lx_error *err)
+{
+    lx_x12_reader_options opts = {7, max_seg, 0};
+    lx_x12_reader *r = NULL;
+    lx_error_clear(err);
+    assert_int_equal(lx_x12_reader_open_mem(text, strlen(text), NULL,
+                                            LX_X12_PARSE_LENIENT, &opts, &r,
+                                            err),
+                     0);
+    int rc;
+    lx_x12_doc *txn = NULL;
+    *txns = 0;
+    while ((rc = lx_x12_reader_next(r, &txn, err)) == 0) {
+        lx_x12_doc_destroy(&txn);
+        (*txns)++;
+    }
+    *out = r;
+    return rc;
+}
+
+static void test_x12_reader_segment_over_ceiling_is_limit(void **state)
+{
+    (void)state;
+    char text[4096];
+    char big[1200];
+    memset(big, 'A', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    snprintf(text, sizeof(text),
+             ISA_005 "GS*BE*S*R*20240101*1200*1*X*005010~ST*834*0001~"
+                     "REF*38*%s~SE*3*0001~GE*1*1~IEA*1*000000001~",
+             big);
+    lx_x12_reader *r = NULL;
+    lx_error err;
+    size_t n;
+    assert_int_equal(x12_read_all(text, 512, &n, &r, &err), LX_ELIMIT);
+    assert_non_null(strstr(err.msg, "segment 4"));
+    /* The error is sticky. */
+    lx_x12_doc *txn = NULL;
+    assert_int_equal(lx_x12_reader_next(r, &txn, &err), LX_ELIMIT);
+    lx_x12_reader_close(&r);
+    /* With a larger ceiling the same input reads. */
+    assert_int_equal(x12_read_all(text, 4096, &n, &r, &err), LX_ENOTFOUND);
+    assert_int_equal(n, 1);
+    lx_x12_reader_close(&r);
+}
+
+static void test_x12_reader_envelope_findings_as_trailers_arrive(void **state)
+{
+    (void)state;
+    const char *text =
+        ISA_005 "GS*BE*S*R*20240101*1200*1*X*005010~ST*834*0001~"
+                "BGN*00*1*20240101~SE*3*0001~ST*834*0002~BGN*00*1*20240101~"
+                "SE*3*0002~GE*3*2~IEA*2*000000001~";
+    lx_x12_reader *r = NULL;
+    lx_error err;
+    size_t n;
+    assert_int_equal(x12_read_all(text, 0, &n, &r, &err), LX_ENOTFOUND);
+    assert_int_equal(n, 2);
+    /* GE01 and GE02, then IEA01. */
+    assert_int_equal(lx_x12_reader_envelope_diag_count(r), 3);
+    assert_string_equal(lx_x12_reader_envelope_diag(r, 0)->x12_code, "5");
+    assert_string_equal(lx_x12_reader_envelope_diag(r, 1)->x12_code, "4");
+    assert_string_equal(lx_x12_reader_envelope_diag(r, 2)->x12_code, "021");
+    lx_x12_reader_close(&r);
+}
+
+static void test_x12_reader_empty_and_garbage_inputs(void **state)
+{
+    (void)state;
+    lx_x12_reader *r = NULL;
+    lx_error err;
+    size_t n;
+    assert_int_equal(x12_read_all("", 0, &n, &r, &err), LX_EINVAL);
+    lx_x12_reader_close(&r);
+    assert_int_equal(x12_read_all("\n\n", 0, &n, &r, &err), LX_ESYNTAX);
+    lx_x12_reader_close(&r);
+    assert_int_equal(x12_read_all("ISA*00*short~", 0, &n, &r, &err),
+                     LX_ESYNTAX);
+    lx_x12_reader_close(&r);
+    assert_int_equal(lx_x12_reader_open_file("/nonexistent/x.edi", NULL, 0,
+                                             NULL, &r, &err),
+                     LX_EIO);
+    assert_null(r);
+    lx_x12_reader_close(&r);
+}
+
+/* ---- generated large interchanges and peak RSS ----------------------- */
+
+static long max_rss_kib(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+/* An 834 interchange of about `bytes` bytes: one group, transaction sets
+ * of 100 members each. */
+static void gen_834(const char *path, size_t bytes)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(ISA_005 "\nGS*BE*S*R*20240101*1200*1*X*005010X220A1~\n", f);
+    size_t written = 0, st = 0;
+    while (written < bytes) {
+        st++;
+        int k = fprintf(f,
+                        "ST*834*%04zu*005010X220A1~\nBGN*00*%zu*20240101*"
+                        "1200****2~\nN1*P5**FI*999888777~\n"
+                        "N1*IN**FI*654456654~\n",
+                        st % 10000, st);
+        written += (size_t)k;
+        size_t segs = 4;
+        for (int m = 0; m < 100; m++) {
+            k = fprintf(f,
+                        "INS*Y*18*021*20*A***FT~\nREF*0F*%09zu~\n"
+                        "DTP*356*D8*20240101~\nNM1*IL*1*DOE*JOHN*P***34*%09"
+                        "zu~\nDMG*D8*19770816*M~\nHD*021**HLT~\n"
+                        "DTP*348*D8*20240101~\n",
+                        st * 100 + (size_t)m, st * 100 + (size_t)m);
+            written += (size_t)k;
+            segs += 7;
+        }
+        k = fprintf(f, "SE*%zu*%04zu~\n", segs + 1, st % 10000);
+        written += (size_t)k;
+    }
+    fprintf(f, "GE*%zu*1~\nIEA*1*000000001~\n", st);
+    fclose(f);
+}
+
+static size_t x12_count_file(const char *path)
+{
+    lx_x12_reader *r = NULL;
+    lx_error err;
+    lx_error_clear(&err);
+    assert_int_equal(
+        lx_x12_reader_open_file(path, x12_defs, 0, NULL, &r, &err), 0);
+    lx_x12_doc *txn = NULL;
+    size_t n = 0;
+    int rc;
+    while ((rc = lx_x12_reader_next(r, &txn, &err)) == 0) {
+        lx_x12_doc_destroy(&txn);
+        n++;
+    }
+    if (rc != LX_ENOTFOUND)
+        fail_msg("%s: %s", path, err.msg);
+    assert_int_equal(lx_x12_reader_envelope_diag_count(r), 0);
+    lx_x12_reader_close(&r);
+    return n;
+}
+
+static void test_x12_reader_rss_does_not_grow_with_file_size(void **state)
+{
+    (void)state;
+    const char *small = "/tmp/lx_test_edi_reader_5.x12";
+    const char *large = "/tmp/lx_test_edi_reader_50.x12";
+    gen_834(small, (size_t)5 << 20);
+    gen_834(large, (size_t)50 << 20);
+    size_t n1 = x12_count_file(small);
+    long rss1 = max_rss_kib();
+    size_t n2 = x12_count_file(large);
+    long rss2 = max_rss_kib();
+    remove(small);
+    remove(large);
+    assert_true(n2 > 9 * n1);
+    if (rss2 - rss1 > 4096)
+        fail_msg("peak RSS grew by %ld KiB from 5 MB to 50 MB", rss2 - rss1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_x12_reader_matches_parse_on_corpus),
+        cmocka_unit_test(test_x12_reader_segment_over_ceiling_is_limit),
+        cmocka_unit_test(test_x12_reader_envelope_findings_as_trailers_arrive),
+        cmocka_unit_test(test_x12_reader_empty_and_garbage_inputs),
+        cmocka_unit_test(test_x12_reader_rss_does_not_grow_with_file_size),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
