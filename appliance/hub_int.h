@@ -9,6 +9,8 @@
 #include "core/http_server.h"
 
 #include "adapters/delivery/delivery.h"
+#include "adapters/edi/edi_inbound.h"
+#include "adapters/transport/filedrop.h"
 #include "adapters/fhir/fhir.h"
 #include "adapters/fhir/fhir_out.h"
 #include "adapters/fhir/fhir_rest.h"
@@ -27,6 +29,11 @@ typedef struct lx_hub_adapter {
     lx_fhir_rest rest;       /* inbound FHIR: the facade's settings */
     lx_fhir_out *fhir_out;   /* outbound FHIR */
     lx_delivery *delivery;   /* outbound: the delivery engine */
+    bool is_edi;             /* inbound EDI (else FHIR) */
+    lx_edi_inbound_options edi; /* inbound EDI: the pipeline's settings */
+    char ack[8];
+    char ack_outbox[1024];
+    lx_filedrop *inbox;      /* inbound EDI file drop, or NULL */
     char *subscribe[33];     /* outbound topic patterns, NULL-ended */
 } lx_hub_adapter;
 
@@ -42,6 +49,9 @@ struct lx_hub {
     pthread_rwlock_t lock;
     bool closing;
     lx_fhir *fhir; /* loaded when an adapter uses FHIR */
+    lx_x12_defs *x12_defs;         /* loaded when an adapter uses EDI */
+    lx_edifact_defs *edifact_defs;
+    lx_edi_maps *edi_maps;
     lx_hub_adapter adapters[LX_HUB_ADAPTERS_MAX];
     size_t adapter_count;
 };

@@ -429,13 +429,17 @@ static int copy_name(char *dst, const char *src, const char *what,
     if (n > LX_STORE_NAME_MAX)
         return lx_error_set(err, LX_EINVAL, "%s is longer than %d bytes", what,
                             LX_STORE_NAME_MAX);
+    /* Entity and system names become parts of "/"-separated keys; a
+     * native type is only ever a NUL-separated part, so it may hold '/'
+     * (an X12 loop: "834/2000/2300"). */
+    bool slash_ok = strcmp(what, "native type") == 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)src[i];
-        if (c <= 0x20 || c == '/' || c >= 0x7f)
+        if (c <= 0x20 || (c == '/' && !slash_ok) || c >= 0x7f)
             return lx_error_set(err, LX_EINVAL,
-                                "%s may not contain spaces, '/' or control "
+                                "%s may not contain spaces, %scontrol "
                                 "characters",
-                                what);
+                                what, slash_ok ? "" : "'/' or ");
     }
     memcpy(dst, src, n + 1);
     return 0;

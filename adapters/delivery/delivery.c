@@ -554,7 +554,7 @@ int lx_delivery_start(lx_store *store, const lx_delivery_options *opts,
                                 ? opts->cursor_interval_ms
                                 : 50;
     d->timeout_ms = opts->timeout_ms ? opts->timeout_ms : 10000;
-    d->max_attempts = opts->max_attempts ? opts->max_attempts : 10;
+    d->max_attempts = opts->max_attempts ? opts->max_attempts : 20;
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
     uint64_t cursor = 0;

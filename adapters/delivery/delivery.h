@@ -69,7 +69,8 @@ typedef struct lx_delivery_options {
     unsigned cursor_interval_ms;/* cursor saved at most this late (50) */
     long timeout_ms;            /* per call (default 10000) */
     unsigned max_attempts;      /* transport errors and 5xx are retried up
-                                   to this many attempts (default 10) */
+                                   to this many attempts (default 20: with
+                                   the default backoff, about 8 minutes) */
 } lx_delivery_options;
 
 /* Start delivering. store and ops must outlive the delivery; opts strings

@@ -106,6 +106,20 @@ static const char *type_of(lx_fhir_out *o, lx_store *store, const json_t *ev)
     return lx_fhir_type_for(o->fhir, entity, origin);
 }
 
+/* X-Lingua-Event-Id: delivery is at least once; a target can drop a
+ * repeated event by its id (a retried event keeps its id). */
+static void add_event_header(lx_outbound_call *call, const json_t *ev,
+                             size_t slot)
+{
+    const char *id = lx_json_str(ev, "id");
+    if (!id)
+        return;
+    size_t n = strlen("X-Lingua-Event-Id: ") + strlen(id) + 1;
+    call->extra[0] = lx_xmalloc(n);
+    snprintf(call->extra[0], n, "X-Lingua-Event-Id: %s", id);
+    call->http.headers[slot] = call->extra[0];
+}
+
 static int prepare(void *ctx, lx_store *store, const json_t *ev,
                    lx_outbound_call *call, bool *skip, lx_error *err)
 {
@@ -132,8 +146,8 @@ static int prepare(void *ctx, lx_store *store, const json_t *ev,
         free(eid);
         call->http.method = "DELETE";
         call->http.url = call->url;
-        if (o->auth)
-            call->http.headers[0] = o->auth;
+        add_event_header(call, ev, 0);
+        call->http.headers[1] = o->auth;
         return 0;
     }
     lx_map_store_ctx sc = {store, o->system};
@@ -187,7 +201,8 @@ static int prepare(void *ctx, lx_store *store, const json_t *ev,
                                 : "Content-Type: application/fhir+json";
     call->http.headers[1] = xml ? "Accept: application/fhir+xml"
                                 : "Accept: application/fhir+json";
-    call->http.headers[2] = o->auth;
+    add_event_header(call, ev, 2);
+    call->http.headers[3] = o->auth;
     return 0;
 }
 

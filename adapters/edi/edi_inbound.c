@@ -1,0 +1,376 @@
+/* adapters/edi/edi_inbound.c: see edi_inbound.h. */
+#include "adapters/edi/edi_inbound.h"
+#include "adapters/edi/ack.h"
+#include "adapters/transport/outbox.h"
+#include "canonical/ingest.h"
+#include "core/buf.h"
+#include "core/id.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/mem.h"
+
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- storing the records: submitted together, waited for together ---- */
+
+typedef struct sink {
+    const lx_edi_inbound_options *o;
+    lx_edi_outcome *out;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t pending;
+    lx_error first; /* the first refusal */
+} sink;
+
+static void stored(void *ctx, const lx_upsert_result *res)
+{
+    sink *k = ctx;
+    pthread_mutex_lock(&k->mu);
+    if (res->code != 0) {
+        k->out->refused++;
+        if (k->first.code == 0)
+            k->first = res->err;
+    } else if (res->unchanged) {
+        k->out->unchanged++;
+    } else if (res->created) {
+        k->out->created++;
+    } else {
+        k->out->updated++;
+    }
+    k->pending--;
+    pthread_cond_signal(&k->cv);
+    pthread_mutex_unlock(&k->mu);
+}
+
+static int on_record(void *ctx, const char *entity, const char *native_type,
+                     const char *native_id, json_t *record)
+{
+    sink *k = ctx;
+    k->out->records++;
+    lx_upsert u = {.entity = entity,
+                   .system = k->o->system,
+                   .adapter = k->o->adapter,
+                   .native_type = native_type,
+                   .native_id = native_id && *native_id ? native_id : NULL,
+                   .record = record,
+                   .note = k->out->standard[0] == 'X'
+                               ? "{\"transport\":\"edi\",\"standard\":\"X12\"}"
+                               : "{\"transport\":\"edi\",\"standard\":"
+                                 "\"EDIFACT\"}"};
+    lx_error err;
+    lx_error_clear(&err);
+    pthread_mutex_lock(&k->mu);
+    k->pending++;
+    pthread_mutex_unlock(&k->mu);
+    if (lx_ingest_submit(k->o->store, k->o->registry, &u, stored, k, &err) !=
+        0) {
+        pthread_mutex_lock(&k->mu);
+        k->pending--;
+        k->out->refused++;
+        if (k->first.code == 0) {
+            /* Named by position, not by its id: ids are personal data. */
+            k->first = err;
+            lx_error_prefix(&k->first, "%s record %zu (from %s)", entity,
+                            k->out->records, native_type);
+        }
+        pthread_mutex_unlock(&k->mu);
+    }
+    return 0;
+}
+
+static void wait_all(sink *k)
+{
+    pthread_mutex_lock(&k->mu);
+    while (k->pending)
+        pthread_cond_wait(&k->cv, &k->mu);
+    pthread_mutex_unlock(&k->mu);
+}
+
+/* ---- acknowledgements ---- */
+
+static void now_stamp(char date[9], char hhmm[5])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(date, 9, "%04d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday);
+    snprintf(hhmm, 5, "%02d%02d", tm.tm_hour, tm.tm_min);
+}
+
+static int next_number(const lx_edi_inbound_options *o, const char *what,
+                       uint64_t *v, lx_error *err)
+{
+    char name[LX_STORE_KEY_MAX];
+    snprintf(name, sizeof(name), "%s/%s", what, o->system);
+    return lx_store_counter_next(o->store, name, 1, 999999999, v, err);
+}
+
+static int write_ack(const lx_edi_inbound_options *o, const char *base,
+                     const lx_buf *b, lx_edi_outcome *out, lx_error *err)
+{
+    return lx_outbox_write(o->ack_outbox, base, b->data, b->len,
+                           out->ack_path, sizeof(out->ack_path), err);
+}
+
+static int ack_x12(const lx_edi_inbound_options *o, const lx_x12_doc *doc,
+                   lx_edi_outcome *out, lx_error *err)
+{
+    bool want_999 = strcmp(o->ack, "999") == 0;
+    if (!want_999 && strcmp(o->ack, "997") != 0)
+        return 0;
+    json_t *ichgs = json_object_get(lx_x12_doc_tree(doc), "interchanges");
+    char date[9], hhmm[5];
+    now_stamp(date, hhmm);
+    for (size_t i = 0; i < json_array_size(ichgs); i++) {
+        uint64_t isa13 = 0, gs06 = 0;
+        int rc = next_number(o, "x12-isa13", &isa13, err);
+        rc = rc ? rc : next_number(o, "x12-gs06", &gs06, err);
+        if (rc != 0)
+            return rc;
+        lx_x12_ack_ids ids = {.interchange = i, .isa13 = isa13, .gs06 = gs06,
+                              .date = date, .time = hhmm,
+                              .flags = LX_X12_ACK_NEWLINE |
+                                       (o->reject_whole
+                                            ? 0
+                                            : LX_X12_ACK_ACCEPT_WITH_ERRORS)};
+        lx_buf b;
+        lx_buf_init(&b, 64u << 20);
+        rc = lx_x12_ack_build(doc, want_999 ? LX_X12_ACK_999 : LX_X12_ACK_997,
+                              &ids, NULL, &b, err);
+        char base[64];
+        snprintf(base, sizeof(base), "%s-%09llu.x12", want_999 ? "999" : "997",
+                 (unsigned long long)isa13);
+        if (rc == 0)
+            rc = write_ack(o, base, &b, out, err);
+        lx_buf_fini(&b);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int ack_edifact(const lx_edi_inbound_options *o, const json_t *tree,
+                       const lx_edifact_diags *diags, lx_edi_outcome *out,
+                       lx_error *err)
+{
+    if (strcmp(o->ack, "contrl") != 0 && strcmp(o->ack, "CONTRL") != 0)
+        return 0;
+    json_t *ichgs = json_object_get(tree, "interchanges");
+    char date[9], hhmm[5];
+    now_stamp(date, hhmm);
+    for (size_t i = 0; i < json_array_size(ichgs); i++) {
+        uint64_t ref = 0;
+        int rc = next_number(o, "edifact-unb", &ref, err);
+        if (rc != 0)
+            return rc;
+        char iref[16], mref[16];
+        snprintf(iref, sizeof(iref), "%llu", (unsigned long long)ref);
+        snprintf(mref, sizeof(mref), "C%llu", (unsigned long long)ref);
+        lx_edifact_ack_ids ids = {.interchange = i, .interchange_ref = iref,
+                                  .message_ref = mref, .date = date,
+                                  .time = hhmm,
+                                  .flags = LX_EDIFACT_ACK_NEWLINE};
+        lx_buf b;
+        lx_buf_init(&b, 64u << 20);
+        rc = lx_edifact_ack_build(tree, diags, &ids, NULL, &b, err);
+        char base[64];
+        snprintf(base, sizeof(base), "CONTRL-%s.edi", iref);
+        if (rc == 0)
+            rc = write_ack(o, base, &b, out, err);
+        lx_buf_fini(&b);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- rejecting transactions with findings ---- */
+
+static const char *seg_member(const json_t *seg, const char *name)
+{
+    return lx_json_str(seg, name);
+}
+
+static bool x12_rejected(const lx_x12_doc *doc, const char *isa13,
+                         const char *gs06, const char *st02)
+{
+    for (size_t i = 0; i < lx_x12_doc_diag_count(doc); i++) {
+        const lx_x12_diag *d = lx_x12_doc_diag(doc, i);
+        if (d->level >= LX_X12_LEVEL_TRANSACTION && st02 &&
+            strcmp(d->st02, st02) == 0 && (!gs06 || strcmp(d->gs06, gs06) == 0)
+            && (!isa13 || strcmp(d->isa13, isa13) == 0))
+            return true;
+    }
+    return false;
+}
+
+/* A copy of the tree without the rejected transaction sets. */
+static json_t *x12_accepted(const lx_x12_doc *doc, lx_edi_outcome *out)
+{
+    json_t *tree = json_deep_copy(lx_x12_doc_tree(doc));
+    size_t i, g;
+    json_t *ichg, *grp;
+    json_array_foreach(json_object_get(tree, "interchanges"), i, ichg)
+    {
+        const char *isa13 = seg_member(json_object_get(ichg, "ISA"), "ISA13");
+        json_array_foreach(json_object_get(ichg, "groups"), g, grp)
+        {
+            const char *gs06 = seg_member(json_object_get(grp, "GS"), "GS06");
+            json_t *txns = json_object_get(grp, "transactions");
+            for (size_t t = json_array_size(txns); t-- > 0;) {
+                json_t *txn = json_array_get(txns, t);
+                out->transactions++;
+                const char *st02 =
+                    seg_member(json_object_get(txn, "ST"), "ST02");
+                if (x12_rejected(doc, isa13, gs06, st02)) {
+                    out->rejected++;
+                    json_array_remove(txns, t);
+                }
+            }
+        }
+    }
+    return tree;
+}
+
+static const char *message_ref(const json_t *msg)
+{
+    json_t *unh = json_object_get(msg, "UNH");
+    json_t *first = json_array_get(unh, 0);
+    if (json_is_array(first))
+        first = json_array_get(first, 0);
+    return json_is_string(first) ? json_string_value(first) : NULL;
+}
+
+static void edifact_filter(json_t *messages, const lx_edifact_diags *diags,
+                           lx_edi_outcome *out)
+{
+    for (size_t m = json_array_size(messages); m-- > 0;) {
+        const char *ref = message_ref(json_array_get(messages, m));
+        out->transactions++;
+        bool bad = false;
+        for (size_t i = 0; ref && i < diags->count && !bad; i++)
+            bad = diags->items[i].message_ref[0] &&
+                  strcmp(diags->items[i].message_ref, ref) == 0;
+        if (bad) {
+            out->rejected++;
+            json_array_remove(messages, m);
+        }
+    }
+}
+
+static json_t *edifact_accepted(const json_t *parsed,
+                                const lx_edifact_diags *diags,
+                                lx_edi_outcome *out)
+{
+    json_t *tree = json_deep_copy(parsed);
+    size_t i, g;
+    json_t *ichg, *grp;
+    json_array_foreach(json_object_get(tree, "interchanges"), i, ichg)
+    {
+        edifact_filter(json_object_get(ichg, "messages"), diags, out);
+        json_array_foreach(json_object_get(ichg, "groups"), g, grp)
+            edifact_filter(json_object_get(grp, "messages"), diags, out);
+    }
+    return tree;
+}
+
+/* ---- the pipeline ---- */
+
+static int finish(const lx_edi_inbound_options *o, const json_t *accepted,
+                  bool x12, lx_edi_outcome *out, lx_error *err)
+{
+    sink k = {.o = o, .out = out, .pending = 0};
+    pthread_mutex_init(&k.mu, NULL);
+    pthread_cond_init(&k.cv, NULL);
+    lx_error_clear(&k.first);
+    int rc = x12 ? lx_edi_x12_to_canonical(o->maps, accepted, on_record, &k,
+                                           err)
+                 : lx_edi_edifact_to_canonical(o->maps, accepted, on_record,
+                                               &k, err);
+    wait_all(&k);
+    pthread_mutex_destroy(&k.mu);
+    pthread_cond_destroy(&k.cv);
+    if (rc == 0 && out->refused) {
+        if (err) {
+            *err = k.first;
+            lx_error_prefix(err, "%zu of %zu records refused; the first",
+                            out->refused, out->records);
+        }
+        rc = k.first.code ? k.first.code : LX_ESCHEMA;
+    }
+    return rc;
+}
+
+int lx_edi_inbound_process(const lx_edi_inbound_options *o, const char *data,
+                           size_t len, lx_edi_outcome *out, lx_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    size_t skip = 0;
+    if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
+        skip = 3; /* a byte order mark */
+    while (skip < len && (data[skip] == ' ' || data[skip] == '\r' ||
+                          data[skip] == '\n' || data[skip] == '\t'))
+        skip++;
+    const char *p = data + skip;
+    size_t n = len - skip;
+    bool none = !o->ack || strcmp(o->ack, "none") == 0 || !o->ack_outbox;
+    if (n >= 3 && memcmp(p, "ISA", 3) == 0) {
+        out->standard = "X12";
+        lx_x12_doc *doc = NULL;
+        int rc = lx_x12_parse(p, n, o->x12_defs, LX_X12_PARSE_LENIENT, &doc,
+                              err);
+        if (rc != 0)
+            return rc;
+        /* A truncated interchange (TA1 note 023, premature end of file) is
+         * refused whole: what it would have held is unknown. */
+        for (size_t i = 0; i < lx_x12_doc_diag_count(doc); i++) {
+            const lx_x12_diag *d = lx_x12_doc_diag(doc, i);
+            if (d->level == LX_X12_LEVEL_INTERCHANGE &&
+                strcmp(d->x12_code, "023") == 0) {
+                lx_error_set(err, LX_ESYNTAX, "%s", d->msg);
+                if (err)
+                    err->offset = d->offset;
+                lx_x12_doc_destroy(&doc);
+                return LX_ESYNTAX;
+            }
+        }
+        json_t *accepted = x12_accepted(doc, out);
+        if (o->reject_whole && out->rejected)
+            json_array_clear(json_object_get(accepted, "interchanges"));
+        rc = none ? 0 : ack_x12(o, doc, out, err);
+        if (rc == 0)
+            rc = finish(o, accepted, true, out, err);
+        json_decref(accepted);
+        lx_x12_doc_destroy(&doc);
+        return rc;
+    }
+    if (n >= 3 && (memcmp(p, "UNA", 3) == 0 || memcmp(p, "UNB", 3) == 0)) {
+        out->standard = "EDIFACT";
+        lx_edifact_options eo = {.flags = LX_EDIFACT_LENIENT,
+                                 .defs = o->edifact_defs};
+        lx_edifact_diags diags;
+        lx_edifact_diags_init(&diags);
+        json_t *tree = NULL;
+        int rc = lx_edifact_parse(p, n, &eo, &tree, &diags, err);
+        if (rc == 0) {
+            json_t *accepted = edifact_accepted(tree, &diags, out);
+            if (o->reject_whole && out->rejected)
+                json_array_clear(json_object_get(accepted, "interchanges"));
+            rc = none ? 0 : ack_edifact(o, tree, &diags, out, err);
+            if (rc == 0)
+                rc = finish(o, accepted, false, out, err);
+            json_decref(accepted);
+        }
+        json_decref(tree);
+        lx_edifact_diags_fini(&diags);
+        return rc;
+    }
+    lx_error_set(err, LX_ESYNTAX, "not an EDI interchange: an X12 one starts "
+                                  "with ISA, an EDIFACT one with UNA or UNB");
+    if (err)
+        err->offset = (long)skip;
+    return LX_ESYNTAX;
+}

@@ -1,0 +1,236 @@
+/* Tests of the inbound EDI pipeline (adapters/edi/edi_inbound.h): corpus
+ * interchanges into a real store, with acknowledgements in an outbox. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "adapters/edi/edi_inbound.h"
+#include "core/buf.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct fx {
+    char dir[64], outbox[128];
+    lx_store *store;
+    lx_registry *reg;
+    lx_x12_defs *x12;
+    lx_edifact_defs *edifact;
+    lx_edi_maps *maps;
+    lx_edi_inbound_options o;
+} fx;
+
+static const char *src(void)
+{
+    const char *s = getenv("LX_SOURCE_DIR");
+    return s ? s : ".";
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        assert_int_equal(lx_buf_append(&b, chunk, n), 0);
+    fclose(f);
+    return lx_buf_take(&b, len);
+}
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/lx-test-ediin-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->outbox, sizeof(f->outbox), "%s/out", f->dir);
+    assert_int_equal(mkdir(f->outbox, 0700), 0);
+    lx_store_options so = {.dir = f->dir, .no_sync = true, .traces = true};
+    assert_int_equal(lx_store_open(&so, &f->store, NULL), 0);
+    char path[1024];
+    lx_error err;
+    snprintf(path, sizeof(path), "%s/schemas/canonical", src());
+    assert_int_equal(lx_registry_load(path, &f->reg, &err), 0);
+    snprintf(path, sizeof(path), "%s/schemas/x12/005010", src());
+    assert_int_equal(lx_x12_defs_load(path, &f->x12, &err), 0);
+    snprintf(path, sizeof(path), "%s/schemas/edifact/d96a", src());
+    assert_int_equal(lx_edifact_defs_load(path, &f->edifact, &err), 0);
+    snprintf(path, sizeof(path), "%s/schemas", src());
+    assert_int_equal(lx_edi_maps_load(path, &f->maps, &err), 0);
+    f->o = (lx_edi_inbound_options){.store = f->store,
+                                    .registry = f->reg,
+                                    .x12_defs = f->x12,
+                                    .edifact_defs = f->edifact,
+                                    .maps = f->maps,
+                                    .system = "insurer",
+                                    .adapter = "insurer-in",
+                                    .ack = "999",
+                                    .ack_outbox = f->outbox};
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    lx_store_close(&f->store);
+    lx_registry_destroy(&f->reg);
+    lx_x12_defs_destroy(&f->x12);
+    lx_edifact_defs_destroy(&f->edifact);
+    lx_edi_maps_destroy(&f->maps);
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", f->dir);
+    free(f);
+    return 0;
+}
+
+static char *corpus(const char *rel, size_t *len)
+{
+    const char *c = getenv("LX_CORPUS_DIR");
+    if (!c)
+        return NULL;
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", c, rel);
+    return slurp(path, len);
+}
+
+static void test_edi_inbound_834_stores_records_and_writes_a_999(void **state)
+{
+    fx *f = *state;
+    size_t len = 0;
+    char *data = corpus("x12/834/lfh_x12__834_add-subscriber-coverage.834",
+                        &len);
+    if (!data)
+        skip();
+    lx_edi_outcome out;
+    lx_error err;
+    lx_error_clear(&err);
+    int rc = lx_edi_inbound_process(&f->o, data, len, &out, &err);
+    if (rc != 0)
+        fprintf(stderr, "%s (%s)\n", err.msg, err.where);
+    assert_int_equal(rc, 0);
+    assert_string_equal(out.standard, "X12");
+    assert_true(out.transactions >= 1);
+    assert_int_equal(out.rejected, 0);
+    assert_true(out.records >= 2); /* a person and its coverage */
+    assert_int_equal(out.created, out.records);
+    /* The 999 is in the outbox, and it is a valid X12 interchange. */
+    assert_non_null(strstr(out.ack_path, f->outbox));
+    size_t alen = 0;
+    char *ack = slurp(out.ack_path, &alen);
+    assert_non_null(ack);
+    assert_non_null(strstr(ack, "ST*999*"));
+    assert_non_null(strstr(ack, "IK5*A"));
+    lx_x12_doc *doc = NULL;
+    assert_int_equal(lx_x12_parse(ack, alen, f->x12, 0, &doc, &err), 0);
+    lx_x12_doc_destroy(&doc);
+    free(ack);
+    /* The same interchange again changes nothing, and the next ack gets
+     * the next control number. */
+    char first_ack[PATH_MAX];
+    snprintf(first_ack, sizeof(first_ack), "%s", out.ack_path);
+    assert_int_equal(lx_edi_inbound_process(&f->o, data, len, &out, &err), 0);
+    assert_int_equal(out.unchanged, out.records);
+    assert_string_not_equal(first_ack, out.ack_path);
+    assert_int_equal(lx_store_last_seq(f->store), out.records);
+    free(data);
+}
+
+static void test_edi_inbound_rejected_transaction_is_not_stored(void **state)
+{
+    fx *f = *state;
+    /* One 834 whose SE count is wrong: rejected in the 999, not mapped. */
+    const char *bad =
+        "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       "
+        "*240101*1200*^*00501*000000001*0*P*:~"
+        "GS*BE*SENDER*RECEIVER*20240101*1200*1*X*005010X220A1~"
+        "ST*834*0001*005010X220A1~BGN*00*1*20240101*1200****2~"
+        "SE*99*0001~GE*1*1~IEA*1*000000001~";
+    lx_edi_outcome out;
+    lx_error err;
+    lx_error_clear(&err);
+    assert_int_equal(lx_edi_inbound_process(&f->o, bad, strlen(bad), &out,
+                                            &err),
+                     0);
+    assert_int_equal(out.transactions, 1);
+    assert_int_equal(out.rejected, 1);
+    assert_int_equal(out.records, 0);
+    assert_int_equal(lx_store_last_seq(f->store), 0);
+    size_t alen = 0;
+    char *ack = slurp(out.ack_path, &alen);
+    assert_non_null(ack);
+    assert_non_null(strstr(ack, "IK5*R"));
+    free(ack);
+}
+
+static void test_edi_inbound_not_edi_is_a_located_error(void **state)
+{
+    fx *f = *state;
+    lx_edi_outcome out;
+    lx_error err;
+    lx_error_clear(&err);
+    assert_int_equal(lx_edi_inbound_process(&f->o, "\n  hello", 8, &out, &err),
+                     LX_ESYNTAX);
+    assert_int_equal(err.offset, 3);
+    assert_non_null(strstr(err.msg, "ISA"));
+    /* A truncated interchange: refused with its location, nothing stored. */
+    const char *cut = "ISA*00*          *00*          *ZZ*SENDER         *ZZ*"
+                      "RECEIVER       *240101*1200*^*00501*000000001*0*P*:~"
+                      "GS*BE*SENDER*RECEIVER*20240101*1200*1*X*005010X220A1~"
+                      "ST*834*0001~BGN*00*1*2024";
+    assert_int_not_equal(lx_edi_inbound_process(&f->o, cut, strlen(cut), &out,
+                                                &err),
+                         0);
+    assert_true(err.msg[0] != '\0');
+    assert_int_equal(lx_store_last_seq(f->store), 0);
+}
+
+static void test_edi_inbound_edifact_orders_with_contrl(void **state)
+{
+    fx *f = *state;
+    size_t len = 0;
+    char *data = corpus("edifact/orders/phpedifact__example_order_ok.edi",
+                        &len);
+    if (!data)
+        skip();
+    f->o.ack = "contrl";
+    lx_edi_outcome out;
+    lx_error err;
+    lx_error_clear(&err);
+    int rc = lx_edi_inbound_process(&f->o, data, len, &out, &err);
+    if (rc != 0)
+        fprintf(stderr, "%s (%s)\n", err.msg, err.where);
+    assert_int_equal(rc, 0);
+    assert_string_equal(out.standard, "EDIFACT");
+    assert_true(out.transactions >= 1);
+    size_t alen = 0;
+    char *ack = slurp(out.ack_path, &alen);
+    assert_non_null(ack);
+    assert_non_null(strstr(ack, "CONTRL"));
+    free(ack);
+    free(data);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+        T(test_edi_inbound_834_stores_records_and_writes_a_999),
+        T(test_edi_inbound_rejected_transaction_is_not_stored),
+        T(test_edi_inbound_not_edi_is_a_located_error),
+        T(test_edi_inbound_edifact_orders_with_contrl),
+#undef T
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
