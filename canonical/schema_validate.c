@@ -504,7 +504,7 @@ static bool eval_array(vctx *c, const sc_node *n, const json_t *a)
             return false;
     }
     if (n->unique_items && count > 1) {
-        size_t i, j;
+        size_t i = 0, j = 0;
         bool dup = find_duplicate(c, n, a, &i, &j);
         if (c->fatal)
             return false;

@@ -218,7 +218,7 @@ static int load_http(loader *ld, json_t *obj, const char *ptr)
     json_object_foreach(obj, key, v) {
         child(at, ptr, key);
         if (strcmp(key, "listen") == 0) {
-            const char *s;
+            const char *s = NULL;
             if ((rc = get_string(ld, v, at, &s)))
                 return rc;
             if (!valid_listen(s))
@@ -252,7 +252,7 @@ static int load_bus(loader *ld, json_t *obj, const char *ptr)
         } else {
             return fail_unknown(ld, at, key);
         }
-        const char *s;
+        const char *s = NULL;
         if ((rc = get_string(ld, v, at, &s)))
             return rc;
         if (!valid_endpoint(s))
@@ -275,7 +275,7 @@ static int load_limits(loader *ld, json_t *obj, const char *ptr)
     json_object_foreach(obj, key, v) {
         child(at, ptr, key);
         if (strcmp(key, "max_payload") == 0) {
-            json_int_t n;
+            json_int_t n = 0;
             if ((rc = get_int(ld, v, at, MAX_PAYLOAD_MIN, MAX_PAYLOAD_MAX,
                               &n)))
                 return rc;
@@ -297,7 +297,7 @@ static int load_store(loader *ld, json_t *obj, const char *ptr)
     char at[PTR_MAX];
     json_object_foreach(obj, key, v) {
         child(at, ptr, key);
-        json_int_t n;
+        json_int_t n = 0;
         if (strcmp(key, "map_size_mb") == 0) {
             if ((rc = get_int(ld, v, at, 1, MAP_SIZE_MB_MAX, &n)))
                 return rc;
@@ -329,7 +329,7 @@ static int load_trace(loader *ld, json_t *obj, const char *ptr)
     char at[PTR_MAX];
     json_object_foreach(obj, key, v) {
         child(at, ptr, key);
-        json_int_t n;
+        json_int_t n = 0;
         if (strcmp(key, "retention_hours") == 0) {
             if ((rc = get_int(ld, v, at, 0, 24 * 366, &n)))
                 return rc;
@@ -403,7 +403,7 @@ static int load_adapters(loader *ld, json_t *arr, const char *ptr)
         child_index(at, ptr, i);
         if ((rc = get_object(ld, a, at)))
             break;
-        const char *name, *system;
+        const char *name = NULL, *system = NULL;
         json_t *v = json_object_get(a, "name");
         child(field, at, "name");
         if (!v) {
@@ -462,7 +462,7 @@ static int load_root(loader *ld)
     int rc = 0;
     json_object_foreach(root, key, v) {
         child(at, "", key);
-        const char *s;
+        const char *s = NULL;
         if (strcmp(key, "data_dir") == 0) {
             if ((rc = get_string(ld, v, at, &s)))
                 return rc;
