@@ -117,7 +117,8 @@ static int add_employer(const lx_hropen *h, json_t *worker,
                      "(workAssignments/0/organization/id) and no default "
                      "employer is configured",
                      pointer);
-        return lx_error_at(err, pointer, 0, 0);
+        lx_error_at(err, pointer, 0, 0);
+        return LX_EINVAL;
     }
     json_object_set_new(
         worker, "employer",
@@ -211,7 +212,8 @@ int lx_hropen_to_canonical(const lx_hropen *h, const char *doc, size_t len,
         lx_error_set(err, LX_EUNSUPPORTED,
                      "hropen: not a JEDx workers or organizations request "
                      "(no member 'workers' or 'organizations' at the root)");
-        return lx_error_at(err, "", 1, 1);
+        lx_error_at(err, "", 1, 1); /* err may be NULL */
+        return LX_EUNSUPPORTED;
     }
 
     const lx_schema *schema = NULL;
