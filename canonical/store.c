@@ -1059,33 +1059,74 @@ int lx_store_state_list(lx_store *s, const char *prefix,
     return 0;
 }
 
+/* A link item, or NULL with err set. */
+static item *make_link(const lx_store_link *l, lx_error *err)
+{
+    item *it = lx_xcalloc(1, sizeof(*it));
+    lx_buf_init(&it->event, 0);
+    int rc = copy_name(it->entity, l->entity, "entity", true, err);
+    rc = rc ? rc : copy_name(it->system, l->system, "system", true, err);
+    rc = rc ? rc : copy_name(it->native_type, l->native_type, "native type",
+                             true, err);
+    if (rc == 0 && (!l->native_id || !*l->native_id ||
+                    strlen(l->native_id) > LX_STORE_NATIVE_ID_MAX))
+        rc = lx_error_set(err, LX_EINVAL, "native id must have 1 to %d bytes",
+                          LX_STORE_NATIVE_ID_MAX);
+    if (rc == 0 && (!l->id || !*l->id || strlen(l->id) >= LX_STORE_ID_SIZE ||
+                    strchr(l->id, '/')))
+        rc = lx_error_set(err, LX_EINVAL, "malformed canonical id");
+    if (rc != 0) {
+        item_free(it);
+        return NULL;
+    }
+    snprintf(it->native_id, sizeof(it->native_id), "%s", l->native_id);
+    it->has_native = true;
+    snprintf(it->canonical_id, sizeof(it->canonical_id), "%s", l->id);
+    it->kind = ITEM_LINK;
+    return it;
+}
+
 int lx_store_xref_link(lx_store *s, const char *entity, const char *id,
                        const char *system, const char *native_type,
                        const char *native_id, lx_error *err)
 {
+    lx_store_link l = {entity, id, system, native_type, native_id};
+    return lx_store_xref_link_many(s, &l, 1, err);
+}
+
+int lx_store_xref_link_many(lx_store *s, const lx_store_link *links,
+                            size_t n, lx_error *err)
+{
     if (s->read_only)
         return lx_error_set(err, LX_ECLOSED, "the store is open read-only");
-    item *it = lx_xcalloc(1, sizeof(*it));
-    lx_buf_init(&it->event, 0);
-    int rc = copy_name(it->entity, entity, "entity", true, err);
-    rc = rc ? rc : copy_name(it->system, system, "system", true, err);
-    rc = rc ? rc : copy_name(it->native_type, native_type, "native type",
-                             true, err);
-    if (rc == 0 && (!native_id || !*native_id ||
-                    strlen(native_id) > LX_STORE_NATIVE_ID_MAX))
-        rc = lx_error_set(err, LX_EINVAL, "native id must have 1 to %d bytes",
-                          LX_STORE_NATIVE_ID_MAX);
-    if (rc == 0 && (!id || !*id || strlen(id) >= LX_STORE_ID_SIZE ||
-                    strchr(id, '/')))
-        rc = lx_error_set(err, LX_EINVAL, "malformed canonical id");
-    if (rc != 0) {
-        item_free(it);
-        return rc;
+    if (n == 0)
+        return 0;
+    lx_error local;
+    lx_error_clear(&local);
+    item *head = NULL, **tail = &head;
+    for (size_t i = 0; i < n; i++) {
+        item *it = make_link(&links[i], err ? err : &local);
+        if (!it) {
+            while (head) {
+                item *next = head->next;
+                item_free(head);
+                head = next;
+            }
+            return err ? err->code : local.code;
+        }
+        *tail = it;
+        tail = &it->next;
     }
-    snprintf(it->native_id, sizeof(it->native_id), "%s", native_id);
-    it->has_native = true;
-    snprintf(it->canonical_id, sizeof(it->canonical_id), "%s", id);
-    it->kind = ITEM_LINK;
+    item *it = head;
+    if (n > 1) {
+        /* One transaction for all: the links ride as a group. */
+        it = lx_xcalloc(1, sizeof(*it));
+        lx_buf_init(&it->event, 0);
+        it->kind = ITEM_GROUP;
+        it->members = head;
+        it->member_count = n;
+        it->group_done = NULL;
+    }
     lx_upsert_result res;
     memset(&res, 0, sizeof(res));
     waiter w = {.done = false, .res = &res};
@@ -1094,7 +1135,7 @@ int lx_store_xref_link(lx_store *s, const char *entity, const char *id,
     it->done = wake_waiter;
     it->ctx = &w;
     enqueue(s, it);
-    rc = wait_for(s, it, &w);
+    int rc = wait_for(s, it, &w);
     if (rc != 0 && err)
         *err = res.err;
     return rc;
@@ -1658,7 +1699,9 @@ static int apply_group(batch_ctx *b, item *g, uint64_t now)
     item *failed = NULL;
     size_t index = 0, failed_index = 0;
     for (item *m = g->members; m; m = m->next, index++) {
-        if (apply_change(b, m, now) == BATCH_FATAL) {
+        int r = m->kind == ITEM_LINK ? apply_link(b, m)
+                                     : apply_change(b, m, now);
+        if (r == BATCH_FATAL) {
             mdb_txn_abort(child);
             b->txn = parent;
             return BATCH_FATAL;
@@ -1792,6 +1835,10 @@ static void announce(lx_store *s, item *list, bool committed, uint64_t *ups,
 
 static void complete_group(item *g)
 {
+    if (!g->group_done) { /* a group of links: one answer for all */
+        g->done(g->ctx, &g->res);
+        return;
+    }
     lx_upsert_result *results = lx_xcalloc(g->member_count, sizeof(*results));
     size_t i = 0;
     for (item *m = g->members; m; m = m->next)

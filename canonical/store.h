@@ -237,6 +237,15 @@ LX_NODISCARD int lx_store_trace_expire(lx_store *s, uint64_t before_ms,
  * completed (its done called, its events handed to the hook). */
 void lx_store_flush(lx_store *s);
 
+/* Several links in one transaction (all or none): a delivery engine
+ * records the ids of many delivered events with one commit. */
+typedef struct lx_store_link {
+    const char *entity, *id, *system, *native_type, *native_id;
+} lx_store_link;
+LX_NODISCARD int lx_store_xref_link_many(lx_store *s,
+                                         const lx_store_link *links, size_t n,
+                                         lx_error *err);
+
 /* ---- reads ---- */
 
 typedef struct lx_record_meta {

@@ -38,6 +38,11 @@ struct lx_delivery {
     pthread_cond_t cv;
     bool stop, notified;
 
+    /* Target ids of delivered records, written in one transaction per
+     * batch of events rather than one commit (and fsync) each. */
+    lx_store_link links[TRACE_BATCH];
+    char *link_strings[TRACE_BATCH][4]; /* owned copies */
+    size_t link_count;
     /* Trace steps of attempts, written in batches with the cursor. */
     char *trace_ids[TRACE_BATCH];
     char *trace_steps[TRACE_BATCH];
@@ -128,6 +133,46 @@ static void call_release(lx_outbound_call *call)
 }
 
 typedef enum outcome { DELIVERED, SKIPPED, REFUSED, STOPPED } outcome;
+
+static void flush_links(lx_delivery *d)
+{
+    if (d->link_count == 0)
+        return;
+    lx_error err;
+    lx_error_clear(&err);
+    if (lx_store_xref_link_many(d->store, d->links, d->link_count, &err) !=
+        0) {
+        /* One bad link (a record deleted meanwhile) must not lose the
+         * others: retry them one by one. */
+        for (size_t i = 0; i < d->link_count; i++) {
+            const lx_store_link *l = &d->links[i];
+            if (lx_store_xref_link(d->store, l->entity, l->id, l->system,
+                                   l->native_type, l->native_id, &err) != 0)
+                lx_log_warn(NULL, "deliver %s: cannot record a target id: %s",
+                            d->instance, err.msg);
+        }
+    }
+    for (size_t i = 0; i < d->link_count; i++)
+        for (int k = 0; k < 4; k++)
+            free(d->link_strings[i][k]);
+    d->link_count = 0;
+}
+
+static void queue_link(lx_delivery *d, const char *entity, const char *cid,
+                       const char *native_type, const char *native_id)
+{
+    if (d->link_count == TRACE_BATCH)
+        flush_links(d);
+    size_t i = d->link_count++;
+    d->link_strings[i][0] = lx_xstrdup(entity);
+    d->link_strings[i][1] = lx_xstrdup(cid);
+    d->link_strings[i][2] = lx_xstrdup(native_id);
+    d->link_strings[i][3] = lx_xstrdup(native_type);
+    d->links[i] = (lx_store_link){d->link_strings[i][0],
+                                  d->link_strings[i][1], d->system,
+                                  d->link_strings[i][3],
+                                  d->link_strings[i][2]};
+}
 
 static void flush_traces(lx_delivery *d)
 {
@@ -238,12 +283,8 @@ static outcome deliver(lx_delivery *d, const json_t *ev, const char *trace,
                 d->ops.native_id(d->ops.ctx, ev, &res, nid, sizeof(nid));
             const char *entity = lx_json_str(ev, "entity");
             const char *cid = lx_json_str(ev, "canonical_id");
-            if (nid[0] && entity && cid && call.native_type[0] &&
-                lx_store_xref_link(d->store, entity, cid, d->system,
-                                   call.native_type, nid, &err) != 0)
-                lx_log_warn(trace, "deliver %s: cannot record the target id: "
-                                   "%s",
-                            d->instance, err.msg);
+            if (nid[0] && entity && cid && call.native_type[0])
+                queue_link(d, entity, cid, call.native_type, nid);
             lx_log_debug(trace, "deliver %s: event %lld -> %s %ld in %.1f ms",
                          d->instance, seq, call.http.method, res.status,
                          res.elapsed_ms);
@@ -385,6 +426,7 @@ static int fetch_one(void *ctx, uint64_t seq, const char *event, size_t len)
 
 static void save_cursor(lx_delivery *d, uint64_t *saved)
 {
+    flush_links(d);
     flush_traces(d);
     uint64_t cur = atomic_load(&d->cursor);
     if (cur == *saved)
@@ -484,6 +526,10 @@ static void *run(void *arg)
     pending_event batch[BATCH];
     while (!stopping(d)) {
         serve_requests(d);
+        /* Ids of records delivered in the previous batch are known before
+         * their next changes are prepared (direct updates, not
+         * conditional ones). */
+        flush_links(d);
         fetch_ctx f = {batch, 0};
         lx_error err;
         lx_error_clear(&err);
