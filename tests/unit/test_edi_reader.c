@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "adapters/edi/edifact.h"
+#include "adapters/edi/edifact_reader.h"
 #include "adapters/edi/x12_reader.h"
 #include "core/mem.h"
 
@@ -337,6 +337,224 @@ static void test_x12_reader_empty_and_garbage_inputs(void **state)
     lx_x12_reader_close(&r);
 }
 
+
+/* ---- EDIFACT --------------------------------------------------------- */
+
+static int edifact_diag_cmp(const void *a, const void *b)
+{
+    const lx_edifact_diag *x = a, *y = b;
+    if (x->offset != y->offset)
+        return x->offset < y->offset ? -1 : 1;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    int c = strcmp(x->message_ref, y->message_ref);
+    if (c == 0)
+        c = strcmp(x->interchange_ref, y->interchange_ref);
+    if (c == 0)
+        c = strcmp(x->group_ref, y->group_ref);
+    if (c == 0 && x->segment_pos != y->segment_pos)
+        c = x->segment_pos < y->segment_pos ? -1 : 1;
+    if (c == 0 && x->element != y->element)
+        c = x->element - y->element;
+    if (c == 0 && x->component != y->component)
+        c = x->component - y->component;
+    if (c == 0 && x->code != y->code)
+        c = x->code - y->code;
+    if (c == 0)
+        c = strcmp(x->segment_tag, y->segment_tag);
+    if (c == 0)
+        c = strcmp(x->msg, y->msg);
+    return c;
+}
+
+/* Append to out one tree per message of `ic`'s list, in the reader's
+ * shape (no trailers). */
+static void edifact_cut_messages(json_t *out, json_t *ic, json_t *group,
+                                 json_t *list)
+{
+    size_t k;
+    json_t *msg;
+    json_array_foreach(list, k, msg)
+    {
+        json_t *one = json_object();
+        if (json_object_get(ic, "UNA"))
+            json_object_set(one, "UNA", json_object_get(ic, "UNA"));
+        if (json_object_get(ic, "UNB"))
+            json_object_set(one, "UNB", json_object_get(ic, "UNB"));
+        if (group) {
+            json_t *g = json_pack("{s:[O]}", "messages", msg);
+            if (json_object_get(group, "UNG"))
+                json_object_set(g, "UNG", json_object_get(group, "UNG"));
+            json_object_set_new(one, "groups", json_pack("[o]", g));
+        } else {
+            json_object_set_new(one, "messages", json_pack("[O]", msg));
+        }
+        json_array_append_new(out, json_pack("{s:[o]}", "interchanges", one));
+    }
+}
+
+static json_t *edifact_expected(const json_t *tree)
+{
+    json_t *out = json_array();
+    size_t i, j;
+    json_t *ic, *group;
+    json_array_foreach(json_object_get(tree, "interchanges"), i, ic)
+    {
+        edifact_cut_messages(out, ic, NULL, json_object_get(ic, "messages"));
+        json_array_foreach(json_object_get(ic, "groups"), j, group)
+            edifact_cut_messages(out, ic, group,
+                                 json_object_get(group, "messages"));
+    }
+    return out;
+}
+
+static void edifact_compare(const char *path, const char *buf, size_t len,
+                            size_t chunk, unsigned flags)
+{
+    lx_edifact_reader_options opts;
+    memset(&opts, 0, sizeof opts);
+    opts.parse.flags = flags;
+    opts.parse.defs = edifact_defs;
+    opts.chunk_len = chunk;
+    opts.max_segment_len = 2048;
+    lx_error perr, rerr;
+    lx_error_clear(&perr);
+    lx_error_clear(&rerr);
+    lx_edifact_diags pd, rd;
+    lx_edifact_diags_init(&pd);
+    lx_edifact_diags_init(&rd);
+    json_t *tree = NULL;
+    int prc = lx_edifact_parse(buf, len, &opts.parse, &tree, &pd, &perr);
+
+    lx_edifact_reader *r = NULL;
+    assert_int_equal(lx_edifact_reader_open_file(path, &opts, &r, &rerr), 0);
+    json_t *expected = prc == 0 ? edifact_expected(tree) : NULL;
+    size_t n = 0;
+    int rc;
+    json_t *msg = NULL;
+    while ((rc = lx_edifact_reader_next(r, &msg, &rd, &rerr)) == 0) {
+        if (expected) {
+            json_t *want = json_array_get(expected, n);
+            if (!want || !json_equal(want, msg)) {
+                char *a = json_dumps(want, JSON_COMPACT);
+                char *b = json_dumps(msg, JSON_COMPACT);
+                fail_msg("%s (chunk %zu): message %zu differs\n%s\n%s", path,
+                         chunk, n, a ? a : "(none)", b);
+            }
+        }
+        json_decref(msg);
+        n++;
+    }
+    if (prc != 0) {
+        if (rc != prc || rerr.offset != perr.offset ||
+            strcmp(rerr.msg, perr.msg) != 0)
+            fail_msg("%s (chunk %zu flags %u): parse %d '%s' @%ld, reader "
+                     "%d '%s' @%ld",
+                     path, chunk, flags, prc, perr.msg, perr.offset, rc,
+                     rerr.msg, rerr.offset);
+    } else {
+        if (rc != LX_ENOTFOUND)
+            fail_msg("%s (chunk %zu): reader failed: %s", path, chunk,
+                     rerr.msg);
+        assert_int_equal(n, json_array_size(expected));
+        if (rd.count != pd.count)
+            fail_msg("%s (chunk %zu): %zu findings, parse has %zu", path,
+                     chunk, rd.count, pd.count);
+        qsort(pd.items, pd.count, sizeof(*pd.items), edifact_diag_cmp);
+        qsort(rd.items, rd.count, sizeof(*rd.items), edifact_diag_cmp);
+        for (size_t i = 0; i < pd.count; i++)
+            if (edifact_diag_cmp(&pd.items[i], &rd.items[i]) != 0 ||
+                pd.items[i].is_envelope != rd.items[i].is_envelope)
+                fail_msg("%s (chunk %zu): finding differs: '%s' @%ld:%ld "
+                         "vs '%s' @%ld:%ld",
+                         path, chunk, pd.items[i].msg, pd.items[i].offset,
+                         pd.items[i].line, rd.items[i].msg,
+                         rd.items[i].offset, rd.items[i].line);
+    }
+    json_decref(expected);
+    json_decref(tree);
+    lx_edifact_diags_fini(&pd);
+    lx_edifact_diags_fini(&rd);
+    lx_edifact_reader_close(&r);
+}
+
+static void edifact_file(const char *path, size_t *count)
+{
+    size_t len = 0;
+    char *buf = slurp(path, &len);
+    edifact_compare(path, buf, len, 1 << 20, LX_EDIFACT_LENIENT);
+    edifact_compare(path, buf, len, 17, LX_EDIFACT_LENIENT);
+    edifact_compare(path, buf, len, 1, LX_EDIFACT_LENIENT);
+    edifact_compare(path, buf, len, 17, 0);
+    free(buf);
+    (*count)++;
+}
+
+static void test_edifact_reader_matches_parse_on_corpus(void **state)
+{
+    (void)state;
+    if (!getenv("LX_CORPUS_DIR"))
+        skip();
+    size_t n = each_corpus_file("edifact", edifact_file);
+    assert_true(n >= 29);
+}
+
+static int edifact_read_all(const char *text, unsigned flags, size_t *msgs,
+                            lx_edifact_diags *diags, lx_error *err)
+{
+    lx_edifact_reader_options opts;
+    memset(&opts, 0, sizeof opts);
+    opts.parse.flags = flags;
+    opts.chunk_len = 5;
+    opts.max_segment_len = 64;
+    lx_edifact_reader *r = NULL;
+    lx_error_clear(err);
+    assert_int_equal(
+        lx_edifact_reader_open_mem(text, strlen(text), &opts, &r, err), 0);
+    int rc;
+    json_t *msg = NULL;
+    *msgs = 0;
+    while ((rc = lx_edifact_reader_next(r, &msg, diags, err)) == 0) {
+        json_decref(msg);
+        (*msgs)++;
+    }
+    lx_edifact_reader_close(&r);
+    return rc;
+}
+
+#define UNB_3 "UNA:+.? 'UNB+UNOC:3+SENDER+RECEIVER+240101:1200+REF1'\n"
+
+static void test_edifact_reader_envelope_findings_and_limits(void **state)
+{
+    (void)state;
+    lx_edifact_diags d;
+    lx_edifact_diags_init(&d);
+    lx_error err;
+    size_t n;
+    const char *text = UNB_3 "UNH+1+ORDERS:D:96A:UN'BGM+220+PO?'1+9'UNT+3+1'"
+                             "UNH+2+ORDERS:D:96A:UN'BGM+220+PO2+9'UNT+3+2'"
+                             "UNZ+3+REF9'";
+    assert_int_equal(edifact_read_all(text, LX_EDIFACT_LENIENT, &n, &d, &err),
+                     LX_ENOTFOUND);
+    assert_int_equal(n, 2);
+    assert_int_equal(d.count, 2); /* UNZ01 and UNZ02 */
+    assert_int_equal(d.items[0].code, LX_EDIFACT_UC_COUNT_MISMATCH);
+    lx_edifact_diags_fini(&d);
+    /* Strictly, the first envelope finding fails. */
+    assert_int_equal(edifact_read_all(text, 0, &n, NULL, &err), LX_ESCHEMA);
+    assert_non_null(strstr(err.msg, "UNZ01"));
+    /* A segment longer than the window is a limit, not a cut. */
+    char big[512];
+    char seg[300];
+    memset(seg, 'X', sizeof(seg) - 1);
+    seg[sizeof(seg) - 1] = '\0';
+    snprintf(big, sizeof(big), UNB_3 "UNH+1+ORDERS:D:96A:UN'FTX+%s'UNT+3+1'",
+             seg);
+    assert_int_equal(edifact_read_all(big, LX_EDIFACT_LENIENT, &n, NULL, &err),
+                     LX_ELIMIT);
+    assert_int_equal(edifact_read_all("", 0, &n, NULL, &err), LX_ESYNTAX);
+}
+
 /* ---- generated large interchanges and peak RSS ----------------------- */
 
 static long max_rss_kib(void)
@@ -419,6 +637,81 @@ static void test_x12_reader_rss_does_not_grow_with_file_size(void **state)
         fail_msg("peak RSS grew by %ld KiB from 5 MB to 50 MB", rss2 - rss1);
 }
 
+/* An ORDERS D.96A interchange of about `bytes` bytes, 50 lines a message. */
+static void gen_orders(const char *path, size_t bytes)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs("UNA:+.? '\nUNB+UNOC:3+SENDER:14+RECEIVER:14+240101:1200+REF1'\n",
+          f);
+    size_t written = 0, m = 0;
+    while (written < bytes) {
+        m++;
+        int k = fprintf(f,
+                        "UNH+%zu+ORDERS:D:96A:UN'\nBGM+220+PO%zu+9'\n"
+                        "DTM+137:20240101:102'\nNAD+BY+5412345000013::9'\n"
+                        "NAD+SU+4012345500004::9'\n",
+                        m, m);
+        written += (size_t)k;
+        for (int l = 1; l <= 50; l++) {
+            k = fprintf(f,
+                        "LIN+%d++40123450%05d:EN'\nQTY+21:%d'\n"
+                        "PRI+AAA:12.50'\n",
+                        l, l, l * 3);
+            written += (size_t)k;
+        }
+        k = fprintf(f, "UNS+S'\nCNT+2:50'\nUNT+%d+%zu'\n", 5 + 150 + 3, m);
+        written += (size_t)k;
+    }
+    fprintf(f, "UNZ+%zu+REF1'\n", m);
+    fclose(f);
+}
+
+static size_t edifact_count_file(const char *path)
+{
+    lx_edifact_reader_options opts;
+    memset(&opts, 0, sizeof opts);
+    opts.parse.defs = edifact_defs;
+    lx_edifact_reader *r = NULL;
+    lx_edifact_diags d;
+    lx_edifact_diags_init(&d);
+    lx_error err;
+    lx_error_clear(&err);
+    assert_int_equal(lx_edifact_reader_open_file(path, &opts, &r, &err), 0);
+    json_t *msg = NULL;
+    size_t n = 0;
+    int rc;
+    while ((rc = lx_edifact_reader_next(r, &msg, &d, &err)) == 0) {
+        json_decref(msg);
+        n++;
+    }
+    if (rc != LX_ENOTFOUND)
+        fail_msg("%s: %s", path, err.msg);
+    if (d.count > 0)
+        fail_msg("%s: %s", path, d.items[0].msg);
+    lx_edifact_diags_fini(&d);
+    lx_edifact_reader_close(&r);
+    return n;
+}
+
+static void test_edifact_reader_rss_does_not_grow_with_file_size(void **state)
+{
+    (void)state;
+    const char *small = "/tmp/lx_test_edi_reader_5.edi";
+    const char *large = "/tmp/lx_test_edi_reader_50.edi";
+    gen_orders(small, (size_t)5 << 20);
+    gen_orders(large, (size_t)50 << 20);
+    size_t n1 = edifact_count_file(small);
+    long rss1 = max_rss_kib();
+    size_t n2 = edifact_count_file(large);
+    long rss2 = max_rss_kib();
+    remove(small);
+    remove(large);
+    assert_true(n2 > 9 * n1);
+    if (rss2 - rss1 > 4096)
+        fail_msg("peak RSS grew by %ld KiB from 5 MB to 50 MB", rss2 - rss1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -427,6 +720,9 @@ int main(void)
         cmocka_unit_test(test_x12_reader_envelope_findings_as_trailers_arrive),
         cmocka_unit_test(test_x12_reader_empty_and_garbage_inputs),
         cmocka_unit_test(test_x12_reader_rss_does_not_grow_with_file_size),
+        cmocka_unit_test(test_edifact_reader_matches_parse_on_corpus),
+        cmocka_unit_test(test_edifact_reader_envelope_findings_and_limits),
+        cmocka_unit_test(test_edifact_reader_rss_does_not_grow_with_file_size),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
