@@ -10,6 +10,7 @@
 
 #include "adapters/delivery/delivery.h"
 #include "adapters/edi/edi_inbound.h"
+#include "adapters/hropen/hropen.h"
 #include "adapters/transport/filedrop.h"
 #include "adapters/fhir/fhir.h"
 #include "adapters/fhir/fhir_out.h"
@@ -34,6 +35,10 @@ typedef struct lx_hub_adapter {
     char ack[8];
     char ack_outbox[1024];
     lx_filedrop *inbox;      /* inbound EDI file drop, or NULL */
+    lx_hropen *hropen;       /* inbound HR Open webhook, or NULL */
+    char sig_header[64];     /* webhook signature header, "" = unsigned */
+    char *secret;            /* webhook HMAC secret (owned) */
+    char idem_header[64];    /* idempotency key header */
     char *subscribe[33];     /* outbound topic patterns, NULL-ended */
 } lx_hub_adapter;
 

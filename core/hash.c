@@ -2,7 +2,9 @@
 #include "core/hash.h"
 #include "core/error.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 void lx_sha256(const void *data, size_t len, uint8_t out[LX_SHA256_LEN])
 {
@@ -19,4 +21,17 @@ void lx_hex(const uint8_t *bytes, size_t len, char *out)
         out[2 * i + 1] = digits[bytes[i] & 15];
     }
     out[2 * len] = '\0';
+}
+
+void lx_hmac_sha256(const void *key, size_t key_len, const void *data,
+                    size_t len, uint8_t out[LX_SHA256_LEN])
+{
+    unsigned int n = 0;
+    uint8_t *r = HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &n);
+    LX_ASSERT(r != NULL && n == LX_SHA256_LEN);
+}
+
+bool lx_equal_ct(const void *a, const void *b, size_t n)
+{
+    return CRYPTO_memcmp(a, b, n) == 0;
 }

@@ -74,9 +74,27 @@ static void test_hex_of_nothing_is_empty(void **state)
     assert_string_equal(out, "");
 }
 
+static void test_hmac_sha256_rfc4231_case_2(void **state)
+{
+    (void)state;
+    uint8_t mac[LX_SHA256_LEN];
+    char hex[LX_SHA256_HEX_SIZE];
+    const char *data = "what do ya want for nothing?";
+    lx_hmac_sha256("Jefe", 4, data, strlen(data), mac);
+    lx_hex(mac, sizeof(mac), hex);
+    assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739"
+                             "839dec58b964ec3843");
+    uint8_t other[LX_SHA256_LEN];
+    memcpy(other, mac, sizeof(mac));
+    assert_true(lx_equal_ct(mac, other, sizeof(mac)));
+    other[31] ^= 1;
+    assert_false(lx_equal_ct(mac, other, sizeof(mac)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hmac_sha256_rfc4231_case_2),
         cmocka_unit_test(test_sha256_of_empty_input),
         cmocka_unit_test(test_sha256_of_abc),
         cmocka_unit_test(test_sha256_of_two_block_message),
