@@ -177,6 +177,61 @@ static int rebased(lx_edifact_reader *r, int rc, lx_error *err)
     return rc;
 }
 
+static int is_tag_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* Inside a message the reader only needs where a data segment ends: its
+ * elements are built once, by the parse of the message's bytes. So a
+ * plain data segment (tag, then an element separator or the terminator)
+ * is skipped here without building its elements, honouring the release
+ * character (ISO 9735-1, 7.4: "?'" is a quote, not a terminator). Returns
+ * 1 when skipped, 0 when the lexer must read it (a service segment, an
+ * odd tag, a segment cut by the end of the window). */
+static int skip_data_segment(lx_edifact_reader *r, lx_edifact_token *tok)
+{
+    lx_edifact_lexer *lx = &r->lx;
+    const lx_edifact_delims *d = &lx->delims;
+    size_t pos = lx->pos;
+    long line = lx->line;
+    while (pos < lx->len && (lx->buf[pos] == '\r' || lx->buf[pos] == '\n')) {
+        if (lx->buf[pos] == '\n')
+            line++;
+        pos++;
+    }
+    size_t at = pos, n = 0;
+    while (pos < lx->len && n < LX_EDIFACT_TAG_MAX && is_tag_char(lx->buf[pos]))
+        tok->tag[n++] = lx->buf[pos++];
+    tok->tag[n] = '\0';
+    if (n == 0 || pos >= lx->len ||
+        (lx->buf[pos] != d->element && lx->buf[pos] != d->segment) ||
+        (n == 3 && tok->tag[0] == 'U' && tok->tag[1] == 'N' &&
+         strchr("ABZGEHT", tok->tag[2]) != NULL) ||
+        lx->segment_count >= lx->max_segments)
+        return 0;
+    tok->offset = at;
+    tok->line = line;
+    for (; pos < lx->len; pos++) {
+        char c = lx->buf[pos];
+        if (c == '\n')
+            line++;
+        if (c == d->release && d->release != '\0') {
+            if (++pos >= lx->len)
+                return 0;
+            if (lx->buf[pos] == '\n')
+                line++;
+        } else if (c == d->segment) {
+            lx->pos = pos + 1;
+            lx->line = line;
+            lx->segment_count++;
+            tok->elements = NULL;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* The next segment in *tok (offset relative to the window); *start is
  * where the line ends before it began. 1, 0 at the end, or an error. */
 static int next_segment(lx_edifact_reader *r, lx_edifact_token *tok,
@@ -200,6 +255,9 @@ static int next_segment(lx_edifact_reader *r, lx_edifact_token *tok,
         }
         lx_edifact_lexer saved = r->lx;
         *start = r->lx.pos;
+        memset(tok, 0, sizeof(*tok));
+        if (r->msg_open && skip_data_segment(r, tok))
+            return 1;
         int rc = lx_edifact_lexer_next(&r->lx, tok, err);
         if (r->eof || rc == 1)
             return rc < 0 ? rebased(r, rc, err) : rc;
