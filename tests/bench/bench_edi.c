@@ -7,6 +7,8 @@
  *   bench_edi gen-edifact PATH MB   an ORDERS D.96A interchange
  *   bench_edi x12 PATH [DEFS_DIR]   read it, one transaction set at a time
  *   bench_edi edifact PATH [DEFS_DIR]
+ *   bench_edi x12-whole|edifact-whole PATH   the whole-file parsers, for
+ *                                   the reader's overhead (memory grows)
  *
  * With DEFS_DIR (schemas/x12/005010, schemas/edifact/d96a) every
  * transaction set / message is also validated against its definition. */
@@ -207,6 +209,66 @@ static int run_edifact(const char *path, const char *defs_dir)
     return 0;
 }
 
+static char *slurp(const char *path, size_t *len)
+{
+    long n = file_size(path);
+    FILE *f = fopen(path, "rb");
+    if (!f || n < 0) {
+        if (f)
+            fclose(f);
+        return NULL;
+    }
+    char *buf = malloc((size_t)n + 1);
+    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+/* lx_x12_parse / lx_edifact_parse of the whole file (read first). */
+static int run_whole(const char *kind, const char *path)
+{
+    size_t len = 0;
+    double t0 = now_s();
+    char *buf = slurp(path, &len);
+    if (!buf) {
+        fprintf(stderr, "bench_edi: cannot read %s\n", path);
+        return 1;
+    }
+    lx_error err;
+    lx_error_clear(&err);
+    int rc;
+    size_t findings = 0;
+    if (strcmp(kind, "x12-whole") == 0) {
+        lx_x12_doc *doc = NULL;
+        rc = lx_x12_parse(buf, len, NULL, LX_X12_PARSE_LENIENT, &doc, &err);
+        if (rc == 0)
+            findings = lx_x12_doc_diag_count(doc);
+        lx_x12_doc_destroy(&doc);
+    } else {
+        lx_edifact_options o;
+        memset(&o, 0, sizeof o);
+        o.flags = LX_EDIFACT_LENIENT;
+        o.max_len = len;
+        o.max_segments = len;
+        json_t *tree = NULL;
+        rc = lx_edifact_parse(buf, len, &o, &tree, NULL, &err);
+        json_decref(tree);
+    }
+    double secs = now_s() - t0;
+    free(buf);
+    if (rc != 0) {
+        fprintf(stderr, "bench_edi: %s\n", err.msg);
+        return 1;
+    }
+    report(kind, path, 1, findings, secs);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 4 && strcmp(argv[1], "gen-x12") == 0)
@@ -217,6 +279,9 @@ int main(int argc, char **argv)
         return run_x12(argv[2], argc >= 4 ? argv[3] : NULL);
     if (argc >= 3 && strcmp(argv[1], "edifact") == 0)
         return run_edifact(argv[2], argc >= 4 ? argv[3] : NULL);
+    if (argc >= 3 && (strcmp(argv[1], "x12-whole") == 0 ||
+                      strcmp(argv[1], "edifact-whole") == 0))
+        return run_whole(argv[1], argv[2]);
     fprintf(stderr, "usage: bench_edi gen-x12|gen-edifact PATH MB\n"
                     "       bench_edi x12|edifact PATH [DEFS_DIR]\n");
     return 2;

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# tests/bench/run_edi_bench.sh: the EDI parse benchmark (README.md, "EDI").
+#
+# Generates a ~100 MB X12 834 and a ~100 MB EDIFACT ORDERS interchange in
+# /tmp, streams them with bench_edi (our readers), installs the npm
+# packages node-x12 and edifact into a temp dir, times them on the same
+# kind of file and prints throughput, peak RSS and the ratios.
+#
+# The npm parsers load the whole file into memory (node-x12 ~57 bytes of
+# heap per input byte per the issue), so they get the 10 MB files (same
+# generator, same content shape) unless NODE_MB says otherwise.
+#
+# Usage: tests/bench/run_edi_bench.sh [path/to/bench_edi]
+#   (default build-stream-rel/tests/bench/bench_edi; build it with
+#    cmake -B build-stream-rel -DCMAKE_BUILD_TYPE=Release)
+# Environment: MB (default 100), NODE_MB (default 10), KEEP=1 keeps /tmp
+# files, NPM_DIR reuses an install dir.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/../.." && pwd)
+bench=${1:-$here/build-stream-rel/tests/bench/bench_edi}
+mb=${MB:-100}
+node_mb=${NODE_MB:-10}
+tmp=$(mktemp -d /tmp/lx_edi_bench.XXXXXX)
+npm_dir=${NPM_DIR:-$tmp/npm}
+cleanup() { [ "${KEEP:-0}" = 1 ] || rm -rf "$tmp"; }
+trap cleanup EXIT
+
+[ -x "$bench" ] || { echo "no bench_edi at $bench" >&2; exit 2; }
+command -v node >/dev/null || { echo "node is required" >&2; exit 2; }
+timev=/usr/bin/time
+[ -x "$timev" ] || { echo "/usr/bin/time (GNU time) is required" >&2; exit 2; }
+
+echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "host: $(uname -srm), $(nproc) cpus, node $(node --version)"
+
+"$bench" gen-x12 "$tmp/834_$mb.x12" "$mb"
+"$bench" gen-edifact "$tmp/orders_$mb.edi" "$mb"
+"$bench" gen-x12 "$tmp/834_$node_mb.x12" "$node_mb"
+"$bench" gen-edifact "$tmp/orders_$node_mb.edi" "$node_mb"
+
+# Peak RSS of a command in KiB, from GNU time -v; its stdout goes to $out.
+run_timed() { # out-file cmd...
+    local out=$1; shift
+    "$timev" -v "$@" >"$out" 2>"$out.time"
+    awk -F': ' '/Maximum resident set size/ {print $2}' "$out.time"
+}
+field() { # file key -> value of key=value
+    tr ' ' '\n' <"$1" | awk -F= -v k="$2" '$1 == k {print $2}'
+}
+
+declare -A rate rss
+for kind in x12 edifact; do
+    f=$tmp/834_$mb.x12
+    [ $kind = edifact ] && f=$tmp/orders_$mb.edi
+    for size in "$mb" "$node_mb"; do
+        g=${f/_$mb./_$size.}
+        r=$(run_timed "$tmp/our_${kind}_$size.out" "$bench" "$kind" "$g")
+        cat "$tmp/our_${kind}_$size.out"
+        rate[our_${kind}_$size]=$(field "$tmp/our_${kind}_$size.out" MB/s)
+        rss[our_${kind}_$size]=$r
+    done
+    defs=$here/schemas/x12/005010
+    [ $kind = edifact ] && defs=$here/schemas/edifact/d96a
+    r=$(run_timed "$tmp/our_${kind}_defs.out" "$bench" "$kind" "$f" "$defs")
+    cat "$tmp/our_${kind}_defs.out"
+    rate[our_${kind}_defs]=$(field "$tmp/our_${kind}_defs.out" MB/s)
+    rss[our_${kind}_defs]=$r
+done
+
+mkdir -p "$npm_dir"
+if [ ! -d "$npm_dir/node_modules/node-x12" ] ||
+   [ ! -d "$npm_dir/node_modules/edifact" ]; then
+    (cd "$npm_dir" && npm init -y >/dev/null 2>&1 &&
+     npm install --no-audit --no-fund node-x12 edifact >/dev/null 2>&1)
+fi
+echo "npm: node-x12 $(node -p "require('$npm_dir/node_modules/node-x12/package.json').version")," \
+     "edifact $(node -p "require('$npm_dir/node_modules/edifact/package.json').version")"
+
+cat >"$tmp/x12.js" <<EOF
+const fs = require('fs');
+const { X12Parser } = require('$npm_dir/node_modules/node-x12');
+const f = process.argv[2];
+const t0 = process.hrtime.bigint();
+const text = fs.readFileSync(f, 'utf8');
+const ic = new X12Parser(true).parse(text);
+let n = 0;
+for (const g of ic.functionalGroups) n += g.transactions.length;
+const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+const mb = fs.statSync(f).size / 1e6;
+console.log('node-x12 file=' + f + ' MB=' + mb.toFixed(1) + ' units=' + n +
+            ' secs=' + secs.toFixed(3) + ' MB/s=' + (mb / secs).toFixed(1));
+EOF
+cat >"$tmp/edifact.js" <<EOF
+const fs = require('fs');
+const { Reader } = require('$npm_dir/node_modules/edifact');
+const f = process.argv[2];
+const t0 = process.hrtime.bigint();
+const text = fs.readFileSync(f, 'utf8');
+const segs = new Reader({ autoDetectEncoding: false }).parse(text);
+let n = 0;
+for (const s of segs) if (s.name === 'UNH') n++;
+const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+const mb = fs.statSync(f).size / 1e6;
+console.log('edifact file=' + f + ' MB=' + mb.toFixed(1) + ' units=' + n +
+            ' secs=' + secs.toFixed(3) + ' MB/s=' + (mb / secs).toFixed(1));
+EOF
+
+for kind in x12 edifact; do
+    g=$tmp/834_$node_mb.x12
+    [ $kind = edifact ] && g=$tmp/orders_$node_mb.edi
+    if r=$(run_timed "$tmp/node_$kind.out" node "$tmp/$kind.js" "$g"); then
+        cat "$tmp/node_$kind.out"
+        rate[node_$kind]=$(field "$tmp/node_$kind.out" MB/s)
+        rss[node_$kind]=$r
+    else
+        echo "node $kind failed on $node_mb MB:"; tail -3 "$tmp/node_$kind.out.time"
+        rate[node_$kind]=0; rss[node_$kind]=0
+    fi
+done
+
+echo
+printf '%-34s %10s %14s\n' "parser (file)" "MB/s" "peak RSS MiB"
+row() { printf '%-34s %10s %14s\n' "$1" "$2" "$(( ${3:-0} / 1024 ))"; }
+for kind in x12 edifact; do
+    row "lingua $kind ($mb MB)" "${rate[our_${kind}_$mb]}" "${rss[our_${kind}_$mb]}"
+    row "lingua $kind ($node_mb MB)" "${rate[our_${kind}_$node_mb]}" "${rss[our_${kind}_$node_mb]}"
+    row "lingua $kind +defs ($mb MB)" "${rate[our_${kind}_defs]}" "${rss[our_${kind}_defs]}"
+    name=node-x12; [ $kind = edifact ] && name=edifact
+    row "npm $name ($node_mb MB)" "${rate[node_$kind]}" "${rss[node_$kind]}"
+done
+echo
+for kind in x12 edifact; do
+    awk -v a="${rate[our_${kind}_$mb]}" -v d="${rate[our_${kind}_defs]}" \
+        -v b="${rate[node_$kind]}" -v k=$kind \
+        'BEGIN { if (b > 0) printf "%s throughput ratio lingua/npm: %.1fx (with definitions %.1fx)\n", k, a / b, d / b }'
+done
