@@ -192,7 +192,8 @@ static void ack_message(ctx *c, const json_t *msg, const char *gref)
         add_finding(ucm, own);
     add_segment(c, "UCM", ucm);
 
-    qsort(content, n, sizeof(*content), by_position);
+    if (n > 1) /* content is NULL when empty: qsort(NULL) is UB */
+        qsort(content, n, sizeof(*content), by_position);
     for (size_t k = 0; k < n;) {
         long pos = content[k]->segment_pos;
         size_t end = k;

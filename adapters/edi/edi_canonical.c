@@ -418,7 +418,8 @@ static void order_x12(json_t *node)
         const char *k;
         json_t *v;
         json_object_foreach(copy, k, v) keys[i++] = k;
-        qsort(keys, n, sizeof(*keys), cmp_keys);
+        if (n > 1)
+            qsort(keys, n, sizeof(*keys), cmp_keys);
         json_object_clear(node);
         for (i = 0; i < n; i++)
             json_object_set(node, keys[i], json_object_get(copy, keys[i]));
