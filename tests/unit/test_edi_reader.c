@@ -212,8 +212,12 @@ static void x12_compare(const char *path, const char *buf, size_t len,
         lx_x12_diag *want = lx_xmalloc((want_n + 1) * sizeof(*want));
         for (size_t i = 0; i < want_n; i++)
             want[i] = *lx_x12_doc_diag(doc, i);
-        qsort(want, want_n, sizeof(*want), x12_diag_cmp);
-        qsort(diags, diag_n, sizeof(*diags), x12_diag_cmp);
+        /* qsort(NULL, 0, ...) is undefined: the arrays are NULL when
+         * empty. */
+        if (want_n > 1)
+            qsort(want, want_n, sizeof(*want), x12_diag_cmp);
+        if (diag_n > 1)
+            qsort(diags, diag_n, sizeof(*diags), x12_diag_cmp);
         for (size_t i = 0; i < want_n; i++)
             x12_diag_same(&want[i], &diags[i], path);
         free(want);
@@ -459,8 +463,10 @@ static void edifact_compare(const char *path, const char *buf, size_t len,
         if (rd.count != pd.count)
             fail_msg("%s (chunk %zu): %zu findings, parse has %zu", path,
                      chunk, rd.count, pd.count);
-        qsort(pd.items, pd.count, sizeof(*pd.items), edifact_diag_cmp);
-        qsort(rd.items, rd.count, sizeof(*rd.items), edifact_diag_cmp);
+        if (pd.count > 1)
+            qsort(pd.items, pd.count, sizeof(*pd.items), edifact_diag_cmp);
+        if (rd.count > 1)
+            qsort(rd.items, rd.count, sizeof(*rd.items), edifact_diag_cmp);
         for (size_t i = 0; i < pd.count; i++)
             if (edifact_diag_cmp(&pd.items[i], &rd.items[i]) != 0 ||
                 pd.items[i].is_envelope != rd.items[i].is_envelope)
