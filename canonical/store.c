@@ -2062,10 +2062,16 @@ int lx_store_get(lx_store *s, const char *entity, const char *id,
     return rc;
 }
 
-int lx_store_history(lx_store *s, const char *entity, const char *id,
-                     json_t **out, lx_error *err)
+/* Call fn for every entry of db whose key starts with "<entity>/<id>" 0
+ * (a record's history versions, its reverse cross-references), with the
+ * rest of the key and the value (valid during the call). */
+typedef void (*scan_fn)(void *ctx, const char *rest, size_t rest_len,
+                        const MDB_val *value);
+
+static int scan_record(lx_store *s, int db, const char *entity,
+                       const char *id, scan_fn fn, void *ctx,
+                       const char *what, lx_error *err)
 {
-    *out = NULL;
     char k[LX_STORE_NAME_MAX + LX_STORE_ID_SIZE + 2];
     if (strlen(entity) > LX_STORE_NAME_MAX || strlen(id) >= LX_STORE_ID_SIZE)
         return lx_error_set(err, LX_ENOTFOUND, "no such record");
@@ -2075,45 +2081,59 @@ int lx_store_history(lx_store *s, const char *entity, const char *id,
     int rc = read_begin(s, &txn, err);
     if (rc != 0)
         return rc;
-    MDB_cursor *c;
-    rc = mdb_cursor_open(txn, s->dbi[DB_HISTORY], &c);
-    if (rc != 0) {
-        read_end(s, txn);
-        return mdb_fail(err, rc, "cannot read history");
-    }
-    json_t *arr = json_array();
+    MDB_cursor *c = NULL;
+    rc = mdb_cursor_open(txn, s->dbi[db], &c);
     MDB_val key = {kl + 1, k}, v;
-    rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
-    while (rc == 0 && key.mv_size == kl + 9 &&
+    if (rc == 0)
+        rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
+    while (rc == 0 && key.mv_size > kl + 1 &&
            memcmp(key.mv_data, k, kl + 1) == 0) {
-        const uint8_t *p = v.mv_data;
-        if (v.mv_size >= 5 && p[0] == FORMAT_BYTE) {
-            size_t ml = (size_t)p[1] << 24 | (size_t)p[2] << 16 |
-                        (size_t)p[3] << 8 | p[4];
-            if (5 + ml <= v.mv_size) {
-                json_t *m = json_loadb((const char *)p + 5, ml, 0, NULL);
-                json_t *r = json_loadb((const char *)p + 5 + ml,
-                                       v.mv_size - 5 - ml, 0, NULL);
-                if (m) {
-                    json_object_set_new(m, "record", r ? r : json_null());
-                    json_array_append_new(arr, m);
-                } else {
-                    json_decref(r);
-                }
-            }
-        }
+        fn(ctx, (const char *)key.mv_data + kl + 1, key.mv_size - kl - 1, &v);
         rc = mdb_cursor_get(c, &key, &v, MDB_NEXT);
     }
-    mdb_cursor_close(c);
+    if (c)
+        mdb_cursor_close(c);
     read_end(s, txn);
-    if (rc != 0 && rc != MDB_NOTFOUND) {
-        json_decref(arr);
-        return mdb_fail(err, rc, "cannot read history");
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return mdb_fail(err, rc, what);
+    return 0;
+}
+
+static void add_version(void *ctx, const char *rest, size_t rest_len,
+                        const MDB_val *v)
+{
+    (void)rest; /* the version number: the value says it too */
+    const uint8_t *p = v->mv_data;
+    if (rest_len != 8 || v->mv_size < 5 || p[0] != FORMAT_BYTE)
+        return;
+    size_t ml = (size_t)p[1] << 24 | (size_t)p[2] << 16 | (size_t)p[3] << 8 |
+                p[4];
+    if (5 + ml > v->mv_size)
+        return;
+    json_t *m = json_loadb((const char *)p + 5, ml, 0, NULL);
+    json_t *r = json_loadb((const char *)p + 5 + ml, v->mv_size - 5 - ml, 0,
+                           NULL);
+    if (m) {
+        json_object_set_new(m, "record", r ? r : json_null());
+        json_array_append_new(ctx, m);
+    } else {
+        json_decref(r);
     }
-    if (json_array_size(arr) == 0) {
+}
+
+int lx_store_history(lx_store *s, const char *entity, const char *id,
+                     json_t **out, lx_error *err)
+{
+    *out = NULL;
+    json_t *arr = json_array();
+    int rc = scan_record(s, DB_HISTORY, entity, id, add_version, arr,
+                         "cannot read history", err);
+    if (rc == 0 && json_array_size(arr) == 0)
+        rc = lx_error_set(err, LX_ENOTFOUND, "no %s record with this id",
+                          entity);
+    if (rc != 0) {
         json_decref(arr);
-        return lx_error_set(err, LX_ENOTFOUND, "no %s record with this id",
-                            entity);
+        return rc;
     }
     *out = arr;
     return 0;
@@ -2158,47 +2178,30 @@ int lx_store_xref_find(lx_store *s, const char *system,
     return rc;
 }
 
+static void add_xref(void *ctx, const char *rest, size_t rest_len,
+                     const MDB_val *v)
+{
+    size_t sl = strnlen(rest, rest_len);
+    if (sl >= rest_len)
+        return;
+    json_t *o = json_object();
+    json_object_set_new(o, "system", json_stringn(rest, sl));
+    json_object_set_new(o, "native_type",
+                        json_stringn(rest + sl + 1, rest_len - sl - 1));
+    json_object_set_new(o, "native_id", json_stringn(v->mv_data, v->mv_size));
+    json_array_append_new(ctx, o);
+}
+
 int lx_store_xref_list(lx_store *s, const char *entity, const char *id,
                        json_t **out, lx_error *err)
 {
     *out = NULL;
-    char k[LX_STORE_NAME_MAX + LX_STORE_ID_SIZE + 2];
-    if (strlen(entity) > LX_STORE_NAME_MAX || strlen(id) >= LX_STORE_ID_SIZE)
-        return lx_error_set(err, LX_ENOTFOUND, "no such record");
-    size_t kl = record_key(k, sizeof(k), entity, id);
-    k[kl] = '\0';
-    MDB_txn *txn;
-    int rc = read_begin(s, &txn, err);
-    if (rc != 0)
-        return rc;
-    MDB_cursor *c;
-    rc = mdb_cursor_open(txn, s->dbi[DB_XREV], &c);
     json_t *arr = json_array();
-    MDB_val key = {kl + 1, k}, v;
-    if (rc == 0)
-        rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
-    while (rc == 0 && key.mv_size > kl + 1 &&
-           memcmp(key.mv_data, k, kl + 1) == 0) {
-        const char *p = (const char *)key.mv_data + kl + 1;
-        size_t rest = key.mv_size - kl - 1;
-        size_t sl = strnlen(p, rest);
-        if (sl < rest) {
-            json_t *o = json_object();
-            json_object_set_new(o, "system", json_stringn(p, sl));
-            json_object_set_new(o, "native_type",
-                                json_stringn(p + sl + 1, rest - sl - 1));
-            json_object_set_new(o, "native_id",
-                                json_stringn(v.mv_data, v.mv_size));
-            json_array_append_new(arr, o);
-        }
-        rc = mdb_cursor_get(c, &key, &v, MDB_NEXT);
-    }
-    if (c)
-        mdb_cursor_close(c);
-    read_end(s, txn);
-    if (rc != 0 && rc != MDB_NOTFOUND) {
+    int rc = scan_record(s, DB_XREV, entity, id, add_xref, arr,
+                         "cannot read cross-references", err);
+    if (rc != 0) {
         json_decref(arr);
-        return mdb_fail(err, rc, "cannot read cross-references");
+        return rc;
     }
     *out = arr;
     return 0;
