@@ -3,6 +3,7 @@
  *   GET /metrics  Prometheus text exposition format 0.0.4 */
 #include "appliance/hub_int.h"
 #include "core/buf.h"
+#include "core/hash.h"
 #include "core/json.h"
 
 #include <string.h>
@@ -143,10 +144,40 @@ void lx_hub_http_handle(void *ctx, const lx_http_request *req,
     pthread_rwlock_unlock(&hub->lock);
 }
 
+/* Once the configuration sets an API token, every request that can
+ * write (anything but GET and HEAD) carries "Authorization: Bearer <token>",
+ * except webhooks that check their own signature. */
+static bool authorized(lx_hub *hub, const lx_http_request *req)
+{
+    const char *token = hub->cfg->api_token;
+    const char *m = lx_http_method(req);
+    if (!token || strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
+        return true;
+    const char *path = lx_http_path(req);
+    for (size_t i = 0; i < hub->adapter_count; i++)
+        if (hub->adapters[i].secret &&
+            strcmp(path, hub->adapters[i].base) == 0)
+            return true;
+    const char *h = lx_http_header(req, "Authorization");
+    if (!h || strncmp(h, "Bearer ", 7) != 0)
+        return false;
+    h += 7;
+    size_t n = strlen(token);
+    return strlen(h) == n && lx_equal_ct(h, token, n);
+}
+
 static void route(lx_hub *hub, const lx_http_request *req,
                   lx_http_response *resp)
 {
     const char *path = lx_http_path(req);
+    if (!authorized(hub, req)) {
+        json_error(resp, 401, "LX_EINVAL",
+                   "this request writes: it needs Authorization: Bearer "
+                   "<the API token>");
+        lx_http_response_header(resp, "WWW-Authenticate",
+                                "Bearer realm=\"lingua\"");
+        return;
+    }
     bool get = strcmp(lx_http_method(req), "GET") == 0;
     if (strcmp(path, "/health") == 0 || strcmp(path, "/metrics") == 0) {
         if (!get) {

@@ -341,6 +341,43 @@ static int load_trace(loader *ld, json_t *obj, const char *ptr)
     return 0;
 }
 
+/* "security": {"api_token_env": "LINGUA_API_TOKEN"} (or "api_token", for
+ * tests: a secret in a reviewed file is a leak). */
+static int load_security(loader *ld, json_t *obj, const char *ptr)
+{
+    int rc = get_object(ld, obj, ptr);
+    if (rc)
+        return rc;
+    const char *key;
+    json_t *v;
+    char at[PTR_MAX];
+    json_object_foreach(obj, key, v) {
+        child(at, ptr, key);
+        const char *s = NULL;
+        if (strcmp(key, "api_token_env") == 0) {
+            if ((rc = get_string(ld, v, at, &s)))
+                return rc;
+            const char *token = getenv(s);
+            if (!token || strlen(token) < 16)
+                return fail(ld, at, "names an environment variable that is "
+                                    "not set or holds fewer than 16 "
+                                    "characters");
+            free(ld->cfg->api_token);
+            ld->cfg->api_token = lx_xstrdup(token);
+        } else if (strcmp(key, "api_token") == 0) {
+            if ((rc = get_string(ld, v, at, &s)))
+                return rc;
+            if (strlen(s) < 16)
+                return fail(ld, at, "must have at least 16 characters");
+            free(ld->cfg->api_token);
+            ld->cfg->api_token = lx_xstrdup(s);
+        } else {
+            return fail_unknown(ld, at, key);
+        }
+    }
+    return 0;
+}
+
 static int load_log(loader *ld, json_t *obj, const char *ptr)
 {
     int rc = get_object(ld, obj, ptr);
@@ -483,6 +520,8 @@ static int load_root(loader *ld)
             rc = load_log(ld, v, at);
         } else if (strcmp(key, "trace") == 0) {
             rc = load_trace(ld, v, at);
+        } else if (strcmp(key, "security") == 0) {
+            rc = load_security(ld, v, at);
         } else if (strcmp(key, "systems") == 0) {
             rc = load_systems(ld, v, at);
         } else if (strcmp(key, "adapters") == 0) {
@@ -619,6 +658,7 @@ void lx_config_destroy(lx_config **cfg)
     free(c->http_listen);
     free(c->bus_pub);
     free(c->bus_router);
+    free(c->api_token);
     json_decref(c->root);
     free(c);
     *cfg = NULL;

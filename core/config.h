@@ -14,6 +14,7 @@
  *    "store": {"map_size_mb": 64, "sync": true, "max_batch": 1024},
  *    "log": {"level": "info", "format": "text"},
  *    "trace": {"retention_hours": 72},
+ *    "security": {"api_token_env": "LINGUA_API_TOKEN"},
  *    "systems": {"hr": {...}, "ehr": {}},
  *    "adapters": [{"name": "hr-in", "system": "hr", ...}]}
  *
@@ -45,6 +46,8 @@ typedef struct lx_config {
     size_t map_size;    /* initial LMDB map size in bytes (default 64 MiB) */
     bool sync;          /* fsync on commit (default true) */
     size_t max_batch;   /* upserts per group commit (default 1024) */
+    char *api_token;    /* bearer token of HTTP write requests, or NULL:
+                           from "security": {"api_token_env": NAME} */
     unsigned trace_retention_hours; /* message traces kept (default 72;
                                        0 = no traces) */
     lx_log_level log_level;
