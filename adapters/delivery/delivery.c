@@ -242,10 +242,44 @@ static void note_response(failure *f, const lx_http_result *res)
     f->response[n] = '\0';
 }
 
+/* Whether a canonical record refers to other records ({"entity": ..,
+ * "id" | "identifier": ..} anywhere in it). */
+static bool has_reference(const json_t *v, int depth)
+{
+    if (depth > 32)
+        return false;
+    if (json_is_object(v)) {
+        if (json_object_get(v, "entity") &&
+            (json_object_get(v, "id") || json_object_get(v, "identifier")))
+            return true;
+        const char *k;
+        json_t *c;
+        json_object_foreach((json_t *)v, k, c)
+        {
+            if (has_reference(c, depth + 1))
+                return true;
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *c;
+        json_array_foreach(v, i, c)
+        {
+            if (has_reference(c, depth + 1))
+                return true;
+        }
+    }
+    return false;
+}
+
 static outcome deliver(lx_delivery *d, const json_t *ev, const char *trace,
                        failure *f)
 {
     memset(f, 0, sizeof(*f));
+    /* A record that refers to others (a coverage to its persons) is
+     * translated through the target's ids of those others: the ones
+     * delivered just before must be recorded first. */
+    if (d->link_count && has_reference(json_object_get(ev, "record"), 0))
+        flush_links(d);
     lx_outbound_call call;
     memset(&call, 0, sizeof(call));
     bool skip = false;
