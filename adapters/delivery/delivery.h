@@ -6,7 +6,9 @@
  * subscribed or that originated from its own system (echo suppression),
  * asks the adapter to turn each event into an HTTP call, performs it
  * (keep-alive connection), and on success records the target's native id
- * in the cross-reference and advances the cursor. Delivery is at least
+ * in the cross-reference and advances the cursor (both written in batches,
+ * at most cursor_interval_ms late; ids are written before a record that
+ * refers to others is translated). Delivery is at least
  * once: the cursor is saved after the call succeeded (in batches, at most
  * `cursor_interval_ms` late), so a crash may repeat a call, never skip one.
  * Transport errors and 5xx are retried with exponential backoff and
