@@ -662,6 +662,27 @@ static int wait_for(lx_store *s, item *it, waiter *w)
     return w->res->code;
 }
 
+/* Queue a bookkeeping item (cursor, link, state, counter) and wait for its
+ * commit. *out (may be NULL) receives its result. */
+static int submit_wait(lx_store *s, item *it, lx_upsert_result *out,
+                       lx_error *err)
+{
+    lx_upsert_result res;
+    memset(&res, 0, sizeof(res));
+    waiter w = {.done = false, .res = &res};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    it->done = wake_waiter;
+    it->ctx = &w;
+    enqueue(s, it);
+    int rc = wait_for(s, it, &w);
+    if (rc != 0 && err)
+        *err = res.err;
+    if (out)
+        *out = res;
+    return rc;
+}
+
 int lx_store_upsert(lx_store *s, const lx_upsert *u, lx_upsert_result *res)
 {
     memset(res, 0, sizeof(*res));
@@ -738,18 +759,7 @@ int lx_store_cursor_set(lx_store *s, const char *name, uint64_t seq,
     it->kind = ITEM_CURSOR;
     it->cursor_seq = seq;
     lx_buf_init(&it->event, 0);
-    lx_upsert_result res;
-    memset(&res, 0, sizeof(res));
-    waiter w = {.done = false, .res = &res};
-    pthread_mutex_init(&w.mu, NULL);
-    pthread_cond_init(&w.cv, NULL);
-    it->done = wake_waiter;
-    it->ctx = &w;
-    enqueue(s, it);
-    rc = wait_for(s, it, &w);
-    if (rc != 0 && err)
-        *err = res.err;
-    return rc;
+    return submit_wait(s, it, NULL, err);
 }
 
 void lx_store_flush(lx_store *s)
@@ -785,18 +795,7 @@ static int state_write(lx_store *s, const char *key, const char *value,
         it->text = lx_xstrndup(value, len);
         it->text_len = len;
     }
-    lx_upsert_result res;
-    memset(&res, 0, sizeof(res));
-    waiter w = {.done = false, .res = &res};
-    pthread_mutex_init(&w.mu, NULL);
-    pthread_cond_init(&w.cv, NULL);
-    it->done = wake_waiter;
-    it->ctx = &w;
-    enqueue(s, it);
-    int rc = wait_for(s, it, &w);
-    if (rc != 0 && err)
-        *err = res.err;
-    return rc;
+    return submit_wait(s, it, NULL, err);
 }
 
 int lx_store_counter_next(lx_store *s, const char *name, uint64_t floor,
@@ -818,35 +817,9 @@ int lx_store_counter_next(lx_store *s, const char *name, uint64_t floor,
     it->counter_floor = floor;
     it->counter_ceiling = ceiling;
     lx_upsert_result res;
-    memset(&res, 0, sizeof(res));
-    waiter w = {.done = false, .res = &res};
-    pthread_mutex_init(&w.mu, NULL);
-    pthread_cond_init(&w.cv, NULL);
-    it->done = wake_waiter;
-    it->ctx = &w;
-    enqueue(s, it);
-    int rc = wait_for(s, it, &w);
-    if (rc != 0 && err)
-        *err = res.err;
+    int rc = submit_wait(s, it, &res, err);
     if (rc == 0)
         *value = res.version;
-    return rc;
-}
-
-/* Queue an item and wait for it (state bookkeeping). */
-static int submit_wait(lx_store *s, item *it, lx_error *err)
-{
-    lx_upsert_result res;
-    memset(&res, 0, sizeof(res));
-    waiter w = {.done = false, .res = &res};
-    pthread_mutex_init(&w.mu, NULL);
-    pthread_cond_init(&w.cv, NULL);
-    it->done = wake_waiter;
-    it->ctx = &w;
-    enqueue(s, it);
-    int rc = wait_for(s, it, &w);
-    if (rc != 0 && err)
-        *err = res.err;
     return rc;
 }
 
@@ -877,7 +850,7 @@ int lx_store_state_put_many(lx_store *s, const char *const *keys,
         it->keys[i] = lx_xstrdup(keys[i]);
         it->values[i] = values[i] ? lx_xstrdup(values[i]) : NULL;
     }
-    return submit_wait(s, it, err);
+    return submit_wait(s, it, NULL, err);
 }
 
 int lx_store_trace_add(lx_store *s, const char *const *traces,
@@ -1127,18 +1100,7 @@ int lx_store_xref_link_many(lx_store *s, const lx_store_link *links,
         it->member_count = n;
         it->group_done = NULL;
     }
-    lx_upsert_result res;
-    memset(&res, 0, sizeof(res));
-    waiter w = {.done = false, .res = &res};
-    pthread_mutex_init(&w.mu, NULL);
-    pthread_cond_init(&w.cv, NULL);
-    it->done = wake_waiter;
-    it->ctx = &w;
-    enqueue(s, it);
-    int rc = wait_for(s, it, &w);
-    if (rc != 0 && err)
-        *err = res.err;
-    return rc;
+    return submit_wait(s, it, NULL, err);
 }
 
 /* ---- the writer ---- */
