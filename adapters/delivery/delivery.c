@@ -308,7 +308,13 @@ static outcome deliver(lx_delivery *d, const json_t *ev, const char *trace,
         f->attempts = attempt + 1;
         lx_http_result res;
         lx_error_clear(&err);
-        int rc = lx_http_client_perform(d->http, &call.http, &res, &err);
+        int rc;
+        if (d->ops.perform) {
+            memset(&res, 0, sizeof(res));
+            rc = d->ops.perform(d->ops.ctx, &call, &res, &err);
+        } else {
+            rc = lx_http_client_perform(d->http, &call.http, &res, &err);
+        }
         trace_attempt(d, trace, seq, attempt + 1, &call.http, res.status,
                       res.elapsed_ms, rc != 0 ? err.msg : NULL);
         if (rc == 0 && res.status >= 200 && res.status < 300) {
