@@ -58,6 +58,7 @@ typedef struct lx_outbound_ops {
     void (*native_id)(void *ctx, const json_t *event,
                       const lx_http_result *res, char *native_id,
                       size_t size);
+    void *ctx;
     /* Optional: perform the call instead of HTTP (an adapter that writes
      * files to an outbox, say). Fill res like lx_http_client_perform:
      * res->status 2xx on success, 4xx for a refusal that must not be
@@ -65,7 +66,6 @@ typedef struct lx_outbound_ops {
      * retried like a transport error. res->body may be left NULL. */
     int (*perform)(void *ctx, const lx_outbound_call *call,
                    lx_http_result *res, lx_error *err);
-    void *ctx;
 } lx_outbound_ops;
 
 typedef struct lx_delivery_options {
