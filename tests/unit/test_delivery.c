@@ -145,7 +145,7 @@ static lx_delivery *start(fixture *f)
     lx_delivery_options o = {.instance = "ehr-out", .system = "ehr",
                              .subscribe = subs, .backoff_base_ms = 20,
                              .backoff_max_ms = 50, .cursor_interval_ms = 10};
-    lx_outbound_ops ops = {prepare, native_id, &f->a};
+    lx_outbound_ops ops = {.prepare = prepare, .native_id = native_id, .ctx = &f->a};
     lx_delivery *d = NULL;
     assert_int_equal(lx_delivery_start(f->store, &o, &ops, &d, NULL), 0);
     return d;
@@ -304,7 +304,7 @@ static void test_delivery_gives_up_after_max_attempts(void **state)
     lx_delivery_options o = {.instance = "ehr-out", .system = "ehr",
                              .subscribe = subs, .backoff_base_ms = 5,
                              .backoff_max_ms = 10, .max_attempts = 3};
-    lx_outbound_ops ops = {prepare, native_id, &f->a};
+    lx_outbound_ops ops = {.prepare = prepare, .native_id = native_id, .ctx = &f->a};
     lx_delivery *d = NULL;
     assert_int_equal(lx_delivery_start(f->store, &o, &ops, &d, NULL), 0);
     wait_cursor(d, 1);
