@@ -28,6 +28,7 @@ typedef struct lx_hub_adapter {
     bool inbound;
     char base[128];          /* inbound HTTP path prefix */
     lx_fhir_rest rest;       /* inbound FHIR: the facade's settings */
+    bool serves_fhir;        /* inbound FHIR facade */
     lx_fhir_out *fhir_out;   /* outbound FHIR */
     lx_delivery *delivery;   /* outbound: the delivery engine */
     bool is_edi;             /* inbound EDI (else FHIR) */
@@ -73,6 +74,39 @@ bool lx_hub_adapters_http(lx_hub *hub, const lx_http_request *req,
 void lx_hub_adapters_notify(lx_hub *hub);
 /* Whether an inbound adapter needs the HTTP server. */
 bool lx_hub_adapters_need_http(const lx_config *cfg);
+
+/* What the adapter kinds share (hub_adapters.c). */
+/* A configuration error located by the adapter's JSON pointer
+ * (/adapters/<i>/<member>); returns LX_ECONFIG. */
+int lx_hub_bad(lx_error *err, const lx_config *cfg, size_t i,
+               const char *member, const char *what);
+bool lx_hub_is_inbound(const json_t *a);
+/* The delivery settings every outbound instance shares: "subscribe",
+ * "transport"/"timeout_ms", "retry" {max_attempts, backoff_base_ms,
+ * backoff_max_ms}. Fills ha->subscribe (freed by lx_hub_adapters_stop). */
+LX_NODISCARD int lx_hub_delivery_options(lx_hub *hub, size_t i,
+                                         const json_t *a, lx_hub_adapter *ha,
+                                         lx_delivery_options *out,
+                                         lx_error *err);
+/* Answer with a JSON body (consumed). */
+void lx_hub_json_answer(lx_http_response *resp, int status, json_t *body);
+/* The HTTP status of an error code. */
+int lx_hub_status_of(int code);
+
+/* The adapter kinds: start one instance (ha is filled with name, system
+ * and direction; the kind increments hub->adapter_count once the instance
+ * holds anything stop() must release). */
+LX_NODISCARD int lx_hub_fhir_start(lx_hub *hub, size_t i, const json_t *a,
+                                   lx_hub_adapter *ha, lx_error *err);
+LX_NODISCARD int lx_hub_edi_start(lx_hub *hub, size_t i, const json_t *a,
+                                  lx_hub_adapter *ha, lx_error *err);
+LX_NODISCARD int lx_hub_hropen_start(lx_hub *hub, size_t i, const json_t *a,
+                                     lx_hub_adapter *ha, lx_error *err);
+/* Inbound requests: true when the instance served it. */
+bool lx_hub_edi_http(lx_hub_adapter *ha, const lx_http_request *req,
+                     lx_http_response *resp);
+bool lx_hub_hropen_http(lx_hub *hub, lx_hub_adapter *ha,
+                        const lx_http_request *req, lx_http_response *resp);
 
 /* The HTTP handler (hub_http.c): /health and /metrics. */
 void lx_hub_http_handle(void *ctx, const lx_http_request *req,
