@@ -29,6 +29,7 @@ static const char usage[] =
     "                               deliver events again to an adapter\n"
     "  trace ID | trace --record ENTITY ID\n"
     "                               the story of a message or a record\n"
+    "  stand-in --listen HOST:PORT  a loopback stand-in for a target system\n"
     "  version                      print the version\n"
     "\n"
     "Run 'lingua COMMAND --help' for the options of a command.\n"
@@ -98,6 +99,7 @@ int lx_cli_main(int argc, char **argv)
         {"schema", lx_cli_schema}, {"map", lx_cli_map},
         {"dlq", lx_cli_dlq},       {"replay", lx_cli_replay},
         {"trace", lx_cli_trace},
+        {"stand-in", lx_cli_standin},
     };
     const char *cmd = argv[1];
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
