@@ -83,6 +83,7 @@ static int open_store(const lx_cli_target *t, const lx_config *cfg,
     lx_store_options o = {.dir = data_dir_of(t, cfg), .read_only = read_only};
     if (cfg && !read_only) {
         o.map_size = cfg->map_size;
+        o.max_map_size = cfg->max_map_size;
         o.no_sync = !cfg->sync;
     }
     lx_error err;

@@ -274,6 +274,7 @@ int lx_hub_open(const lx_config *cfg, lx_hub **out, lx_error *err)
     }
     lx_store_options so = {.dir = cfg->data_dir,
                            .map_size = cfg->map_size,
+                           .max_map_size = cfg->max_map_size,
                            .no_sync = !cfg->sync,
                            .max_batch = cfg->max_batch,
                            .traces = cfg->trace_retention_hours > 0};
@@ -400,6 +401,7 @@ int lx_hub_reload(lx_hub *hub, const lx_config *cfg, lx_error *err)
         differs(old->bus_router, cfg->bus_router))
         restart[n++] = "bus";
     if (old->sync != cfg->sync || old->map_size != cfg->map_size ||
+        old->max_map_size != cfg->max_map_size ||
         old->max_batch != cfg->max_batch)
         restart[n++] = "store";
     for (size_t i = 0; i < n; i++)

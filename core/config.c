@@ -304,6 +304,14 @@ static int load_store(loader *ld, json_t *obj, const char *ptr)
             if ((uint64_t)n > (SIZE_MAX >> 20))
                 return fail(ld, at, "too large for this platform");
             ld->cfg->map_size = (size_t)n << 20;
+        } else if (strcmp(key, "max_size_mb") == 0) {
+            /* The ceiling the map may grow to: past it writes are refused
+             * (LX_EFULL) instead of filling the disk. */
+            if ((rc = get_int(ld, v, at, 1, MAP_SIZE_MB_MAX, &n)))
+                return rc;
+            if ((uint64_t)n > (SIZE_MAX >> 20))
+                return fail(ld, at, "too large for this platform");
+            ld->cfg->max_map_size = (size_t)n << 20;
         } else if (strcmp(key, "max_batch") == 0) {
             if ((rc = get_int(ld, v, at, 1, MAX_BATCH_MAX, &n)))
                 return rc;

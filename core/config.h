@@ -44,6 +44,8 @@ typedef struct lx_config {
     char *bus_router;   /* ZeroMQ endpoint */
     size_t max_payload; /* bytes, default LX_JSON_MAX_DEFAULT */
     size_t map_size;    /* initial LMDB map size in bytes (default 64 MiB) */
+    size_t max_map_size;/* growth ceiling in bytes, 0 = the store's default
+                           (1 TiB): store.max_size_mb */
     bool sync;          /* fsync on commit (default true) */
     size_t max_batch;   /* upserts per group commit (default 1024) */
     char *api_token;    /* bearer token of HTTP write requests, or NULL:
@@ -74,7 +76,8 @@ typedef struct lx_config {
  * adapters); data_dir is a non-empty string; http.listen is host:port
  * ("[::1]:8080" for IPv6) with a port from 1 to 65535; bus.pub and
  * bus.router start with tcp://, ipc:// or inproc:// and differ;
- * limits.max_payload is 1 KiB..1 GiB; store.map_size_mb 1..1048576;
+ * limits.max_payload is 1 KiB..1 GiB; store.map_size_mb and
+ * store.max_size_mb 1..1048576;
  * store.max_batch 1..65536; store.sync a boolean; log.level and log.format
  * are names (lx_log_parse_level, lx_log_parse_format); systems is an object
  * of objects; adapters is an array of objects, each with a non-empty string
