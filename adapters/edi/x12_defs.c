@@ -6,20 +6,24 @@
 #include "core/mem.h"
 
 #include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #define ITEMS_MAX 64
 #define UNBOUNDED ((size_t)-1)
+#define SLOTS 4096 /* > 2x the dictionary's segments */
 
 typedef struct edef {
     char req;     /* 'M', 'O' (X counts as O), 0: position not used */
     char type[3]; /* "ID", "AN", "N0".."N9", "R", "DT", "TM", "C" */
+    char kind;    /* 'N', 'R', 'D' (DT), 'T' (TM), 'C', 'S' (other) */
     unsigned min, max;
 } edef;
 
 typedef struct sdef {
     char id[4];
+    uint32_t key; /* id packed, for lookups */
     edef el[LX_X12_ELEMENTS_MAX];
     size_t count;
 } sdef;
@@ -28,6 +32,8 @@ typedef struct node node;
 
 typedef struct item {
     char seg[4];   /* the segment, or the loop's trigger segment */
+    uint32_t key;  /* seg packed */
+    size_t when_el; /* when_key's element, 0-based */
     node *loop;    /* NULL for a segment */
     char req;      /* 'M' or 'O' */
     size_t max;    /* UNBOUNDED for ">1" */
@@ -46,6 +52,9 @@ typedef struct tset {
     char id[4];
     node *root;
     const json_t *codes; /* {"INS01": [...]}, borrowed from defs->docs */
+    /* The same lists by dictionary index: by_seg[seg * ELEMENTS_MAX + i]
+     * (NULL: no list), built once all files are read. */
+    const json_t **by_seg;
 } tset;
 
 struct lx_x12_defs {
@@ -56,7 +65,23 @@ struct lx_x12_defs {
     node **nodes; /* every node, for destroy */
     size_t node_count;
     json_t *docs; /* the loaded files, kept for code lists */
+    /* Dictionary index by packed id: open addressing, -1 empty. */
+    int32_t slot[SLOTS];
 };
+
+/* "INS" -> one integer, so that lookups compare once. */
+static uint32_t pack_id(const char *id)
+{
+    uint32_t k = 0;
+    for (size_t i = 0; i < 3 && id[i]; i++)
+        k |= (uint32_t)(unsigned char)id[i] << (8 * i);
+    return k;
+}
+
+static size_t slot_of(uint32_t key)
+{
+    return (size_t)((key * 2654435761u) >> 20) & (SLOTS - 1);
+}
 
 static int cfg(lx_error *err, const char *file, const char *what,
                const char *name)
@@ -82,6 +107,12 @@ static int parse_edef(const char *s, edef *e)
         n++;
     memcpy(e->type, s, n);
     e->type[n] = '\0';
+    e->kind = e->type[0] == 'N'            ? 'N'
+              : e->type[0] == 'R'          ? 'R'
+              : strcmp(e->type, "DT") == 0 ? 'D'
+              : strcmp(e->type, "TM") == 0 ? 'T'
+              : strcmp(e->type, "C") == 0  ? 'C'
+                                           : 'S';
     if (strcmp(e->type, "C") == 0)
         return s[n] == '\0' ? 0 : -1;
     if (s[n] != ' ')
@@ -117,6 +148,7 @@ static int parse_item(const char *s, item *it)
     if (n < 2 || s[n] != ' ')
         return -1;
     memcpy(it->seg, s, n);
+    it->key = pack_id(it->seg);
     s += n + 1;
     if ((s[0] != 'M' && s[0] != 'O') || s[1] != ' ')
         return -1;
@@ -206,6 +238,7 @@ static int compile_node(lx_x12_defs *d, const json_t *j, node **out,
         if (rc < 0)
             return rc;
         memcpy(it->seg, it->loop->items[0].seg, sizeof(it->seg));
+        it->key = it->loop->items[0].key;
         const char *req = lx_json_str(l, "req");
         it->req = req && req[0] == 'M' ? 'M' : 'O';
         if (parse_max(json_object_get(l, "max"), &it->max) != 0)
@@ -215,8 +248,17 @@ static int compile_node(lx_x12_defs *d, const json_t *j, node **out,
             const char *key;
             json_t *codes;
             json_object_foreach((json_t *)when, key, codes) {
+                size_t kl = strlen(key);
                 it->when_key = key;
                 it->when_codes = codes;
+                /* "N101": the element number is the last two digits. */
+                if (kl < 4 || key[kl - 2] < '0' || key[kl - 2] > '9' ||
+                    key[kl - 1] < '0' || key[kl - 1] > '9' ||
+                    (key[kl - 2] == '0' && key[kl - 1] == '0'))
+                    return cfg(err, file, "bad \"when\" element of loop",
+                               it->loop->id);
+                it->when_el = (size_t)((key[kl - 2] - '0') * 10 +
+                                       (key[kl - 1] - '0') - 1);
             }
         }
     }
@@ -237,6 +279,7 @@ static int load_dictionary(lx_x12_defs *d, const json_t *j, const char *file,
         sdef *s = &d->segs[d->seg_count++];
         memset(s, 0, sizeof(*s));
         snprintf(s->id, sizeof(s->id), "%s", id);
+        s->key = pack_id(s->id);
         json_array_foreach(els, i, e) {
             if (i >= LX_X12_ELEMENTS_MAX || !json_is_string(e) ||
                 parse_edef(json_string_value(e), &s->el[i]) != 0)
@@ -246,6 +289,52 @@ static int load_dictionary(lx_x12_defs *d, const json_t *j, const char *file,
         }
     }
     return 0;
+}
+
+static long seg_index(const lx_x12_defs *d, uint32_t key)
+{
+    if (!d)
+        return -1;
+    for (size_t k = slot_of(key);; k = (k + 1) & (SLOTS - 1)) {
+        int32_t i = d->slot[k];
+        if (i < 0 || d->segs[i].key == key)
+            return i;
+    }
+}
+
+/* The lookup tables, once every file is read: the dictionary by packed
+ * id (the first definition of an id wins, as a linear search found it)
+ * and each set's code lists by dictionary index and element. */
+static void index_defs(lx_x12_defs *d)
+{
+    for (size_t k = 0; k < SLOTS; k++)
+        d->slot[k] = -1;
+    for (size_t i = 0; i < d->seg_count && i < SLOTS / 2; i++) {
+        size_t k = slot_of(d->segs[i].key);
+        while (d->slot[k] >= 0 && d->segs[d->slot[k]].key != d->segs[i].key)
+            k = (k + 1) & (SLOTS - 1);
+        if (d->slot[k] < 0)
+            d->slot[k] = (int32_t)i;
+    }
+    for (size_t t = 0; t < d->set_count; t++) {
+        tset *ts = &d->sets[t];
+        const char *key;
+        json_t *codes;
+        ts->by_seg = lx_xcalloc(d->seg_count * LX_X12_ELEMENTS_MAX + 1,
+                                sizeof(*ts->by_seg));
+        json_object_foreach((json_t *)ts->codes, key, codes) {
+            size_t kl = strlen(key);
+            if (kl < 4 || kl > 5 || key[kl - 2] < '0' || key[kl - 2] > '9' ||
+                key[kl - 1] < '0' || key[kl - 1] > '9')
+                continue; /* never an element key: never looked up */
+            char id[4] = {0};
+            memcpy(id, key, kl - 2);
+            size_t el = (size_t)((key[kl - 2] - '0') * 10 + key[kl - 1] - '0');
+            long si = seg_index(d, pack_id(id));
+            if (si >= 0 && el >= 1 && strcmp(d->segs[si].id, id) == 0)
+                ts->by_seg[(size_t)si * LX_X12_ELEMENTS_MAX + el - 1] = codes;
+        }
+    }
 }
 
 int lx_x12_defs_load(const char *dir, lx_x12_defs **out, lx_error *err)
@@ -290,6 +379,8 @@ int lx_x12_defs_load(const char *dir, lx_x12_defs **out, lx_error *err)
         rc = compile_node(d, j, &t->root, 0, 1, path, err);
     }
     closedir(dh);
+    if (rc == 0)
+        index_defs(d);
     if (rc < 0) {
         lx_x12_defs_destroy(&d);
         return rc;
@@ -307,6 +398,8 @@ void lx_x12_defs_destroy(lx_x12_defs **defs)
         free(d->nodes[i]);
     free(d->nodes);
     free(d->segs);
+    for (size_t i = 0; i < d->set_count; i++)
+        free(d->sets[i].by_seg);
     free(d->sets);
     json_decref(d->docs);
     free(d);
@@ -318,14 +411,6 @@ static const tset *find_set(const lx_x12_defs *d, const char *id)
     for (size_t i = 0; d && i < d->set_count; i++)
         if (strcmp(d->sets[i].id, id) == 0)
             return &d->sets[i];
-    return NULL;
-}
-
-static const sdef *find_seg(const lx_x12_defs *d, const char *id)
-{
-    for (size_t i = 0; d && i < d->seg_count; i++)
-        if (strcmp(d->segs[i].id, id) == 0)
-            return &d->segs[i];
     return NULL;
 }
 
@@ -342,18 +427,17 @@ typedef struct ctx {
     lx_x12_doc *doc;
     const lx_x12_where *w;
     const lx_x12_body *body;
+    lx_x12_lazy *lz;
 } ctx;
 
 /* Byte offset of the segment at SE-count position pos (2 = the first
  * after ST), or -1 past the body (the SE itself) or in an empty body. */
 static long offset_at(const ctx *c, size_t pos)
 {
-    size_t n = json_array_size(c->body->segments);
-    return pos >= 2 && pos - 2 < n && c->body->offsets
-               ? c->body->offsets[pos - 2]
+    return pos >= 2 && pos - 2 < c->body->count
+               ? c->body->segs[pos - 2].offset
                : -1;
 }
-
 
 static int digit(char c)
 {
@@ -402,13 +486,13 @@ static const char *check_value(const edef *e, const char *s, size_t n,
                                const json_t *codes, const char **rule)
 {
     size_t len = n;
-    if (e->type[0] == 'N' || e->type[0] == 'R') {
+    if (e->kind == 'N' || e->kind == 'R') {
         /* Signs and the decimal point do not count in the length. */
         size_t dots = 0, i = 0;
         if (n > 0 && s[0] == '-')
             i = 1, len--;
         for (; i < n; i++) {
-            if (s[i] == '.' && e->type[0] == 'R' && dots++ == 0) {
+            if (s[i] == '.' && e->kind == 'R' && dots++ == 0) {
                 len--;
                 continue;
             }
@@ -417,10 +501,10 @@ static const char *check_value(const edef *e, const char *s, size_t n,
                 return "6";
             }
         }
-    } else if (strcmp(e->type, "DT") == 0 && !valid_date(s, n)) {
+    } else if (e->kind == 'D' && !valid_date(s, n)) {
         *rule = "invalid date";
         return "8";
-    } else if (strcmp(e->type, "TM") == 0 && !valid_time(s, n)) {
+    } else if (e->kind == 'T' && !valid_time(s, n)) {
         *rule = "invalid time";
         return "9";
     } else {
@@ -443,7 +527,7 @@ static const char *check_value(const edef *e, const char *s, size_t n,
         json_t *c;
         json_array_foreach(codes, i, c) {
             const char *v = json_string_value(c);
-            if (v && strlen(v) == n && memcmp(v, s, n) == 0)
+            if (v && json_string_length(c) == n && memcmp(v, s, n) == 0)
                 return NULL;
         }
         *rule = "invalid code value";
@@ -452,25 +536,36 @@ static const char *check_value(const edef *e, const char *s, size_t n,
     return NULL;
 }
 
-static void check_elements(ctx *c, const json_t *seg, size_t pos,
+/* A value the tree holds as a string: no component or repetition
+ * separator in it (else it becomes an array). */
+static int is_simple(lx_x12_view v, const lx_x12_delims *d)
+{
+    return !(v.len > 0 &&
+             ((d->repetition && memchr(v.ptr, d->repetition, v.len)) ||
+              memchr(v.ptr, d->component, v.len)));
+}
+
+static void check_elements(ctx *c, const lx_x12_cseg *seg, size_t pos,
                            const char *loop_id)
 {
-    const char *id = lx_json_str(seg, "id");
-    const sdef *sd = find_seg(c->defs, id);
-    long off = offset_at(c, pos);
-    char key[8];
-    if (!sd)
+    long si = seg_index(c->defs, pack_id(seg->id));
+    if (si < 0)
         return;
+    const sdef *sd = &c->defs->segs[si];
+    const char *id = seg->id;
+    const lx_x12_view *els = c->body->els + seg->first;
+    const json_t **codes =
+        c->set ? c->set->by_seg + (size_t)si * LX_X12_ELEMENTS_MAX : NULL;
+    long off = offset_at(c, pos);
     for (size_t i = 0; i < LX_X12_ELEMENTS_MAX; i++) {
-        snprintf(key, sizeof(key), "%s%02zu", id, i + 1);
-        const json_t *v = json_object_get(seg, key);
-        int empty = !v || (json_is_string(v) && json_string_length(v) == 0);
+        int present = i < seg->count;
+        int empty = !present || els[i].len == 0;
         if (i >= sd->count || sd->el[i].req == 0) {
             if (!empty)
                 lx_x12_diag_add(c->doc, c->w, LX_X12_LEVEL_ELEMENT, "3", id,
                                 loop_id, pos, i + 1, 0, off,
                                 "too many data elements");
-            if (i >= sd->count && !v)
+            if (i >= sd->count && !present)
                 break;
             continue;
         }
@@ -482,18 +577,16 @@ static void check_elements(ctx *c, const json_t *seg, size_t pos,
                                 "mandatory data element missing");
             continue;
         }
-        if (strcmp(e->type, "C") == 0)
+        if (e->kind == 'C')
             continue; /* Components are not described yet. */
         /* A simple element that holds a component separator is text
          * written with ':' in a 004010 file more often than an error:
          * not reported. */
-        if (!json_is_string(v))
+        if (!is_simple(els[i], &c->body->delims))
             continue;
         const char *rule = NULL;
-        const json_t *codes = c->set ? json_object_get(c->set->codes, key)
-                                     : NULL;
-        const char *code = check_value(e, json_string_value(v),
-                                       json_string_length(v), codes, &rule);
+        const char *code = check_value(e, els[i].ptr, els[i].len,
+                                       codes ? codes[i] : NULL, &rule);
         if (code)
             lx_x12_diag_add(c->doc, c->w, LX_X12_LEVEL_ELEMENT, code, id,
                             loop_id, pos, i + 1, 0, off, "%s", rule);
@@ -506,42 +599,50 @@ typedef struct frame {
     const node *def;
     size_t pos; /* current item */
     size_t counts[ITEMS_MAX];
-    json_t *out; /* the loop object (or the transaction) */
+    uint32_t out; /* the node instance: 0 the transaction, k the k-th loop */
 } frame;
 
-static int item_matches(const item *it, const json_t *seg, const char *id)
+static int item_matches(const ctx *c, const item *it, const lx_x12_cseg *seg,
+                        uint32_t key)
 {
-    if (strcmp(it->seg, id) != 0)
+    if (it->key != key)
         return 0;
     if (!it->loop || !it->when_key)
         return 1;
-    const char *v = json_string_value(json_object_get(seg, it->when_key));
+    if (it->when_el >= seg->count)
+        return 0;
+    lx_x12_view v = c->body->els[seg->first + it->when_el];
+    if (!is_simple(v, &c->body->delims))
+        return 0;
     size_t i;
-    json_t *c;
-    json_array_foreach(it->when_codes, i, c)
-        if (v && json_string_value(c) && strcmp(v, json_string_value(c)) == 0)
+    json_t *code;
+    json_array_foreach(it->when_codes, i, code) {
+        const char *s = json_string_value(code);
+        if (s && json_string_length(code) == v.len &&
+            memcmp(s, v.ptr, v.len) == 0)
             return 1;
+    }
     return 0;
 }
 
 /* The item of frame f that takes seg, or -1. A loop's trigger (item 0)
  * starts a new occurrence of that loop in the parent, never a repeat. */
-static long find_item(const frame *f, int is_loop, const json_t *seg,
-                      const char *id)
+static long find_item(const ctx *c, const frame *f, int is_loop,
+                      const lx_x12_cseg *seg, uint32_t key)
 {
     size_t from = f->pos;
     if (is_loop && from == 0)
         from = 1;
     for (size_t k = from; k < f->def->count; k++) {
         const item *it = &f->def->items[k];
-        if (!item_matches(it, seg, id))
+        if (!item_matches(c, it, seg, key))
             continue;
         if (it->loop || f->counts[k] < it->max)
             return (long)k;
         /* Full: a later entry for the same segment may take it. */
         for (size_t m = k + 1; m < f->def->count; m++)
             if (!f->def->items[m].loop &&
-                item_matches(&f->def->items[m], seg, id))
+                item_matches(c, &f->def->items[m], seg, key))
                 return (long)m;
         return (long)k;
     }
@@ -564,40 +665,49 @@ static void missing(ctx *c, const frame *f, size_t from, size_t to,
     }
 }
 
-static json_t *list_of(json_t *node_out, const char *name)
-{
-    json_t *a = json_object_get(node_out, name);
-    if (!a) {
-        a = json_array();
-        json_object_set_new(node_out, name, a);
-    }
-    return a;
-}
-
-static int in_def(const node *n, const char *id, int depth)
+static int in_def(const node *n, uint32_t key, int depth)
 {
     for (size_t k = 0; k < n->count && depth < LX_X12_LOOP_DEPTH_MAX; k++)
-        if (strcmp(n->items[k].seg, id) == 0 ||
-            (n->items[k].loop && in_def(n->items[k].loop, id, depth + 1)))
+        if (n->items[k].key == key ||
+            (n->items[k].loop && in_def(n->items[k].loop, key, depth + 1)))
             return 1;
     return 0;
 }
 
-static void structure(ctx *c, json_t *txn)
+static void put(ctx *c, uint32_t node_inst, uint32_t kind)
+{
+    lx_x12_doc *doc = c->doc;
+    LX_X12_GROW(doc->puts, doc->put_count, doc->put_cap);
+    doc->puts[doc->put_count].node = node_inst;
+    doc->puts[doc->put_count].kind = kind;
+    doc->put_count++;
+}
+
+static uint32_t open_loop(ctx *c, const char *id)
+{
+    lx_x12_doc *doc = c->doc;
+    LX_X12_GROW(doc->loops, doc->loop_count, doc->loop_cap);
+    snprintf(doc->loops[doc->loop_count].id,
+             sizeof(doc->loops[doc->loop_count].id), "%s", id);
+    doc->loop_count++;
+    return (uint32_t)++c->lz->loop_count;
+}
+
+static void structure(ctx *c)
 {
     frame *stack = lx_xcalloc(LX_X12_LOOP_DEPTH_MAX + 2, sizeof(*stack));
-    size_t top = 0, i;
-    json_t *seg;
+    size_t top = 0;
     stack[0].def = c->set->root;
-    stack[0].out = txn;
-    list_of(txn, "segments");
-    json_array_foreach(c->body->segments, i, seg) {
-        const char *id = lx_json_str(seg, "id");
+    stack[0].out = 0;
+    for (size_t i = 0; i < c->body->count; i++) {
+        const lx_x12_cseg *seg = &c->body->segs[i];
+        const char *id = seg->id;
+        uint32_t key = pack_id(id);
         size_t pos = i + 2;
         long k = -1;
         size_t d = top + 1;
         while (d-- > 0) {
-            k = find_item(&stack[d], d > 0, seg, id);
+            k = find_item(c, &stack[d], d > 0, seg, key);
             if (k >= 0)
                 break;
         }
@@ -606,13 +716,13 @@ static void structure(ctx *c, json_t *txn)
             int earlier = 0;
             for (size_t s = 0; s <= top; s++)
                 for (size_t m = 0; m < stack[s].pos; m++)
-                    earlier |= strcmp(stack[s].def->items[m].seg, id) == 0;
-            const char *code = earlier                        ? "7"
-                               : in_def(c->set->root, id, 0) ? "2"
-                               : find_seg(c->defs, id)       ? "6"
-                                                             : "1";
+                    earlier |= stack[s].def->items[m].key == key;
+            const char *code = earlier                          ? "7"
+                               : in_def(c->set->root, key, 0)   ? "2"
+                               : seg_index(c->defs, key) >= 0   ? "6"
+                                                                : "1";
             lx_x12_diag_add(c->doc, c->w, LX_X12_LEVEL_SEGMENT, code, id,
-                            f->def->id, pos, 0, 0, c->body->offsets[i], "%s",
+                            f->def->id, pos, 0, 0, seg->offset, "%s",
                             code[0] == '7'   ? "segment not in proper sequence"
                             : code[0] == '2' ? "unexpected segment"
                             : code[0] == '6'
@@ -620,9 +730,8 @@ static void structure(ctx *c, json_t *txn)
                                 : "unrecognized segment id");
             int summary = top == 0 && f->pos < f->def->count &&
                           f->def->items[f->pos].summary;
-            json_array_append(list_of(f->out, summary ? "summary"
-                                                      : "segments"),
-                              seg);
+            put(c, f->out,
+                summary ? LX_X12_PUT_SUMMARY : LX_X12_PUT_SEGMENTS);
             check_elements(c, seg, pos, f->def->id);
             continue;
         }
@@ -639,32 +748,32 @@ static void structure(ctx *c, json_t *txn)
         if (it->loop) {
             if (f->counts[k] > it->max)
                 lx_x12_diag_add(c->doc, c->w, LX_X12_LEVEL_SEGMENT, "4", id,
-                                it->loop->id, pos, 0, 0, c->body->offsets[i],
+                                it->loop->id, pos, 0, 0, seg->offset,
                                 "loop %s occurs over its maximum %zu times",
                                 it->loop->id, it->max);
-            if (top + 1 > LX_X12_LOOP_DEPTH_MAX)
-                continue; /* compile_node bounds the depth */
-            json_t *lo = json_object();
-            json_object_set_new(lo, "id", json_string(it->loop->id));
-            json_array_append(list_of(lo, "segments"), seg);
-            json_array_append_new(list_of(f->out, "loops"), lo);
+            if (top + 1 > LX_X12_LOOP_DEPTH_MAX) {
+                put(c, 0, LX_X12_PUT_NONE); /* compile_node bounds it */
+                continue;
+            }
+            put(c, f->out, LX_X12_PUT_LOOP);
+            uint32_t inst = open_loop(c, it->loop->id);
             top++;
             memset(&stack[top], 0, sizeof(stack[top]));
             stack[top].def = it->loop;
-            stack[top].out = lo;
+            stack[top].out = inst;
             stack[top].counts[0] = 1;
             check_elements(c, seg, pos, it->loop->id);
             continue;
         }
         if (f->counts[k] > it->max)
             lx_x12_diag_add(c->doc, c->w, LX_X12_LEVEL_SEGMENT, "5", id,
-                            f->def->id, pos, 0, 0, c->body->offsets[i],
+                            f->def->id, pos, 0, 0, seg->offset,
                             "segment exceeds its maximum use %zu", it->max);
-        json_array_append(list_of(f->out, it->summary ? "summary" : "segments"),
-                          seg);
+        put(c, f->out,
+            it->summary ? LX_X12_PUT_SUMMARY : LX_X12_PUT_SEGMENTS);
         check_elements(c, seg, pos, f->def->id);
     }
-    size_t end = json_array_size(c->body->segments) + 2;
+    size_t end = c->body->count + 2;
     for (;;) {
         missing(c, &stack[top], stack[top].pos, stack[top].def->count, end);
         if (top == 0)
@@ -675,16 +784,19 @@ static void structure(ctx *c, json_t *txn)
 }
 
 void lx_x12_defs_apply(const lx_x12_defs *defs, const lx_x12_body *body,
-                       json_t *txn, lx_x12_doc *doc, const lx_x12_where *w)
+                       lx_x12_doc *doc, const lx_x12_where *w,
+                       lx_x12_lazy *lz)
 {
-    ctx c = {defs, find_set(defs, w->set), doc, w, body};
+    ctx c = {defs, find_set(defs, w->set), doc, w, body, lz};
+    lz->put_first = doc->put_count;
+    lz->loop_first = doc->loop_count;
+    lz->loop_count = 0;
     if (c.set) {
-        structure(&c, txn);
+        structure(&c);
         return;
     }
-    json_object_set(txn, "segments", body->segments);
-    size_t i;
-    json_t *seg;
-    json_array_foreach(body->segments, i, seg)
-        check_elements(&c, seg, i + 2, NULL);
+    for (size_t i = 0; i < body->count; i++) {
+        put(&c, 0, LX_X12_PUT_SEGMENTS);
+        check_elements(&c, &body->segs[i], i + 2, NULL);
+    }
 }

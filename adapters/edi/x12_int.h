@@ -3,12 +3,62 @@
 #define LX_ADAPTERS_EDI_X12_INT_H
 
 #include "adapters/edi/x12.h"
+#include "core/mem.h"
+
+#include <stdint.h>
+
+/* A segment of a transaction body kept compact: its elements are views
+ * into the document's own copy of the input (doc->text). The JSON of the
+ * body is built from these on the first lx_x12_doc_tree(), so validation
+ * (which reads the views) costs no allocation per element. */
+typedef struct lx_x12_cseg {
+    char id[4];
+    uint32_t first; /* index of its first element in doc->els */
+    uint32_t count; /* elements */
+    long offset;    /* byte offset in the input */
+} lx_x12_cseg;
+
+/* Where validation put one body segment; replayed in order to build the
+ * JSON exactly as placing JSON segments directly would. */
+enum { LX_X12_PUT_SEGMENTS, LX_X12_PUT_SUMMARY, LX_X12_PUT_LOOP,
+       LX_X12_PUT_NONE };
+typedef struct lx_x12_put {
+    uint32_t node; /* 0: the transaction, k: the k-th loop opened */
+    uint32_t kind; /* LX_X12_PUT_*: LOOP opens a loop under node, whose
+                      first segment this is */
+} lx_x12_put;
+
+typedef struct lx_x12_loop_id {
+    char id[8];
+} lx_x12_loop_id;
+
+/* One transaction set whose body members are not built yet. */
+typedef struct lx_x12_lazy {
+    json_t *txn; /* borrowed from doc->tree: holds "ST" and "set" */
+    json_t *se;  /* owned until built; NULL when cut short */
+    lx_x12_delims delims;
+    size_t seg_first, seg_count;   /* doc->segs */
+    size_t put_first;              /* doc->puts, seg_count of them */
+    size_t loop_first, loop_count; /* doc->loops */
+} lx_x12_lazy;
 
 struct lx_x12_doc {
     json_t *tree;
     lx_x12_diag *diags; /* owned */
     size_t diag_count;
     size_t diag_cap;
+    /* Until the tree is built: the input copy and the compact bodies. */
+    char *text;
+    lx_x12_view *els;
+    size_t el_count, el_cap;
+    lx_x12_cseg *segs;
+    size_t seg_count, seg_cap;
+    lx_x12_put *puts;
+    size_t put_count, put_cap;
+    lx_x12_loop_id *loops;
+    size_t loop_count, loop_cap;
+    lx_x12_lazy *lazies;
+    size_t lazy_count, lazy_cap;
 };
 
 /* Where the parser is, for the location of a diagnostic. */
@@ -34,18 +84,31 @@ void lx_x12_diag_add(lx_x12_doc *doc, const lx_x12_where *w,
 /* Copy v (at most cap - 1 bytes) into a NUL-terminated dst. */
 void lx_x12_copy(char *dst, size_t cap, const char *v, size_t len);
 
-/* The flat segments of one transaction set between ST and SE (exclusive),
- * with their input offsets; positions are index + 2 (ST is 1). */
+/* The body of one transaction set between ST and SE (exclusive), compact;
+ * positions are index + 2 (ST is 1). */
 typedef struct lx_x12_body {
-    json_t *segments; /* array of segment objects, borrowed */
-    const long *offsets;
+    const lx_x12_cseg *segs;
+    size_t count;
+    const lx_x12_view *els; /* doc->els */
+    lx_x12_delims delims;
 } lx_x12_body;
 
 /* Check every segment's elements against the dictionary (codes of the
- * set's definition when it has one) and, when the set is defined, build
- * its "segments", "loops" and "summary" into txn; else put the flat list
- * in txn "segments". Findings go to doc. */
+ * set's definition when it has one) and place each segment: in the loops
+ * of the set's definition, else all in "segments". Appends body->count
+ * entries to doc->puts and the loops opened to doc->loops, and records
+ * their ranges in lz. Findings go to doc. */
 void lx_x12_defs_apply(const lx_x12_defs *defs, const lx_x12_body *body,
-                       json_t *txn, lx_x12_doc *doc, const lx_x12_where *w);
+                       lx_x12_doc *doc, const lx_x12_where *w,
+                       lx_x12_lazy *lz);
+
+/* Grow an array of doc to hold one more item (*cap doubles). */
+#define LX_X12_GROW(arr, count, cap)                                        \
+    do {                                                                    \
+        if ((count) == (cap)) {                                             \
+            (cap) = (cap) ? (cap) * 2 : 64;                                 \
+            (arr) = lx_xrealloc((arr), (cap) * sizeof(*(arr)));             \
+        }                                                                   \
+    } while (0)
 
 #endif

@@ -124,23 +124,42 @@ static json_t *element_json(lx_x12_view v, const lx_x12_delims *d)
     return view_json(v);
 }
 
+/* "INS" + 1 -> "INS01": element keys without snprintf (the hot path). */
+static void element_key(char key[8], const char *id, size_t idlen, size_t i)
+{
+    memcpy(key, id, idlen);
+    key[idlen] = (char)('0' + (i + 1) / 10);
+    key[idlen + 1] = (char)('0' + (i + 1) % 10);
+    key[idlen + 2] = '\0';
+}
+
 /* {"id": "INS", "INS01": "Y", "INS02": "18", ...}: every element as
  * parsed, empty ones included, so that writing reproduces the input. */
-static json_t *segment_json(const lx_x12_segment *s, const lx_x12_delims *d)
+static json_t *elements_json(const char *idp, size_t idlen,
+                             const lx_x12_view *els, size_t count,
+                             const lx_x12_delims *d, int is_isa)
 {
     json_t *o = json_object();
     char id[4];
     char key[8];
-    int is_isa = s->id.len == 3 && memcmp(s->id.ptr, "ISA", 3) == 0;
-    lx_x12_copy(id, sizeof(id), s->id.ptr, s->id.len);
-    json_object_set_new(o, "id", json_string(id));
-    for (size_t i = 0; i < s->element_count; i++) {
-        snprintf(key, sizeof(key), "%s%02zu", id, i + 1);
-        json_object_set_new(o, key,
-                            is_isa ? view_json(s->elements[i])
-                                   : element_json(s->elements[i], d));
+    if (idlen > 3)
+        idlen = 3;
+    lx_x12_copy(id, sizeof(id), idp, idlen);
+    json_object_set_new_nocheck(o, "id", json_stringn(id, idlen));
+    for (size_t i = 0; i < count; i++) {
+        element_key(key, id, idlen, i);
+        json_object_set_new_nocheck(o, key,
+                                    is_isa ? view_json(els[i])
+                                           : element_json(els[i], d));
     }
     return o;
+}
+
+static json_t *segment_json(const lx_x12_segment *s, const lx_x12_delims *d)
+{
+    int is_isa = s->id.len == 3 && memcmp(s->id.ptr, "ISA", 3) == 0;
+    return elements_json(s->id.ptr, s->id.len, s->elements,
+                         s->element_count, d, is_isa);
 }
 
 static int seg_is(const lx_x12_segment *s, const char *id)
@@ -212,10 +231,8 @@ typedef struct parser {
     lx_x12_where w;
     enum state state;
     json_t *interchanges;
-    json_t *ichg, *groups, *group, *txns, *txn, *body;
-    long *offsets;
-    size_t offsets_cap;
-    size_t body_count;
+    json_t *ichg, *groups, *group, *txns, *txn;
+    size_t lazy;      /* doc->lazies index of the open transaction */
     size_t seg_count; /* ST..current, for SE01 */
 } parser;
 
@@ -240,11 +257,20 @@ static json_t *delims_json(const lx_x12_delims *d)
     return o;
 }
 
+/* Validate and place the body of the open transaction (its JSON waits
+ * for lx_x12_doc_tree). */
+static void apply_body(parser *p)
+{
+    lx_x12_lazy *lz = &p->doc->lazies[p->lazy];
+    lx_x12_body body = {p->doc->segs + lz->seg_first, lz->seg_count,
+                        p->doc->els, lz->delims};
+    lx_x12_defs_apply(p->defs, &body, p->doc, &p->w, lz);
+}
+
 static void end_transaction(parser *p, const lx_x12_segment *s,
                             const lx_x12_delims *d)
 {
-    lx_x12_body body = {p->body, p->offsets};
-    lx_x12_defs_apply(p->defs, &body, p->txn, p->doc, &p->w);
+    apply_body(p);
     p->seg_count++;
     if (!same_count(elem(s, 1), p->seg_count))
         lx_x12_diag_add(p->doc, &p->w, LX_X12_LEVEL_TRANSACTION, "4", "SE",
@@ -260,12 +286,32 @@ static void end_transaction(parser *p, const lx_x12_segment *s,
                         NULL, p->seg_count, 2, 0, (long)s->offset,
                         "transaction set control number in header (ST02) "
                         "and trailer do not match");
-    json_object_set_new(p->txn, "SE", segment_json(s, d));
-    json_decref(p->body);
-    p->body = NULL;
+    p->doc->lazies[p->lazy].se = segment_json(s, d);
     p->txn = NULL;
     p->w.st02[0] = '\0';
     p->w.set[0] = '\0';
+}
+
+/* A body segment, kept as views (into doc->text, which s points into). */
+static void keep_segment(parser *p, const lx_x12_segment *s)
+{
+    lx_x12_doc *doc = p->doc;
+    LX_X12_GROW(doc->segs, doc->seg_count, doc->seg_cap);
+    lx_x12_cseg *c = &doc->segs[doc->seg_count++];
+    memset(c->id, 0, sizeof(c->id));
+    memcpy(c->id, s->id.ptr, s->id.len < 3 ? s->id.len : 3);
+    c->first = (uint32_t)doc->el_count;
+    c->count = (uint32_t)s->element_count;
+    c->offset = (long)s->offset;
+    if (doc->el_count + s->element_count > doc->el_cap) {
+        while (doc->el_count + s->element_count > doc->el_cap)
+            doc->el_cap = doc->el_cap ? doc->el_cap * 2 : 256;
+        doc->els = lx_xrealloc(doc->els, doc->el_cap * sizeof(*doc->els));
+    }
+    memcpy(doc->els + doc->el_count, s->elements,
+           s->element_count * sizeof(*s->elements));
+    doc->el_count += s->element_count;
+    doc->lazies[p->lazy].seg_count++;
 }
 
 static int on_segment(parser *p, const lx_x12_segment *s,
@@ -371,8 +417,14 @@ static int on_segment(parser *p, const lx_x12_segment *s,
         set_where(p->w.st02, sizeof(p->w.st02), elem(s, 2));
         set_where(p->w.set, sizeof(p->w.set), elem(s, 1));
         json_object_set_new(p->txn, "set", json_string(p->w.set));
-        p->body = json_array();
-        p->body_count = 0;
+        lx_x12_doc *doc = p->doc;
+        LX_X12_GROW(doc->lazies, doc->lazy_count, doc->lazy_cap);
+        p->lazy = doc->lazy_count++;
+        lx_x12_lazy *lz = &doc->lazies[p->lazy];
+        memset(lz, 0, sizeof(*lz));
+        lz->txn = p->txn;
+        lz->delims = *d;
+        lz->seg_first = doc->seg_count;
         p->seg_count = 1;
         p->state = IN_ST;
         return 0;
@@ -384,15 +436,28 @@ static int on_segment(parser *p, const lx_x12_segment *s,
         p->state = IN_GS;
         return 0;
     }
-    if (p->body_count == p->offsets_cap) {
-        p->offsets_cap = p->offsets_cap ? p->offsets_cap * 2 : 64;
-        p->offsets =
-            lx_xrealloc(p->offsets, p->offsets_cap * sizeof(*p->offsets));
-    }
-    p->offsets[p->body_count++] = (long)s->offset;
-    json_array_append_new(p->body, segment_json(s, d));
+    keep_segment(p, s);
     p->seg_count++;
     return 0;
+}
+
+static void free_compact(lx_x12_doc *doc)
+{
+    for (size_t i = 0; i < doc->lazy_count; i++)
+        json_decref(doc->lazies[i].se);
+    free(doc->lazies);
+    free(doc->text);
+    free(doc->els);
+    free(doc->segs);
+    free(doc->puts);
+    free(doc->loops);
+    doc->lazies = NULL;
+    doc->lazy_count = doc->lazy_cap = 0;
+    doc->text = NULL;
+    doc->els = NULL;
+    doc->segs = NULL;
+    doc->puts = NULL;
+    doc->loops = NULL;
 }
 
 void lx_x12_doc_destroy(lx_x12_doc **doc)
@@ -400,13 +465,68 @@ void lx_x12_doc_destroy(lx_x12_doc **doc)
     if (!doc || !*doc)
         return;
     json_decref((*doc)->tree);
+    free_compact(*doc);
     free((*doc)->diags);
     free(*doc);
     *doc = NULL;
 }
 
+static json_t *list_of(json_t *node, const char *name)
+{
+    json_t *a = json_object_get(node, name);
+    if (!a) {
+        a = json_array();
+        json_object_set_new_nocheck(node, name, a);
+    }
+    return a;
+}
+
+/* Replay the placements of one transaction body into its JSON. */
+static void build_lazy(lx_x12_doc *doc, lx_x12_lazy *lz)
+{
+    json_t **nodes = lx_xmalloc((lz->loop_count + 1) * sizeof(*nodes));
+    size_t opened = 0;
+    nodes[0] = lz->txn;
+    list_of(lz->txn, "segments");
+    for (size_t i = 0; i < lz->seg_count; i++) {
+        const lx_x12_cseg *c = &doc->segs[lz->seg_first + i];
+        const lx_x12_put *put = &doc->puts[lz->put_first + i];
+        if (put->kind == LX_X12_PUT_NONE)
+            continue;
+        json_t *seg = elements_json(c->id, strlen(c->id), doc->els + c->first,
+                                    c->count, &lz->delims, 0);
+        json_t *node = nodes[put->node];
+        if (put->kind == LX_X12_PUT_LOOP) {
+            json_t *lo = json_object();
+            json_object_set_new_nocheck(
+                lo, "id", json_string(doc->loops[lz->loop_first + opened].id));
+            json_array_append_new(list_of(lo, "segments"), seg);
+            json_array_append_new(list_of(node, "loops"), lo);
+            nodes[++opened] = lo;
+            continue;
+        }
+        json_array_append_new(
+            list_of(node, put->kind == LX_X12_PUT_SUMMARY ? "summary"
+                                                          : "segments"),
+            seg);
+    }
+    if (lz->se) {
+        json_object_set_new_nocheck(lz->txn, "SE", lz->se);
+        lz->se = NULL;
+    }
+    free(nodes);
+}
+
 json_t *lx_x12_doc_tree(const lx_x12_doc *doc)
 {
+    /* The bodies are built on first use; a doc is used by one thread at a
+     * time (x12.h), so the cast only completes what the parse deferred. */
+    lx_x12_doc *d = (lx_x12_doc *)doc;
+    if (d->lazies) {
+        for (size_t i = 0; i < d->lazy_count; i++)
+            build_lazy(d, &d->lazies[i]);
+        free_compact(d);
+    }
     return doc->tree;
 }
 
@@ -439,7 +559,10 @@ int lx_x12_parse(const char *buf, size_t len, const lx_x12_defs *defs,
     p.doc->tree = json_object();
     p.interchanges = json_array();
     json_object_set_new(p.doc->tree, "interchanges", p.interchanges);
-    lx_x12_tokenizer_init(&t, buf, len);
+    /* The bodies keep views into the input until the tree is built. */
+    p.doc->text = lx_xmalloc(len);
+    memcpy(p.doc->text, buf, len);
+    lx_x12_tokenizer_init(&t, p.doc->text, len);
     while ((rc = lx_x12_tokenizer_next(&t, s, err)) == 1) {
         rc = on_segment(&p, s, lx_x12_tokenizer_delims(&t), err);
         if (rc < 0)
@@ -454,10 +577,8 @@ int lx_x12_parse(const char *buf, size_t len, const lx_x12_defs *defs,
                         p.state == IN_ST   ? "SE, GE and IEA"
                         : p.state == IN_GS ? "GE and IEA"
                                            : "IEA");
-        if (p.state == IN_ST) {
-            lx_x12_body body = {p.body, p.offsets};
-            lx_x12_defs_apply(p.defs, &body, p.txn, p.doc, &p.w);
-        }
+        if (p.state == IN_ST)
+            apply_body(&p);
     }
     if (rc == 0 && json_array_size(p.interchanges) == 0)
         rc = lx_error_set(err, LX_ESYNTAX, "no interchange (ISA) found");
@@ -467,8 +588,6 @@ int lx_x12_parse(const char *buf, size_t len, const lx_x12_defs *defs,
         if (err)
             err->offset = d->offset;
     }
-    json_decref(p.body);
-    free(p.offsets);
     free(s);
     if (rc < 0) {
         lx_x12_doc_destroy(&p.doc);
