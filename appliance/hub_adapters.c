@@ -35,6 +35,7 @@ static const adapter_kind kinds[] = {
     {"fhir", lx_hub_fhir_start, always},
     {"edi", lx_hub_edi_start, has_http_transport},
     {"hropen", lx_hub_hropen_start, always},
+    {"rest", lx_hub_rest_start, lx_hub_rest_needs_http},
 };
 
 static const adapter_kind *kind_of(const json_t *a)
@@ -203,11 +204,13 @@ void lx_hub_adapters_stop(lx_hub *hub)
 {
     for (size_t i = 0; i < hub->adapter_count; i++) {
         lx_hub_adapter *ha = &hub->adapters[i];
+        /* Deliveries first: their adapters use what follows. */
+        lx_delivery_stop(&ha->delivery);
+        lx_hub_rest_stop(ha);
         lx_filedrop_stop(&ha->inbox);
         lx_hropen_close(&ha->hropen);
         free(ha->secret);
         ha->secret = NULL;
-        lx_delivery_stop(&ha->delivery);
         lx_fhir_out_destroy(&ha->fhir_out);
         for (size_t k = 0; ha->subscribe[k]; k++)
             free(ha->subscribe[k]);
@@ -224,6 +227,8 @@ bool lx_hub_adapters_http(lx_hub *hub, const lx_http_request *req,
 {
     for (size_t i = 0; i < hub->adapter_count; i++) {
         lx_hub_adapter *ha = &hub->adapters[i];
+        if (ha->rest_adapter && lx_hub_rest_http(hub, ha, req, resp))
+            return true;
         if (ha->hropen) {
             if (lx_hub_hropen_http(hub, ha, req, resp))
                 return true;

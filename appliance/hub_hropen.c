@@ -1,5 +1,5 @@
-/* appliance/hub_hropen.c: HR Open adapter instances (inbound webhook). */
-#include "adapters/transport/webhook.h"
+/* appliance/hub_hropen.c: HR Open adapter instances: the inbound webhook,
+ * and outbound deliveries of JEDx requests (through the REST adapter). */
 #include "canonical/ingest.h"
 #include "appliance/hub_int.h"
 #include "core/json.h"
@@ -15,55 +15,129 @@
  *                  "signature": {"header": "X-Lingua-Signature",
  *                                "secret_env": "LINGUA_HR_SECRET"},
  *                  "idempotency_header": "Idempotency-Key"},
- *    "employer": {"system": "urn:...", "value": "ACME"}} */
+ *    "employer": {"system": "urn:...", "value": "ACME"}}
+ * An outbound one is a REST outbound instance (docs/rest-adapter.md)
+ * whose bodies are JEDx add/update requests, POSTed to transport.url:
+ *   {"name": "hr-out", "system": "hr", "use": "hropen", "direction": "out",
+ *    "subscribe": ["person.*", "worker.*", "organization.*"],
+ *    "transport": {"url": "http://127.0.0.1:9103/hr/jedx"}} */
+static int hropen_body(void *ctx, lx_store *store, const json_t *ev,
+                       const lx_map_resolver *res, json_t **body, bool *skip,
+                       char *native_type, size_t size, lx_error *err);
+
+static int start_out(lx_hub *hub, size_t i, const json_t *a,
+                     lx_hub_adapter *ha, const char *root, lx_error *err)
+{
+    int rc = lx_hropen_open(root, NULL, &ha->hropen, err);
+    if (rc != 0)
+        return rc;
+    lx_rest_out_env env = {.system = ha->system,
+                           .body = hropen_body,
+                           .body_ctx = ha->hropen,
+                           .default_create_method = "POST",
+                           .default_create_path = "",
+                           .default_update_method = "POST",
+                           .default_update_path = ""};
+    rc = lx_hub_rest_out_start(hub, i, a, ha, &env, err);
+    if (rc != 0 && !ha->rest_adapter)
+        lx_hropen_close(&ha->hropen); /* stop() will not see it */
+    return rc;
+}
+
 int lx_hub_hropen_start(lx_hub *hub, size_t i, const json_t *a,
                         lx_hub_adapter *ha, lx_error *err)
 {
     const lx_config *cfg = hub->cfg;
+    char root[4096];
+    snprintf(root, sizeof(root), "%s/..", cfg->schemas_dir);
     if (!lx_hub_is_inbound(a))
-        return lx_hub_bad(err, cfg, i, "direction",
-                   "HR Open adapters are inbound webhooks for now");
-    json_t *transport = json_object_get(a, "transport");
-    const char *http = lx_json_str(transport, "http");
-    if (http)
-        snprintf(ha->base, sizeof(ha->base), "%s", http);
-    else
-        snprintf(ha->base, sizeof(ha->base), "/adapters/%s/inbound",
-                 ha->name);
-    if (ha->base[0] != '/')
-        return lx_hub_bad(err, cfg, i, "transport/http",
-                   "must be a path starting with '/'");
-    json_t *sig = json_object_get(transport, "signature");
-    if (sig) {
-        const char *header = lx_json_str(sig, "header");
-        const char *secret = lx_json_str(sig, "secret");
-        const char *env = lx_json_str(sig, "secret_env");
-        if (env)
-            secret = getenv(env);
-        if (!secret || !*secret)
-            return lx_hub_bad(err, cfg, i, "transport/signature",
-                       "needs \"secret\" or \"secret_env\" naming a set "
-                       "environment variable");
-        snprintf(ha->sig_header, sizeof(ha->sig_header), "%s",
-                 header ? header : "X-Lingua-Signature");
-        ha->secret = lx_xstrdup(secret);
-    }
-    const char *idem = lx_json_str(transport, "idempotency_header");
-    snprintf(ha->idem_header, sizeof(ha->idem_header), "%s",
-             idem ? idem : "Idempotency-Key");
+        return start_out(hub, i, a, ha, root, err);
+    int rc = lx_hub_webhook_config(hub, i, a, ha, err);
+    if (rc != 0)
+        return rc;
     json_t *employer = json_object_get(a, "employer");
     lx_hropen_options ho = {.employer_system = lx_json_str(employer, "system"),
                             .employer_value = lx_json_str(employer, "value")};
-    char root[4096];
-    snprintf(root, sizeof(root), "%s/..", cfg->schemas_dir);
     ha->inbound = true;
     hub->adapter_count++; /* from here on, stop() cleans it up */
-    int rc = lx_hropen_open(root, &ho, &ha->hropen, err);
+    rc = lx_hropen_open(root, &ho, &ha->hropen, err);
     if (rc == 0)
         lx_log_info(NULL, "adapter %s: HR Open webhook for system %s at %s%s",
                     ha->name, ha->system, ha->base,
                     ha->secret ? " (signed)" : "");
     return rc;
+}
+
+/* Canonical -> JEDx request of one element. A worker goes out with its
+ * person (found through the worker's reference); a person goes out as
+ * the worker whose HR Open worker id it carries (the HR system knows
+ * people as workers), and is skipped when it has none; an organization as
+ * an organizations request. */
+static json_t *person_of(lx_store *store, const json_t *worker)
+{
+    const char *pid = lx_json_str(json_object_get(worker, "person"), "id");
+    json_t *person = NULL;
+    if (pid && lx_store_get(store, "person", pid, &person, NULL, NULL) != 0)
+        person = NULL;
+    return person;
+}
+
+static json_t *worker_of(lx_store *store, const json_t *person)
+{
+    size_t i;
+    json_t *id;
+    json_array_foreach(json_object_get(person, "identifiers"), i, id)
+    {
+        const char *sys = lx_json_str(id, "system");
+        const char *val = lx_json_str(id, "value");
+        char wid[LX_STORE_ID_SIZE];
+        json_t *worker = NULL;
+        if (sys && val && strcmp(sys, LX_HROPEN_SYSTEM_WORKER_ID) == 0 &&
+            lx_store_ident_find(store, "worker", sys, val, wid, NULL) == 0 &&
+            lx_store_get(store, "worker", wid, &worker, NULL, NULL) == 0)
+            return worker;
+    }
+    return NULL;
+}
+
+static int hropen_body(void *ctx, lx_store *store, const json_t *ev,
+                       const lx_map_resolver *res, json_t **body, bool *skip,
+                       char *native_type, size_t size, lx_error *err)
+{
+    const lx_hropen *h = ctx;
+    const char *entity = lx_json_str(ev, "entity");
+    const json_t *record = json_object_get(ev, "record");
+    json_t *el = NULL;
+    const char *list = "workers";
+    int rc;
+    *body = NULL;
+    if (strcmp(entity, "organization") == 0) {
+        list = "organizations";
+        rc = lx_hropen_organization_from_canonical(h, record, res, &el, err);
+    } else if (strcmp(entity, "worker") == 0) {
+        json_t *person = person_of(store, record);
+        rc = lx_hropen_worker_from_canonical(h, person, record, res, &el,
+                                             err);
+        json_decref(person);
+    } else if (strcmp(entity, "person") == 0) {
+        json_t *worker = worker_of(store, record);
+        if (!worker) {
+            *skip = true; /* not a worker of an HR Open system */
+            return 0;
+        }
+        rc = lx_hropen_worker_from_canonical(h, record, worker, res, &el,
+                                             err);
+        json_decref(worker);
+    } else {
+        *skip = true;
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    snprintf(native_type, size, "%s",
+             strcmp(list, "workers") == 0 ? "worker" : "organization");
+    *body = json_pack("{s:[o]}", list, el);
+    return 0;
 }
 
 typedef struct hr_batch {
@@ -104,46 +178,14 @@ static int hr_record(void *ctx, const char *entity, const char *native_type,
 bool lx_hub_hropen_http(lx_hub *hub, lx_hub_adapter *ha,
                         const lx_http_request *req, lx_http_response *resp)
 {
-    if (strcmp(lx_http_path(req), ha->base) != 0)
+    if (!ha->inbound || strcmp(lx_http_path(req), ha->base) != 0)
         return false;
+    const char *body = NULL, *key = NULL;
+    size_t len = 0;
+    if (lx_hub_webhook_begin(hub, ha, req, resp, &body, &len, &key))
+        return true;
     lx_error err;
     lx_error_clear(&err);
-    if (strcmp(lx_http_method(req), "POST") != 0) {
-        lx_error_set(&err, LX_EINVAL, "POST the HR Open document");
-        lx_hub_json_answer(resp, 405, lx_json_from_error(&err));
-        return true;
-    }
-    if (lx_http_body_too_large(req)) {
-        lx_error_set(&err, LX_ELIMIT, "the document is over the size limit");
-        lx_hub_json_answer(resp, 413, lx_json_from_error(&err));
-        return true;
-    }
-    size_t len;
-    const char *body = lx_http_body(req, &len);
-    if (ha->secret &&
-        lx_webhook_verify(ha->secret, lx_http_header(req, ha->sig_header),
-                          body, len, &err) != 0) {
-        lx_hub_json_answer(resp, 401, lx_json_from_error(&err));
-        return true;
-    }
-    const char *key = lx_http_header(req, ha->idem_header);
-    if (key && *key) {
-        int status = 0;
-        char *answer = NULL;
-        int rc = lx_webhook_idem_get(hub->store, ha->name, key, body, len,
-                                     &status, &answer, &err);
-        if (rc == 0) {
-            lx_http_response_set(resp, status, "application/json", answer,
-                                 strlen(answer));
-            lx_http_response_header(resp, "Idempotent-Replayed", "true");
-            free(answer);
-            return true;
-        }
-        if (rc == LX_ECONFLICT) {
-            lx_hub_json_answer(resp, 422, lx_json_from_error(&err));
-            return true;
-        }
-    }
     hr_batch b = {.n = 0, .ha = ha, .reg = hub->registry};
     lx_error_clear(&b.first);
     lx_map_store_ctx sc = {hub->store, ha->system};
@@ -174,14 +216,6 @@ bool lx_hub_hropen_http(lx_hub *hub, lx_hub_adapter *ha,
     }
     for (size_t i = 0; i < b.n; i++)
         json_decref(b.records[i]);
-    char *text = json_dumps(answer, JSON_COMPACT);
-    json_decref(answer);
-    if (status == 200 && key && *key &&
-        lx_webhook_idem_put(hub->store, ha->name, key, body, len, status, text,
-                            &err) != 0)
-        lx_log_warn(NULL, "adapter %s: cannot remember an idempotency key: %s",
-                    ha->name, err.msg);
-    lx_http_response_set(resp, status, "application/json", text, strlen(text));
-    free(text);
+    lx_hub_webhook_finish(hub, ha, key, body, len, resp, status, answer);
     return true;
 }

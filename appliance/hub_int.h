@@ -15,6 +15,7 @@
 #include "adapters/fhir/fhir.h"
 #include "adapters/fhir/fhir_out.h"
 #include "adapters/fhir/fhir_rest.h"
+#include "adapters/rest/rest_out.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -41,6 +42,7 @@ typedef struct lx_hub_adapter {
     char *secret;            /* webhook HMAC secret (owned) */
     char idem_header[64];    /* idempotency key header */
     char *subscribe[33];     /* outbound topic patterns, NULL-ended */
+    struct lx_hub_rest *rest_adapter; /* REST, HR Open out: hub_rest.c */
 } lx_hub_adapter;
 
 struct lx_hub {
@@ -107,6 +109,37 @@ bool lx_hub_edi_http(lx_hub_adapter *ha, const lx_http_request *req,
                      lx_http_response *resp);
 bool lx_hub_hropen_http(lx_hub *hub, lx_hub_adapter *ha,
                         const lx_http_request *req, lx_http_response *resp);
+
+/* REST adapter instances (hub_rest.c); HR Open outbound instances are
+ * REST outbound ones whose body env->body builds (hub_hropen.c). */
+LX_NODISCARD int lx_hub_rest_start(lx_hub *hub, size_t i, const json_t *a,
+                                   lx_hub_adapter *ha, lx_error *err);
+LX_NODISCARD int lx_hub_rest_out_start(lx_hub *hub, size_t i,
+                                       const json_t *a, lx_hub_adapter *ha,
+                                       const lx_rest_out_env *env,
+                                       lx_error *err);
+bool lx_hub_rest_needs_http(const json_t *a);
+bool lx_hub_rest_http(lx_hub *hub, lx_hub_adapter *ha,
+                      const lx_http_request *req, lx_http_response *resp);
+/* After the instance's delivery stopped. */
+void lx_hub_rest_stop(lx_hub_adapter *ha);
+
+/* Inbound webhooks (hub_webhook.c): "transport" {"http", "signature",
+ * "idempotency_header"} into ha->base, sig_header, secret, idem_header. */
+LX_NODISCARD int lx_hub_webhook_config(lx_hub *hub, size_t i,
+                                       const json_t *a, lx_hub_adapter *ha,
+                                       lx_error *err);
+/* A request to ha->base: true when it is answered already (not a POST,
+ * too large, bad signature, a replayed or reused idempotency key); else
+ * *body, *len and *key (NULL when none) are set for the caller, who
+ * answers with lx_hub_webhook_finish (answer consumed; a 200 is
+ * remembered under the key). */
+bool lx_hub_webhook_begin(lx_hub *hub, lx_hub_adapter *ha,
+                          const lx_http_request *req, lx_http_response *resp,
+                          const char **body, size_t *len, const char **key);
+void lx_hub_webhook_finish(lx_hub *hub, lx_hub_adapter *ha, const char *key,
+                           const char *body, size_t len,
+                           lx_http_response *resp, int status, json_t *answer);
 
 /* The HTTP handler (hub_http.c): /health and /metrics. */
 void lx_hub_http_handle(void *ctx, const lx_http_request *req,
