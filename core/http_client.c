@@ -101,15 +101,13 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
-int lx_http_client_perform(lx_http_client *c, const lx_http_call *call,
-                           lx_http_result *res, lx_error *err)
+/* Set h up for `call`; s->res is the result to fill. Returns the header
+ * list the caller frees after the transfer. */
+static struct curl_slist *setup(CURL *h, const lx_http_call *call, sink *s,
+                                size_t max_body)
 {
-    memset(res, 0, sizeof(*res));
-    CURL *h = c->curl;
-    /* Reset options but keep the connection cache (keep-alive). */
-    curl_easy_reset(h);
-    sink s = {.res = res};
-    lx_buf_init(&s.body, c->max_body);
+    lx_buf_init(&s->body, max_body);
+    s->too_large = false;
     struct curl_slist *headers = NULL;
     for (size_t i = 0; i < LX_HTTP_CALL_HEADERS_MAX && call->headers[i]; i++)
         headers = curl_slist_append(headers, call->headers[i]);
@@ -129,9 +127,9 @@ int lx_http_client_perform(lx_http_client *c, const lx_http_call *call,
     }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &s);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, s);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
                      call->timeout_ms > 0 ? call->timeout_ms : 10000L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
@@ -142,25 +140,193 @@ int lx_http_client_perform(lx_http_client *c, const lx_http_call *call,
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    CURLcode cc = curl_easy_perform(h);
-    curl_slist_free_all(headers);
+    return headers;
+}
+
+/* After the transfer: status, timing and body into s->res; the error. */
+static int finish(CURL *h, CURLcode cc, const lx_http_call *call, sink *s,
+                  lx_error *err)
+{
+    lx_http_result *res = s->res;
     double secs = 0;
     curl_easy_getinfo(h, CURLINFO_TOTAL_TIME, &secs);
     res->elapsed_ms = secs * 1000.0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
-    res->body = lx_buf_take(&s.body, &res->body_len);
+    res->body = lx_buf_take(&s->body, &res->body_len);
     if (cc == CURLE_OK)
         return 0;
-    int code = s.too_large                     ? LX_ELIMIT
+    int code = s->too_large                    ? LX_ELIMIT
                : cc == CURLE_OPERATION_TIMEDOUT ? LX_ETIMEOUT
                                                : LX_EREMOTE;
     lx_error_set(err, code, "%s %s: %s", call->method, call->url,
-                 s.too_large ? "response body over the limit"
-                             : curl_easy_strerror(cc));
+                 s->too_large ? "response body over the limit"
+                              : curl_easy_strerror(cc));
     if (err)
         err->lib_code = (int)cc;
     return code;
 }
+
+int lx_http_client_perform(lx_http_client *c, const lx_http_call *call,
+                           lx_http_result *res, lx_error *err)
+{
+    memset(res, 0, sizeof(*res));
+    CURL *h = c->curl;
+    /* Reset options but keep the connection cache (keep-alive). */
+    curl_easy_reset(h);
+    sink s = {.res = res};
+    struct curl_slist *headers = setup(h, call, &s, c->max_body);
+    CURLcode cc = curl_easy_perform(h);
+    curl_slist_free_all(headers);
+    return finish(h, cc, call, &s, err);
+}
+
+/* ---- multi ---- */
+
+/* One transfer: an easy handle kept for reuse, its call and result. */
+typedef struct xfer {
+    CURL *h;
+    sink s;
+    lx_http_result res;
+    struct curl_slist *headers;
+    const lx_http_call *call;
+    void *tag;
+    struct xfer *next; /* free list or in-flight list */
+} xfer;
+
+struct lx_http_multi {
+    CURLM *m;
+    xfer *free_list;
+    xfer *in_flight;
+    size_t active;
+    int still_running;
+};
+
+int lx_http_multi_new(unsigned max_conns, lx_http_multi **out, lx_error *err)
+{
+    *out = NULL;
+    if (max_conns < 1 || max_conns > 1024)
+        return lx_error_set(err, LX_EINVAL, "connections per host: 1..1024");
+    pthread_once(&global_once, global_init);
+    lx_http_multi *m = lx_xcalloc(1, sizeof(*m));
+    m->m = curl_multi_init();
+    if (!m->m) {
+        free(m);
+        return lx_error_set(err, LX_EIO, "cannot initialise libcurl multi");
+    }
+    /* More calls than connections wait inside curl for a free one rather
+     * than opening connections the target did not ask for. */
+    curl_multi_setopt(m->m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)max_conns);
+    curl_multi_setopt(m->m, CURLMOPT_MAXCONNECTS, (long)max_conns * 2);
+    *out = m;
+    return 0;
+}
+
+void lx_http_multi_destroy(lx_http_multi **mp)
+{
+    lx_http_multi *m = *mp;
+    if (!m)
+        return;
+    *mp = NULL;
+    /* Transfers in flight are attached to the multi: remove them first. */
+    while (m->in_flight) {
+        xfer *x = m->in_flight;
+        m->in_flight = x->next;
+        curl_multi_remove_handle(m->m, x->h);
+        curl_slist_free_all(x->headers);
+        lx_buf_fini(&x->s.body);
+        curl_easy_cleanup(x->h);
+        free(x);
+    }
+    while (m->free_list) {
+        xfer *x = m->free_list;
+        m->free_list = x->next;
+        curl_easy_cleanup(x->h);
+        free(x);
+    }
+    curl_multi_cleanup(m->m);
+    free(m);
+}
+
+int lx_http_multi_start(lx_http_multi *m, const lx_http_call *call,
+                        void *tag, lx_error *err)
+{
+    xfer *x = m->free_list;
+    if (x) {
+        m->free_list = x->next;
+        curl_easy_reset(x->h);
+    } else {
+        x = lx_xcalloc(1, sizeof(*x));
+        x->h = curl_easy_init();
+        if (!x->h) {
+            free(x);
+            return lx_error_set(err, LX_EIO, "cannot initialise libcurl");
+        }
+    }
+    memset(&x->res, 0, sizeof(x->res));
+    x->s.res = &x->res;
+    x->call = call;
+    x->tag = tag;
+    x->next = NULL;
+    x->headers = setup(x->h, call, &x->s, BODY_MAX_DEFAULT);
+    curl_easy_setopt(x->h, CURLOPT_PRIVATE, x);
+    if (curl_multi_add_handle(m->m, x->h) != CURLM_OK) {
+        curl_slist_free_all(x->headers);
+        lx_buf_fini(&x->s.body);
+        x->next = m->free_list;
+        m->free_list = x;
+        return lx_error_set(err, LX_EIO, "%s %s: cannot start the call",
+                            call->method, call->url);
+    }
+    x->next = m->in_flight;
+    m->in_flight = x;
+    m->active++;
+    return 0;
+}
+
+void lx_http_multi_poll(lx_http_multi *m, int timeout_ms)
+{
+    curl_multi_perform(m->m, &m->still_running);
+    /* Whatever is finished is answered before waiting. */
+    if (m->still_running < (int)m->active)
+        return;
+    curl_multi_poll(m->m, NULL, 0, timeout_ms < 0 ? 0 : timeout_ms, NULL);
+    curl_multi_perform(m->m, &m->still_running);
+}
+
+bool lx_http_multi_done(lx_http_multi *m, void **tag, lx_http_result *res,
+                        int *rc, lx_error *err)
+{
+    int left = 0;
+    CURLMsg *msg;
+    while ((msg = curl_multi_info_read(m->m, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        xfer *x = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        CURLcode cc = msg->data.result;
+        curl_multi_remove_handle(m->m, x->h);
+        for (xfer **p = &m->in_flight; *p; p = &(*p)->next)
+            if (*p == x) {
+                *p = x->next;
+                break;
+            }
+        *rc = finish(x->h, cc, x->call, &x->s, err);
+        curl_slist_free_all(x->headers);
+        x->headers = NULL;
+        *res = x->res;
+        *tag = x->tag;
+        memset(&x->res, 0, sizeof(x->res));
+        x->next = m->free_list;
+        m->free_list = x;
+        m->active--;
+        return true;
+    }
+    return false;
+}
+
+size_t lx_http_multi_active(const lx_http_multi *m) { return m->active; }
+
+void lx_http_multi_wakeup(lx_http_multi *m) { curl_multi_wakeup(m->m); }
 
 char *lx_http_escape(const char *s)
 {

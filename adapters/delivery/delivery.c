@@ -1,4 +1,11 @@
-/* adapters/delivery/delivery.c: see delivery.h. */
+/* adapters/delivery/delivery.c: see delivery.h.
+ *
+ * The thread keeps a window of events read after the cursor (a ring, in
+ * log order) and a fixed set of jobs, one per call in flight or waiting
+ * for its retry. Each pass: move the calls on (curl multi), handle the
+ * finished ones, start the events that may start, advance the cursor over
+ * the finished prefix of the window, then wait for the network, a
+ * notification or the next retry. */
 #include "adapters/delivery/delivery.h"
 #include "core/id.h"
 #include "core/json.h"
@@ -12,15 +19,49 @@
 #include <sys/random.h>
 #include <time.h>
 
-#define BATCH 64
+#define FETCH_MAX 64
 #define PATTERNS_MAX 32
 #define TRACE_BATCH 256
+#define CONCURRENCY_MAX 256
+#define WINDOW_LIMIT 4096
+#define REQUESTS_EVERY_MS 500
+#define IDLE_WAIT_MS 1000
 
-typedef struct pending_event {
+typedef enum outcome { DELIVERED, SKIPPED, REFUSED } outcome;
+
+/* Why an event was refused: what goes into its dead letter. */
+typedef struct failure {
+    char reason[512];
+    long status;
+    char url[LX_DELIVERY_URL_MAX];
+    char method[16];
+    char response[2048]; /* the start of the target's answer */
+    unsigned attempts;
+} failure;
+
+/* One event of the window. */
+typedef struct slot {
     uint64_t seq;
-    char *text;
-    size_t len;
-} pending_event;
+    json_t *ev;     /* parsed; NULL once done */
+    uint64_t key;   /* hash of the canonical id: same record, same key */
+    bool refs;      /* the record refers to other records */
+    bool done;
+    bool active;    /* a job holds it */
+} slot;
+
+/* One event being delivered: its call in flight, or waiting for a retry. */
+typedef struct job {
+    bool used;
+    slot *s;          /* NULL for a dead letter being replayed */
+    uint64_t seq;
+    json_t *ev;       /* borrowed from s, owned when replaying */
+    lx_outbound_call call;
+    failure f;
+    unsigned attempts; /* made so far */
+    bool in_flight;
+    bool waiting;     /* for its retry, until due_ms */
+    uint64_t due_ms;
+} job;
 
 struct lx_delivery {
     lx_store *store;
@@ -31,17 +72,28 @@ struct lx_delivery {
     char *patterns[PATTERNS_MAX + 1];
     unsigned base_ms, max_ms, cursor_interval_ms, max_attempts;
     long timeout_ms;
-    lx_http_client *http;
+    unsigned concurrency;
+    uint64_t max_lag;
+    lx_http_multi *multi;
 
     pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool stop, notified;
+    atomic_bool stop, notified;
+
+    /* The window: slots[(head + i) % window_max] for i < window_count. */
+    slot *slots;
+    size_t window_max, head, window_count;
+    uint64_t next_seq;     /* next event to read */
+    bool log_end;          /* the last read reached the end of the log */
+    job *jobs;             /* concurrency of them */
+    size_t jobs_used, retrying;
+    uint64_t rewind_to;    /* operator's rewind, pending; 0 none */
+    bool lag_reported;
 
     /* Target ids of delivered records, written in one transaction per
      * batch of events rather than one commit (and fsync) each. */
     lx_store_link links[TRACE_BATCH];
     char *link_strings[TRACE_BATCH][4]; /* owned copies */
+    uint64_t link_keys[TRACE_BATCH];
     size_t link_count;
     /* Trace steps of attempts, written in batches with the cursor. */
     char *trace_ids[TRACE_BATCH];
@@ -49,6 +101,7 @@ struct lx_delivery {
     size_t trace_count;
 
     _Atomic uint64_t cursor, delivered, skipped, refused, retries;
+    atomic_uint in_flight;
     atomic_bool failing;
 };
 
@@ -71,41 +124,8 @@ bool lx_delivery_topic_matches(const char *const *patterns, const char *topic)
 
 void lx_delivery_notify(lx_delivery *d)
 {
-    pthread_mutex_lock(&d->mu);
-    d->notified = true;
-    pthread_cond_signal(&d->cv);
-    pthread_mutex_unlock(&d->mu);
-}
-
-/* Sleep up to ms, or until stop. Returns true when stopping. */
-static bool wait_ms(lx_delivery *d, unsigned ms, bool wake_on_notify)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&d->mu);
-    while (!d->stop && !(wake_on_notify && d->notified)) {
-        if (pthread_cond_timedwait(&d->cv, &d->mu, &ts) != 0)
-            break;
-    }
-    if (wake_on_notify)
-        d->notified = false;
-    bool stop = d->stop;
-    pthread_mutex_unlock(&d->mu);
-    return stop;
-}
-
-static bool stopping(lx_delivery *d)
-{
-    pthread_mutex_lock(&d->mu);
-    bool s = d->stop;
-    pthread_mutex_unlock(&d->mu);
-    return s;
+    atomic_store(&d->notified, true);
+    lx_http_multi_wakeup(d->multi);
 }
 
 /* Exponential backoff with jitter: a uniformly random delay between half
@@ -132,8 +152,6 @@ static void call_release(lx_outbound_call *call)
     memset(call, 0, sizeof(*call));
 }
 
-typedef enum outcome { DELIVERED, SKIPPED, REFUSED, STOPPED } outcome;
-
 static void flush_links(lx_delivery *d)
 {
     if (d->link_count == 0)
@@ -158,12 +176,14 @@ static void flush_links(lx_delivery *d)
     d->link_count = 0;
 }
 
-static void queue_link(lx_delivery *d, const char *entity, const char *cid,
-                       const char *native_type, const char *native_id)
+static void queue_link(lx_delivery *d, uint64_t key, const char *entity,
+                       const char *cid, const char *native_type,
+                       const char *native_id)
 {
     if (d->link_count == TRACE_BATCH)
         flush_links(d);
     size_t i = d->link_count++;
+    d->link_keys[i] = key;
     d->link_strings[i][0] = lx_xstrdup(entity);
     d->link_strings[i][1] = lx_xstrdup(cid);
     d->link_strings[i][2] = lx_xstrdup(native_id);
@@ -221,16 +241,6 @@ static void trace_attempt(lx_delivery *d, const char *trace, long long seq,
     d->trace_count++;
 }
 
-/* Why an event was refused: what goes into its dead letter. */
-typedef struct failure {
-    char reason[512];
-    long status;
-    char url[LX_DELIVERY_URL_MAX];
-    char method[16];
-    char response[2048]; /* the start of the target's answer */
-    unsigned attempts;
-} failure;
-
 static void note_response(failure *f, const lx_http_result *res)
 {
     f->status = res->status;
@@ -269,111 +279,6 @@ static bool has_reference(const json_t *v, int depth)
         }
     }
     return false;
-}
-
-static outcome deliver(lx_delivery *d, const json_t *ev, const char *trace,
-                       failure *f)
-{
-    memset(f, 0, sizeof(*f));
-    /* A record that refers to others (a coverage to its persons) is
-     * translated through the target's ids of those others: the ones
-     * delivered just before must be recorded first. */
-    if (d->link_count && has_reference(json_object_get(ev, "record"), 0))
-        flush_links(d);
-    lx_outbound_call call;
-    memset(&call, 0, sizeof(call));
-    bool skip = false;
-    lx_error err;
-    lx_error_clear(&err);
-    if (d->ops.prepare(d->ops.ctx, d->store, ev, &call, &skip, &err) != 0) {
-        lx_log_error(trace, "deliver %s: event %lld refused by the adapter: "
-                            "%s",
-                     d->instance,
-                     (long long)json_integer_value(json_object_get(ev, "seq")),
-                     err.msg);
-        snprintf(f->reason, sizeof(f->reason), "adapter: %s", err.msg);
-        call_release(&call);
-        return REFUSED;
-    }
-    if (skip) {
-        call_release(&call);
-        return SKIPPED;
-    }
-    if (call.http.timeout_ms == 0)
-        call.http.timeout_ms = d->timeout_ms;
-    long long seq = (long long)json_integer_value(json_object_get(ev, "seq"));
-    snprintf(f->url, sizeof(f->url), "%s", call.http.url);
-    snprintf(f->method, sizeof(f->method), "%s", call.http.method);
-    for (unsigned attempt = 0;; attempt++) {
-        f->attempts = attempt + 1;
-        lx_http_result res;
-        lx_error_clear(&err);
-        int rc;
-        if (d->ops.perform) {
-            memset(&res, 0, sizeof(res));
-            rc = d->ops.perform(d->ops.ctx, &call, &res, &err);
-        } else {
-            rc = lx_http_client_perform(d->http, &call.http, &res, &err);
-        }
-        trace_attempt(d, trace, seq, attempt + 1, &call.http, res.status,
-                      res.elapsed_ms, rc != 0 ? err.msg : NULL);
-        if (rc == 0 && res.status >= 200 && res.status < 300) {
-            char nid[LX_STORE_NATIVE_ID_MAX + 1] = "";
-            if (d->ops.native_id)
-                d->ops.native_id(d->ops.ctx, ev, &res, nid, sizeof(nid));
-            const char *entity = lx_json_str(ev, "entity");
-            const char *cid = lx_json_str(ev, "canonical_id");
-            if (nid[0] && entity && cid && call.native_type[0])
-                queue_link(d, entity, cid, call.native_type, nid);
-            lx_log_debug(trace, "deliver %s: event %lld -> %s %ld in %.1f ms",
-                         d->instance, seq, call.http.method, res.status,
-                         res.elapsed_ms);
-            lx_http_result_fini(&res);
-            call_release(&call);
-            atomic_store(&d->failing, false);
-            return DELIVERED;
-        }
-        bool retry = rc != 0 || res.status >= 500 || res.status == 429 ||
-                     res.status == 408;
-        if (!retry || (d->max_attempts && attempt + 1 >= d->max_attempts)) {
-            if (!retry)
-                snprintf(f->reason, sizeof(f->reason),
-                         "the target answered %ld", res.status);
-            else if (rc != 0)
-                snprintf(f->reason, sizeof(f->reason),
-                         "gave up after %u attempts: %s", attempt + 1,
-                         err.msg);
-            else
-                snprintf(f->reason, sizeof(f->reason),
-                         "gave up after %u attempts: the target answered "
-                         "%ld",
-                         attempt + 1, res.status);
-            note_response(f, &res);
-            lx_log_error(trace, "deliver %s: event %lld refused: %s %s: %s",
-                         d->instance, seq, call.http.method, call.http.url,
-                         f->reason);
-            lx_http_result_fini(&res);
-            call_release(&call);
-            atomic_store(&d->failing, false);
-            return REFUSED;
-        }
-        unsigned delay = backoff_ms(d, attempt);
-        if (rc != 0)
-            lx_log_warn(trace, "deliver %s: event %lld attempt %u failed: %s; "
-                               "retrying in %u ms",
-                        d->instance, seq, attempt + 1, err.msg, delay);
-        else
-            lx_log_warn(trace, "deliver %s: event %lld attempt %u: target "
-                               "answered %ld; retrying in %u ms",
-                        d->instance, seq, attempt + 1, res.status, delay);
-        lx_http_result_fini(&res);
-        atomic_store(&d->failing, true);
-        atomic_fetch_add(&d->retries, 1);
-        if (wait_ms(d, delay, false)) {
-            call_release(&call);
-            return STOPPED;
-        }
-    }
 }
 
 /* Dead letters live in the store's state under
@@ -421,47 +326,341 @@ static void dead_letter(lx_delivery *d, uint64_t seq, const json_t *ev,
     free(text);
 }
 
-static outcome handle(lx_delivery *d, uint64_t seq, const char *text,
-                      size_t len)
+/* FNV-1a of the canonical id: events of one record share it. Two records
+ * that collide are merely kept in order with each other. */
+static uint64_t record_key(const char *cid)
 {
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *p = (const unsigned char *)(cid ? cid : "");
+         *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    return h;
+}
+
+static const char *trace_of(const json_t *ev)
+{
+    return lx_json_str(json_object_get(ev, "origin"), "trace");
+}
+
+/* ---- the end of an event ---- */
+
+static void job_release(lx_delivery *d, job *j)
+{
+    call_release(&j->call);
+    if (!j->s)
+        json_decref(j->ev);
+    if (j->attempts > 1 || j->waiting)
+        d->retrying--;
+    memset(j, 0, sizeof(*j));
+    d->jobs_used--;
+    atomic_store(&d->failing, d->retrying > 0);
+}
+
+static void finish_event(lx_delivery *d, job *j, outcome o)
+{
+    if (o == REFUSED)
+        dead_letter(d, j->seq, j->ev, &j->f);
+    if (!j->s) {
+        /* A dead letter replayed: once delivered, it leaves the list. */
+        if (o != REFUSED) {
+            char key[LX_STORE_KEY_MAX + 1];
+            lx_error err;
+            lx_error_clear(&err);
+            dead_letter_key(d, j->seq, key, sizeof(key));
+            if (lx_store_state_del(d->store, key, &err) != 0)
+                lx_log_error(NULL, "deliver %s: %s", d->instance, err.msg);
+            atomic_fetch_add(&d->delivered, o == DELIVERED);
+            lx_log_info(NULL, "deliver %s: dead letter %llu replayed",
+                        d->instance, (unsigned long long)j->seq);
+        }
+    } else {
+        if (o == DELIVERED)
+            atomic_fetch_add(&d->delivered, 1);
+        else if (o == SKIPPED)
+            atomic_fetch_add(&d->skipped, 1);
+        else
+            atomic_fetch_add(&d->refused, 1);
+        j->s->done = true;
+        j->s->active = false;
+        json_decref(j->s->ev);
+        j->s->ev = NULL;
+    }
+    job_release(d, j);
+}
+
+/* The answer to one attempt: delivered, retried later, or refused. */
+static void on_result(lx_delivery *d, job *j, int rc, lx_http_result *res,
+                      const lx_error *err)
+{
+    const char *trace = trace_of(j->ev);
+    long long seq = (long long)j->seq;
+    trace_attempt(d, trace, seq, j->attempts, &j->call.http, res->status,
+                  res->elapsed_ms, rc != 0 ? err->msg : NULL);
+    if (rc == 0 && res->status >= 200 && res->status < 300) {
+        char nid[LX_STORE_NATIVE_ID_MAX + 1] = "";
+        if (d->ops.native_id)
+            d->ops.native_id(d->ops.ctx, j->ev, res, nid, sizeof(nid));
+        const char *entity = lx_json_str(j->ev, "entity");
+        const char *cid = lx_json_str(j->ev, "canonical_id");
+        if (nid[0] && entity && cid && j->call.native_type[0])
+            queue_link(d, record_key(cid), entity, cid, j->call.native_type,
+                       nid);
+        lx_log_debug(trace, "deliver %s: event %lld -> %s %ld in %.1f ms",
+                     d->instance, seq, j->call.http.method, res->status,
+                     res->elapsed_ms);
+        finish_event(d, j, DELIVERED);
+        return;
+    }
+    failure *f = &j->f;
+    f->attempts = j->attempts;
+    bool retry = rc != 0 || res->status >= 500 || res->status == 429 ||
+                 res->status == 408;
+    if (!retry || (d->max_attempts && j->attempts >= d->max_attempts)) {
+        if (!retry)
+            snprintf(f->reason, sizeof(f->reason), "the target answered %ld",
+                     res->status);
+        else if (rc != 0)
+            snprintf(f->reason, sizeof(f->reason),
+                     "gave up after %u attempts: %s", j->attempts, err->msg);
+        else
+            snprintf(f->reason, sizeof(f->reason),
+                     "gave up after %u attempts: the target answered %ld",
+                     j->attempts, res->status);
+        note_response(f, res);
+        lx_log_error(trace, "deliver %s: event %lld refused: %s %s: %s",
+                     d->instance, seq, j->call.http.method,
+                     j->call.http.url, f->reason);
+        finish_event(d, j, REFUSED);
+        return;
+    }
+    unsigned delay = backoff_ms(d, j->attempts - 1);
+    if (rc != 0)
+        lx_log_warn(trace, "deliver %s: event %lld attempt %u failed: %s; "
+                           "retrying in %u ms",
+                    d->instance, seq, j->attempts, err->msg, delay);
+    else
+        lx_log_warn(trace, "deliver %s: event %lld attempt %u: target "
+                           "answered %ld; retrying in %u ms",
+                    d->instance, seq, j->attempts, res->status, delay);
+    if (j->attempts == 1)
+        d->retrying++;
+    j->waiting = true;
+    j->due_ms = lx_mono_ms() + delay;
+    atomic_fetch_add(&d->retries, 1);
+    atomic_store(&d->failing, true);
+}
+
+/* One attempt: inline through the adapter's perform, or started on the
+ * multi (answered later by collect()). */
+static void attempt(lx_delivery *d, job *j)
+{
+    j->waiting = false;
+    j->attempts++;
+    lx_http_result res;
+    memset(&res, 0, sizeof(res));
+    lx_error err;
+    lx_error_clear(&err);
+    int rc;
+    if (d->ops.perform) {
+        rc = d->ops.perform(d->ops.ctx, &j->call, &res, &err);
+    } else {
+        rc = lx_http_multi_start(d->multi, &j->call.http, j, &err);
+        if (rc == 0) {
+            j->in_flight = true;
+            atomic_fetch_add(&d->in_flight, 1);
+            return;
+        }
+    }
+    on_result(d, j, rc, &res, &err);
+    lx_http_result_fini(&res);
+}
+
+static void collect(lx_delivery *d)
+{
+    void *tag;
+    lx_http_result res;
+    int rc;
+    lx_error err;
+    lx_error_clear(&err);
+    while (lx_http_multi_done(d->multi, &tag, &res, &rc, &err)) {
+        job *j = tag;
+        j->in_flight = false;
+        atomic_fetch_sub(&d->in_flight, 1);
+        on_result(d, j, rc, &res, &err);
+        lx_http_result_fini(&res);
+        lx_error_clear(&err);
+    }
+}
+
+/* Whether a target id of record `key` waits to be written. */
+static bool link_pending(const lx_delivery *d, uint64_t key)
+{
+    for (size_t i = 0; i < d->link_count; i++)
+        if (d->link_keys[i] == key)
+            return true;
+    return false;
+}
+
+static job *free_job(lx_delivery *d)
+{
+    for (unsigned i = 0; i < d->concurrency; i++)
+        if (!d->jobs[i].used)
+            return &d->jobs[i];
+    return NULL;
+}
+
+/* Prepare ev and make its first attempt. s is NULL for a replay (j then
+ * owns ev). */
+static void start_event(lx_delivery *d, job *j, slot *s, uint64_t seq,
+                        json_t *ev)
+{
+    memset(j, 0, sizeof(*j));
+    j->used = true;
+    d->jobs_used++;
+    j->s = s;
+    j->seq = seq;
+    j->ev = ev;
+    if (s)
+        s->active = true;
+    /* The call is translated through the target's ids of this record (a
+     * direct update) and of the records it refers to: those delivered
+     * just before must be recorded first. */
+    uint64_t key = s ? s->key
+                     : record_key(lx_json_str(ev, "canonical_id"));
+    if (d->link_count &&
+        ((s && s->refs) || link_pending(d, key) ||
+         (!s && has_reference(json_object_get(ev, "record"), 0))))
+        flush_links(d);
+    bool skip = false;
+    lx_error err;
+    lx_error_clear(&err);
+    if (d->ops.prepare(d->ops.ctx, d->store, ev, &j->call, &skip, &err) !=
+        0) {
+        lx_log_error(trace_of(ev), "deliver %s: event %llu refused by the "
+                                   "adapter: %s",
+                     d->instance, (unsigned long long)seq, err.msg);
+        snprintf(j->f.reason, sizeof(j->f.reason), "adapter: %s", err.msg);
+        finish_event(d, j, REFUSED);
+        return;
+    }
+    if (skip) {
+        finish_event(d, j, SKIPPED);
+        return;
+    }
+    if (j->call.http.timeout_ms == 0)
+        j->call.http.timeout_ms = d->timeout_ms;
+    snprintf(j->f.url, sizeof(j->f.url), "%s", j->call.http.url);
+    snprintf(j->f.method, sizeof(j->f.method), "%s", j->call.http.method);
+    attempt(d, j);
+}
+
+/* ---- the window ---- */
+
+typedef struct fetch_ctx {
+    lx_delivery *d;
+    size_t room;
+    size_t got;
+} fetch_ctx;
+
+static int fetch_one(void *ctx, uint64_t seq, const char *text, size_t len)
+{
+    fetch_ctx *fc = ctx;
+    lx_delivery *d = fc->d;
+    slot *s = &d->slots[(d->head + d->window_count) % d->window_max];
+    memset(s, 0, sizeof(*s));
+    s->seq = seq;
+    d->window_count++;
+    d->next_seq = seq + 1;
+    fc->got++;
     json_t *ev = json_loadb(text, len, 0, NULL);
+    const char *type = lx_json_str(ev, "type");
+    const char *from = lx_json_str(json_object_get(ev, "origin"), "system");
     if (!ev) {
         lx_log_error(NULL, "deliver %s: event %llu is not JSON; skipped",
                      d->instance, (unsigned long long)seq);
-        return REFUSED;
+        atomic_fetch_add(&d->refused, 1);
+        s->done = true;
+    } else if (!type || !lx_delivery_topic_matches(
+                            (const char *const *)d->patterns, type) ||
+               (from && strcmp(from, d->system) == 0)) {
+        /* Not subscribed, or its own change coming back: never deliver a
+         * change back to where it came from. */
+        atomic_fetch_add(&d->skipped, 1);
+        s->done = true;
+        json_decref(ev);
+    } else {
+        s->ev = ev;
+        s->key = record_key(lx_json_str(ev, "canonical_id"));
+        s->refs = has_reference(json_object_get(ev, "record"), 0);
     }
-    const char *type = lx_json_str(ev, "type");
-    json_t *origin = json_object_get(ev, "origin");
-    const char *from = lx_json_str(origin, "system");
-    const char *trace = lx_json_str(origin, "trace");
-    outcome o;
-    failure f;
-    if (!type ||
-        !lx_delivery_topic_matches((const char *const *)d->patterns, type))
-        o = SKIPPED;
-    else if (from && strcmp(from, d->system) == 0)
-        o = SKIPPED; /* never deliver a change back to where it came from */
-    else
-        o = deliver(d, ev, trace, &f);
-    if (o == REFUSED)
-        dead_letter(d, seq, ev, &f);
-    json_decref(ev);
-    return o;
+    return fc->got >= fc->room;
 }
 
-typedef struct fetch_ctx {
-    pending_event *list;
-    size_t count;
-} fetch_ctx;
-
-static int fetch_one(void *ctx, uint64_t seq, const char *event, size_t len)
+static void fill_window(lx_delivery *d)
 {
-    fetch_ctx *f = ctx;
-    f->list[f->count].seq = seq;
-    f->list[f->count].text = lx_xstrndup(event, len);
-    f->list[f->count].len = len;
-    f->count++;
-    return 0;
+    if (atomic_exchange(&d->notified, false))
+        d->log_end = false;
+    if (d->log_end || d->rewind_to || d->window_count == d->window_max)
+        return;
+    size_t room = d->window_max - d->window_count;
+    if (room > FETCH_MAX)
+        room = FETCH_MAX;
+    fetch_ctx fc = {d, room, 0};
+    lx_error err;
+    lx_error_clear(&err);
+    if (lx_store_events(d->store, d->next_seq, room, fetch_one, &fc, NULL,
+                        &err) != 0) {
+        lx_log_error(NULL, "deliver %s: cannot read the event log: %s",
+                     d->instance, err.msg);
+        d->log_end = true; /* tried again within a second */
+        return;
+    }
+    if (fc.got < room)
+        d->log_end = true;
+}
+
+/* Start what may start, in log order. An event waits while an earlier
+ * event of its record is not done, and, when its record refers to
+ * others, while any earlier event is not done. */
+static void dispatch(lx_delivery *d, uint64_t now)
+{
+    for (unsigned i = 0; i < d->concurrency; i++) {
+        job *j = &d->jobs[i];
+        if (j->used && j->waiting && j->due_ms <= now && !d->rewind_to)
+            attempt(d, j);
+    }
+    if (d->rewind_to || d->retrying > 0)
+        return;
+    uint64_t busy[WINDOW_LIMIT];
+    size_t nbusy = 0;
+    for (size_t k = 0; k < d->window_count && d->jobs_used < d->concurrency;
+         k++) {
+        slot *s = &d->slots[(d->head + k) % d->window_max];
+        if (s->done)
+            continue;
+        if (!s->active) {
+            bool free_to_go = !(s->refs && nbusy > 0);
+            for (size_t b = 0; free_to_go && b < nbusy; b++)
+                free_to_go = busy[b] != s->key;
+            if (free_to_go) {
+                start_event(d, free_job(d), s, s->seq, s->ev);
+                if (d->retrying > 0)
+                    return;
+            }
+        }
+        if (!s->done)
+            busy[nbusy++] = s->key;
+    }
+}
+
+/* The cursor moves over the finished prefix of the window. */
+static void advance(lx_delivery *d)
+{
+    while (d->window_count > 0 && d->slots[d->head].done) {
+        atomic_store(&d->cursor, d->slots[d->head].seq);
+        d->head = (d->head + 1) % d->window_max;
+        d->window_count--;
+    }
 }
 
 static void save_cursor(lx_delivery *d, uint64_t *saved)
@@ -469,6 +668,18 @@ static void save_cursor(lx_delivery *d, uint64_t *saved)
     flush_links(d);
     flush_traces(d);
     uint64_t cur = atomic_load(&d->cursor);
+    uint64_t last = lx_store_last_seq(d->store);
+    uint64_t lag = last > cur ? last - cur : 0;
+    if (lag > d->max_lag && !d->lag_reported)
+        lx_log_warn(NULL, "deliver %s: lagging, %llu events behind the log "
+                          "(limit %llu)",
+                    d->instance, (unsigned long long)lag,
+                    (unsigned long long)d->max_lag);
+    else if (lag <= d->max_lag && d->lag_reported)
+        lx_log_info(NULL, "deliver %s: back within the lag limit (%llu "
+                          "events behind)",
+                    d->instance, (unsigned long long)lag);
+    d->lag_reported = lag > d->max_lag;
     if (cur == *saved)
         return;
     lx_error err;
@@ -479,6 +690,18 @@ static void save_cursor(lx_delivery *d, uint64_t *saved)
         return;
     }
     *saved = cur;
+}
+
+/* Drop every job and the whole window (a rewind, or the end). Calls in
+ * flight must be over or abandoned. */
+static void drop_all(lx_delivery *d)
+{
+    for (unsigned i = 0; i < d->concurrency; i++)
+        if (d->jobs[i].used)
+            job_release(d, &d->jobs[i]);
+    for (size_t k = 0; k < d->window_count; k++)
+        json_decref(d->slots[(d->head + k) % d->window_max].ev);
+    d->head = d->window_count = 0;
 }
 
 /* ---- operators' requests: replay a dead letter, rewind the cursor ---- */
@@ -501,19 +724,21 @@ static int collect_replays(void *ctx, const char *key, const char *value,
     return l->n >= 64;
 }
 
-typedef struct one_event {
-    char *text;
-    size_t len;
-    uint64_t seq;
-} one_event;
-
 static int take_one(void *ctx, uint64_t seq, const char *event, size_t len)
 {
-    one_event *e = ctx;
-    e->text = lx_xstrndup(event, len);
-    e->len = len;
-    e->seq = seq;
+    json_t **ev = ctx;
+    *ev = json_loadb(event, len, 0, NULL);
+    if (*ev)
+        json_object_set_new(*ev, "seq", json_integer((json_int_t)seq));
     return 1;
+}
+
+static bool replaying(const lx_delivery *d, uint64_t seq)
+{
+    for (unsigned i = 0; i < d->concurrency; i++)
+        if (d->jobs[i].used && !d->jobs[i].s && d->jobs[i].seq == seq)
+            return true;
+    return false;
 }
 
 static void serve_requests(lx_delivery *d)
@@ -522,92 +747,117 @@ static void serve_requests(lx_delivery *d)
     lx_error_clear(&err);
     char key[LX_STORE_KEY_MAX + 1], *value = NULL;
     snprintf(key, sizeof(key), "replay/%s", d->instance);
-    if (lx_store_state_get(d->store, key, &value, NULL, &err) == 0) {
+    if (!d->rewind_to &&
+        lx_store_state_get(d->store, key, &value, NULL, &err) == 0) {
         uint64_t from = strtoull(value, NULL, 10);
         free(value);
         if (lx_store_state_del(d->store, key, &err) == 0 && from > 0) {
             lx_log_info(NULL, "deliver %s: replaying from event %llu "
                               "(operator request)",
                         d->instance, (unsigned long long)from);
-            atomic_store(&d->cursor, from - 1);
+            d->rewind_to = from; /* once no call is in flight */
         }
     }
     replay_list l = {.n = 0};
     snprintf(key, sizeof(key), "dlq/%s/", d->instance);
-    if (lx_store_state_list(d->store, key, collect_replays, &l, &err) != 0)
+    if (d->rewind_to ||
+        lx_store_state_list(d->store, key, collect_replays, &l, &err) != 0)
         return;
-    for (size_t i = 0; i < l.n && !stopping(d); i++) {
-        one_event e = {NULL, 0, 0};
-        if (lx_store_events(d->store, l.seqs[i], 1, take_one, &e, NULL,
+    for (size_t i = 0; i < l.n && d->jobs_used < d->concurrency; i++) {
+        if (replaying(d, l.seqs[i]))
+            continue;
+        json_t *ev = NULL;
+        if (lx_store_events(d->store, l.seqs[i], 1, take_one, &ev, NULL,
                             &err) != 0 ||
-            !e.text || e.seq != l.seqs[i]) {
-            free(e.text);
+            !ev ||
+            (uint64_t)json_integer_value(json_object_get(ev, "seq")) !=
+                l.seqs[i]) {
+            json_decref(ev);
             continue;
         }
-        outcome o = handle(d, e.seq, e.text, e.len);
-        free(e.text);
-        if (o == STOPPED)
-            break;
-        if (o != REFUSED) { /* delivered now: the dead letter is done */
-            dead_letter_key(d, l.seqs[i], key, sizeof(key));
-            if (lx_store_state_del(d->store, key, &err) != 0)
-                lx_log_error(NULL, "deliver %s: %s", d->instance, err.msg);
-            atomic_fetch_add(&d->delivered, o == DELIVERED);
-            lx_log_info(NULL, "deliver %s: dead letter %llu replayed",
-                        d->instance, (unsigned long long)l.seqs[i]);
-        }
+        start_event(d, free_job(d), NULL, l.seqs[i], ev);
     }
+}
+
+static void rewind_now(lx_delivery *d)
+{
+    drop_all(d);
+    atomic_store(&d->cursor, d->rewind_to - 1);
+    d->next_seq = d->rewind_to;
+    d->rewind_to = 0;
+    d->log_end = false;
+}
+
+/* How long the thread may sleep: until the next retry, at most a second
+ * (operators' requests, a missed notification), at most until the cursor
+ * is due when it moved. */
+static int wait_budget(const lx_delivery *d, uint64_t now, uint64_t saved,
+                       uint64_t last_save, uint64_t next_requests)
+{
+    uint64_t until = now + IDLE_WAIT_MS;
+    if (next_requests < until)
+        until = next_requests;
+    if (atomic_load(&d->cursor) != saved || d->link_count || d->trace_count)
+        if (last_save + d->cursor_interval_ms < until)
+            until = last_save + d->cursor_interval_ms;
+    for (unsigned i = 0; i < d->concurrency; i++)
+        if (d->jobs[i].used && d->jobs[i].waiting && d->jobs[i].due_ms < until)
+            until = d->jobs[i].due_ms;
+    return until > now ? (int)(until - now) : 0;
 }
 
 static void *run(void *arg)
 {
     lx_delivery *d = arg;
     uint64_t saved = atomic_load(&d->cursor), last_save = lx_mono_ms();
-    pending_event batch[BATCH];
-    while (!stopping(d)) {
-        serve_requests(d);
-        /* Ids of records delivered in the previous batch are known before
-         * their next changes are prepared (direct updates, not
-         * conditional ones). */
-        flush_links(d);
-        fetch_ctx f = {batch, 0};
-        lx_error err;
-        lx_error_clear(&err);
-        if (lx_store_events(d->store, atomic_load(&d->cursor) + 1, BATCH,
-                            fetch_one, &f, NULL, &err) != 0) {
-            lx_log_error(NULL, "deliver %s: cannot read the event log: %s",
-                         d->instance, err.msg);
-            wait_ms(d, 1000, false);
-            continue;
+    uint64_t next_requests = 0;
+    while (!atomic_load(&d->stop)) {
+        uint64_t now = lx_mono_ms();
+        if (now >= next_requests) {
+            serve_requests(d);
+            next_requests = now + REQUESTS_EVERY_MS;
+            d->log_end = false; /* a missed notification costs a second */
         }
-        if (f.count == 0) {
+        if (d->rewind_to && atomic_load(&d->in_flight) == 0)
+            rewind_now(d);
+        fill_window(d);
+        dispatch(d, now);
+        advance(d);
+        now = lx_mono_ms();
+        if (now - last_save >= d->cursor_interval_ms) {
             save_cursor(d, &saved);
-            wait_ms(d, 1000, true);
-            continue;
+            last_save = now;
         }
-        size_t i = 0;
-        for (; i < f.count; i++) {
-            outcome o = handle(d, batch[i].seq, batch[i].text, batch[i].len);
-            if (o == STOPPED)
-                break;
-            if (o == DELIVERED)
-                atomic_fetch_add(&d->delivered, 1);
-            else if (o == SKIPPED)
-                atomic_fetch_add(&d->skipped, 1);
-            else
-                atomic_fetch_add(&d->refused, 1);
-            atomic_store(&d->cursor, batch[i].seq);
-            uint64_t now = lx_mono_ms();
-            if (now - last_save >= d->cursor_interval_ms) {
-                save_cursor(d, &saved);
-                last_save = now;
-            }
-        }
-        for (size_t k = 0; k < f.count; k++)
-            free(batch[k].text);
+        /* Sleep only when nothing can move without the network, a
+         * notification or time. */
+        int budget = 0;
+        bool can_start = !d->rewind_to && d->retrying == 0 &&
+                         d->jobs_used < d->concurrency &&
+                         (!d->log_end || atomic_load(&d->notified));
+        bool window_full = d->window_count == d->window_max;
+        if (!can_start || window_full)
+            budget = wait_budget(d, now, saved, last_save, next_requests);
+        if (!can_start || window_full || atomic_load(&d->in_flight) > 0)
+            lx_http_multi_poll(d->multi, budget);
+        collect(d);
+        advance(d);
     }
     save_cursor(d, &saved);
     return NULL;
+}
+
+static void free_delivery(lx_delivery *d)
+{
+    lx_http_multi_destroy(&d->multi); /* abandons calls in flight first */
+    if (d->jobs)
+        drop_all(d);
+    flush_links(d);
+    flush_traces(d);
+    for (size_t i = 0; d->patterns[i]; i++)
+        free(d->patterns[i]);
+    free(d->jobs);
+    free(d->slots);
+    free(d);
 }
 
 int lx_delivery_start(lx_store *store, const lx_delivery_options *opts,
@@ -621,6 +871,11 @@ int lx_delivery_start(lx_store *store, const lx_delivery_options *opts,
         return lx_error_set(err, LX_EINVAL, "a delivery needs an instance "
                                             "name, a system and a prepare "
                                             "function");
+    if (opts->concurrency > CONCURRENCY_MAX ||
+        opts->window_max > WINDOW_LIMIT)
+        return lx_error_set(err, LX_EINVAL, "delivery %s: concurrency is "
+                                            "1..%d, window_max up to %d",
+                            opts->instance, CONCURRENCY_MAX, WINDOW_LIMIT);
     lx_delivery *d = lx_xcalloc(1, sizeof(*d));
     d->store = store;
     d->ops = *ops;
@@ -641,28 +896,34 @@ int lx_delivery_start(lx_store *store, const lx_delivery_options *opts,
                                 : 50;
     d->timeout_ms = opts->timeout_ms ? opts->timeout_ms : 10000;
     d->max_attempts = opts->max_attempts ? opts->max_attempts : 20;
-    pthread_mutex_init(&d->mu, NULL);
-    pthread_cond_init(&d->cv, NULL);
+    d->concurrency = opts->concurrency ? opts->concurrency : 8;
+    d->max_lag = opts->max_lag ? opts->max_lag : 10000;
+    d->window_max = opts->window_max ? opts->window_max
+                                     : 64 + 4 * (size_t)d->concurrency;
+    if (d->window_max > WINDOW_LIMIT)
+        d->window_max = WINDOW_LIMIT;
+    if (d->window_max < d->concurrency)
+        d->window_max = d->concurrency;
+    d->slots = lx_xcalloc(d->window_max, sizeof(*d->slots));
+    d->jobs = lx_xcalloc(d->concurrency, sizeof(*d->jobs));
     uint64_t cursor = 0;
     int rc = lx_store_cursor_get(store, d->cursor_name, &cursor, err);
     if (rc == 0)
-        rc = lx_http_client_new(&d->http, err);
+        rc = lx_http_multi_new(d->concurrency, &d->multi, err);
     if (rc == 0) {
         atomic_store(&d->cursor, cursor);
+        d->next_seq = cursor + 1;
         if (pthread_create(&d->thread, NULL, run, d) != 0)
             rc = lx_error_set(err, LX_EIO, "cannot start the delivery thread");
     }
     if (rc != 0) {
-        lx_http_client_destroy(&d->http);
-        for (size_t i = 0; d->patterns[i]; i++)
-            free(d->patterns[i]);
-        pthread_mutex_destroy(&d->mu);
-        pthread_cond_destroy(&d->cv);
-        free(d);
+        free_delivery(d);
         return rc;
     }
-    lx_log_info(NULL, "deliver %s: started for system %s after event %llu",
-                d->instance, d->system, (unsigned long long)cursor);
+    lx_log_info(NULL, "deliver %s: started for system %s after event %llu "
+                      "(%u calls at once)",
+                d->instance, d->system, (unsigned long long)cursor,
+                d->concurrency);
     *out = d;
     return 0;
 }
@@ -673,17 +934,10 @@ void lx_delivery_stop(lx_delivery **dp)
     if (!d)
         return;
     *dp = NULL;
-    pthread_mutex_lock(&d->mu);
-    d->stop = true;
-    pthread_cond_broadcast(&d->cv);
-    pthread_mutex_unlock(&d->mu);
+    atomic_store(&d->stop, true);
+    lx_http_multi_wakeup(d->multi);
     pthread_join(d->thread, NULL);
-    lx_http_client_destroy(&d->http);
-    for (size_t i = 0; d->patterns[i]; i++)
-        free(d->patterns[i]);
-    pthread_mutex_destroy(&d->mu);
-    pthread_cond_destroy(&d->cv);
-    free(d);
+    free_delivery(d);
 }
 
 void lx_delivery_stats_get(lx_delivery *d, lx_delivery_stats *out)
@@ -694,4 +948,9 @@ void lx_delivery_stats_get(lx_delivery *d, lx_delivery_stats *out)
     out->refused = atomic_load(&d->refused);
     out->retries = atomic_load(&d->retries);
     out->failing = atomic_load(&d->failing);
+    out->in_flight = atomic_load(&d->in_flight);
+    uint64_t last = lx_store_last_seq(d->store);
+    out->lag = last > out->cursor ? last - out->cursor : 0;
+    out->max_lag = d->max_lag;
+    out->lagging = out->lag > d->max_lag;
 }

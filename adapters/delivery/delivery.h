@@ -19,7 +19,24 @@
  * delivery goes on. Operators replay a dead letter by setting its "state"
  * to "replay" (`lingua dlq replay`), or rewind the whole subscription by
  * writing "replay/<instance>" = first sequence (`lingua replay`); the
- * delivery thread picks both up within a second. */
+ * delivery thread picks both up within a second.
+ *
+ * Concurrency: up to `concurrency` calls are in flight at once (curl
+ * multi, as many keep-alive connections to the target). Events of one
+ * canonical record are never reordered nor overlapped: a later change of
+ * record R starts only once the earlier one is delivered, skipped or
+ * dead-lettered. An event whose record refers to other records (a
+ * coverage to its person) starts only once every earlier event is done,
+ * so the target ids of those records are known when it is translated.
+ * While an event waits for a retry no new event starts: a target that is
+ * down sees at most `concurrency` events retried, not the whole log. The
+ * cursor advances past a sequence only when every event up to it is done,
+ * so "at least once, never skip" holds with any concurrency; after a
+ * crash, calls that were in flight or done past the cursor are repeated.
+ * An adapter's `perform` runs inline on the delivery thread (one call at
+ * a time, ordering as above). Memory is bounded: at most a window of
+ * events after the cursor is read ahead (window_max, default 64 + 4 per
+ * concurrent call), whatever the backlog. */
 #ifndef LX_ADAPTERS_DELIVERY_H
 #define LX_ADAPTERS_DELIVERY_H
 
@@ -80,6 +97,14 @@ typedef struct lx_delivery_options {
     unsigned max_attempts;      /* transport errors and 5xx are retried up
                                    to this many attempts (default 20: with
                                    the default backoff, about 8 minutes) */
+    unsigned concurrency;       /* calls in flight at once, 1..256
+                                   (default 8; 1 = one after the other,
+                                   strictly in log order) */
+    uint64_t max_lag;           /* events behind the head of the log past
+                                   which the instance is "lagging" (stats,
+                                   /health, /metrics); default 10000 */
+    unsigned window_max;        /* events read ahead of the cursor, at most
+                                   (default 64 + 4 * concurrency, <= 4096) */
 } lx_delivery_options;
 
 /* Start delivering. store and ops must outlive the delivery; opts strings
@@ -92,7 +117,8 @@ LX_NODISCARD int lx_delivery_start(lx_store *store,
 /* Wake the thread: new events were committed. Thread-safe, cheap. */
 void lx_delivery_notify(lx_delivery *d);
 
-/* Stop after the call in progress, save the cursor, join. NULL is fine. */
+/* Stop, save the cursor, join. Calls still in flight are abandoned (they
+ * are after the cursor: repeated on the next start). NULL is fine. */
 void lx_delivery_stop(lx_delivery **d);
 
 typedef struct lx_delivery_stats {
@@ -101,8 +127,13 @@ typedef struct lx_delivery_stats {
     uint64_t skipped;    /* not subscribed, own origin, nothing to send */
     uint64_t refused;    /* 4xx or adapter errors */
     uint64_t retries;    /* retried attempts */
-    bool failing;        /* the current event is being retried */
+    bool failing;        /* an event is being retried */
+    unsigned in_flight;  /* calls in flight now */
+    uint64_t lag;        /* events in the log after the cursor */
+    uint64_t max_lag;    /* the configured limit */
+    bool lagging;        /* lag > max_lag */
 } lx_delivery_stats;
+/* Thread-safe. */
 void lx_delivery_stats_get(lx_delivery *d, lx_delivery_stats *out);
 
 /* True when `topic` ("person.updated") matches one of the patterns:

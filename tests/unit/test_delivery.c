@@ -139,12 +139,15 @@ static void put(fixture *f, const char *entity, const char *system,
     json_decref(r);
 }
 
-static lx_delivery *start(fixture *f)
+/* concurrency 1: strictly in log order, across records too; 0: the
+ * default (several calls at once, in order per record only). */
+static lx_delivery *start(fixture *f, unsigned concurrency)
 {
     static const char *const subs[] = {"person.*", NULL};
     lx_delivery_options o = {.instance = "ehr-out", .system = "ehr",
                              .subscribe = subs, .backoff_base_ms = 20,
-                             .backoff_max_ms = 50, .cursor_interval_ms = 10};
+                             .backoff_max_ms = 50, .cursor_interval_ms = 10,
+                             .concurrency = concurrency};
     lx_outbound_ops ops = {.prepare = prepare, .native_id = native_id, .ctx = &f->a};
     lx_delivery *d = NULL;
     assert_int_equal(lx_delivery_start(f->store, &o, &ops, &d, NULL), 0);
@@ -174,7 +177,7 @@ static void test_delivery_sends_in_order_and_skips_echo_and_topics(
     put(f, "coverage", "hr", "3", "covered");   /* not subscribed */
     put(f, "person", "hr", "4", "skipme");      /* adapter skips */
     put(f, "person", "hr", "5", "beta");
-    lx_delivery *d = start(f);
+    lx_delivery *d = start(f, 1);
     wait_cursor(d, 5);
     lx_delivery_stats st;
     lx_delivery_stats_get(d, &st);
@@ -202,7 +205,7 @@ static void test_delivery_sends_in_order_and_skips_echo_and_topics(
                                          NULL), 0);
     assert_int_equal(cursor, 5);
     /* A restart resumes after the cursor: nothing is sent twice. */
-    d = start(f);
+    d = start(f, 1);
     put(f, "person", "hr", "6", "gamma");
     lx_delivery_notify(d);
     wait_cursor(d, 6);
@@ -222,7 +225,7 @@ static void test_delivery_retries_5xx_in_order_and_refuses_4xx(void **state)
     put(f, "person", "hr", "1", "alpha");
     put(f, "person", "hr", "2", "beta");
     put(f, "person", "hr", "3", "gamma");
-    lx_delivery *d = start(f);
+    lx_delivery *d = start(f, 1);
     wait_cursor(d, 3);
     lx_delivery_stats st;
     lx_delivery_stats_get(d, &st);
@@ -246,7 +249,7 @@ static void test_delivery_refusal_goes_to_dead_letters_and_replays(
     f->t.script_len = 1;
     put(f, "person", "hr", "1", "alpha");
     put(f, "person", "hr", "2", "beta");
-    lx_delivery *d = start(f);
+    lx_delivery *d = start(f, 1);
     wait_cursor(d, 2);
     /* The dead letter keeps the reason, the request and the response. */
     char *v = NULL;
