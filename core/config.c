@@ -534,6 +534,10 @@ static int load_root(loader *ld)
             rc = load_systems(ld, v, at);
         } else if (strcmp(key, "adapters") == 0) {
             rc = load_adapters(ld, v, at);
+        } else if (strcmp(key, "partners") == 0) {
+            /* Same shape as systems; the EDI adapter validates the
+             * profiles' contents (docs/edi-partners.md). */
+            rc = load_systems(ld, v, at);
         } else {
             rc = fail_unknown(ld, at, key);
         }
@@ -557,6 +561,7 @@ static int load_root(loader *ld)
         json_object_set_new(root, "adapters", json_array());
     cfg->systems = json_object_get(root, "systems");
     cfg->adapters = json_object_get(root, "adapters");
+    cfg->partners = json_object_get(root, "partners");
     LX_ASSERT(json_is_object(cfg->systems) && json_is_array(cfg->adapters));
     return check_adapter_systems(ld);
 }

@@ -57,6 +57,9 @@ typedef struct lx_config {
     json_t *systems;    /* borrowed from root: object, may be empty (an
                            empty one is added to root when absent) */
     json_t *adapters;   /* borrowed from root: array, may be empty (same) */
+    json_t *partners;   /* borrowed from root: object of objects (EDI
+                           trading partners, docs/edi-partners.md), or NULL
+                           when absent */
     json_t *root;       /* the whole document (owned) */
 } lx_config;
 
@@ -79,8 +82,9 @@ typedef struct lx_config {
  * limits.max_payload is 1 KiB..1 GiB; store.map_size_mb and
  * store.max_size_mb 1..1048576;
  * store.max_batch 1..65536; store.sync a boolean; log.level and log.format
- * are names (lx_log_parse_level, lx_log_parse_format); systems is an object
- * of objects; adapters is an array of objects, each with a non-empty string
+ * are names (lx_log_parse_level, lx_log_parse_format); systems and
+ * partners are objects of objects (a partner's contents are the EDI
+ * adapter's to validate); adapters is an array of objects, each with a non-empty string
  * "name" unique among adapters and a string "system" naming a member of
  * systems. Strings may not contain "\u0000".
  * Touches no global state: safe to call from any thread. */

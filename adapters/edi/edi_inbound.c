@@ -100,11 +100,14 @@ static void now_stamp(char date[9], char hhmm[5])
     snprintf(hhmm, 5, "%02d%02d", tm.tm_hour, tm.tm_min);
 }
 
+/* Counters are per partner when there is one: the acks and the outbound
+ * interchanges to that partner then never share a control number. */
 static int next_number(const lx_edi_inbound_options *o, const char *what,
                        uint64_t *v, lx_error *err)
 {
     char name[LX_STORE_KEY_MAX];
-    snprintf(name, sizeof(name), "%s/%s", what, o->system);
+    snprintf(name, sizeof(name), "%s/%s", what,
+             o->partner ? o->partner->name : o->system);
     return lx_store_counter_next(o->store, name, 1, 999999999, v, err);
 }
 
@@ -115,19 +118,71 @@ static int write_ack(const lx_edi_inbound_options *o, const char *base,
                            out->ack_path, sizeof(out->ack_path), err);
 }
 
+/* The TA1 alone (a partner that asked for interchange acknowledgements
+ * only): ISA, TA1, IEA with no group. The note is the first
+ * interchange-level finding (001 control number mismatch, 021 group
+ * count; TA104 E), else 000 and A. */
+static json_t *ta1_tree(const lx_edi_inbound_options *o, const lx_x12_doc *doc,
+                        const json_t *ichg, uint64_t isa13, const char *date,
+                        const char *hhmm)
+{
+    const lx_edi_partner *p = o->partner;
+    const json_t *risa = json_object_get(ichg, "ISA");
+    const char *r13 = lx_json_str(risa, "ISA13");
+    const char *note = "000", *status = "A";
+    for (size_t i = 0; r13 && i < lx_x12_doc_diag_count(doc); i++) {
+        const lx_x12_diag *d = lx_x12_doc_diag(doc, i);
+        if (d->level == LX_X12_LEVEL_INTERCHANGE &&
+            strtoull(d->isa13, NULL, 10) == strtoull(r13, NULL, 10)) {
+            note = d->x12_code;
+            status = strcmp(note, "023") == 0 ? "R" : "E";
+            break;
+        }
+    }
+    char n13[16], rep[2] = {p->x12_delims.repetition, 0},
+                  comp[2] = {p->x12_delims.component, 0};
+    snprintf(n13, sizeof(n13), "%09llu", (unsigned long long)isa13);
+    json_t *isa = json_pack(
+        "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,"
+        "s:s}",
+        "id", "ISA", "ISA01", "00", "ISA02", "", "ISA03", "00", "ISA04", "",
+        "ISA05", p->x12_ours.qualifier, "ISA06", p->x12_ours.id, "ISA07",
+        p->x12_theirs.qualifier, "ISA08", p->x12_theirs.id, "ISA09", date + 2,
+        "ISA10", hhmm, "ISA11", rep, "ISA12", "00501", "ISA13", n13, "ISA14",
+        "0", "ISA15", p->test ? "T" : "P", "ISA16", comp);
+    json_t *ta1 = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "id", "TA1", "TA101",
+                            r13 ? r13 : "", "TA102",
+                            lx_json_str(risa, "ISA09") ? lx_json_str(risa, "ISA09") : "",
+                            "TA103",
+                            lx_json_str(risa, "ISA10") ? lx_json_str(risa, "ISA10") : "",
+                            "TA104", status, "TA105", note);
+    return json_pack("{s:[{s:o,s:[o],s:[]}]}", "interchanges", "ISA", isa,
+                     "TA1", ta1, "groups");
+}
+
 static int ack_x12(const lx_edi_inbound_options *o, const lx_x12_doc *doc,
                    lx_edi_outcome *out, lx_error *err)
 {
-    bool want_999 = strcmp(o->ack, "999") == 0;
-    if (!want_999 && strcmp(o->ack, "997") != 0)
-        return 0;
+    const lx_edi_partner *p = o->partner;
+    bool want_999, want_ta1 = false;
+    if (p) {
+        if (p->x12_ack == LX_EDI_ACK_NONE)
+            return 0;
+        want_999 = p->x12_ack == LX_EDI_ACK_999;
+        want_ta1 = p->x12_ack == LX_EDI_ACK_TA1;
+    } else {
+        want_999 = strcmp(o->ack, "999") == 0;
+        if (!want_999 && strcmp(o->ack, "997") != 0)
+            return 0;
+    }
     json_t *ichgs = json_object_get(lx_x12_doc_tree(doc), "interchanges");
     char date[9], hhmm[5];
     now_stamp(date, hhmm);
     for (size_t i = 0; i < json_array_size(ichgs); i++) {
         uint64_t isa13 = 0, gs06 = 0;
         int rc = next_number(o, "x12-isa13", &isa13, err);
-        rc = rc ? rc : next_number(o, "x12-gs06", &gs06, err);
+        if (!want_ta1)
+            rc = rc ? rc : next_number(o, "x12-gs06", &gs06, err);
         if (rc != 0)
             return rc;
         lx_x12_ack_ids ids = {.interchange = i, .isa13 = isa13, .gs06 = gs06,
@@ -136,14 +191,38 @@ static int ack_x12(const lx_edi_inbound_options *o, const lx_x12_doc *doc,
                                        (o->reject_whole
                                             ? 0
                                             : LX_X12_ACK_ACCEPT_WITH_ERRORS)};
+        if (p) {
+            ids.sender_qual = p->x12_ours.qualifier;
+            ids.sender_id = p->x12_ours.id;
+            ids.receiver_qual = p->x12_theirs.qualifier;
+            ids.receiver_id = p->x12_theirs.id;
+            ids.gs02 = p->x12_ours.application;
+            ids.gs03 = p->x12_theirs.application;
+            ids.test_indicator = p->test ? 'T' : 'P';
+            ids.delims = &p->x12_delims;
+        }
         lx_buf b;
         lx_buf_init(&b, 64u << 20);
-        rc = lx_x12_ack_build(doc, want_999 ? LX_X12_ACK_999 : LX_X12_ACK_997,
-                              &ids, NULL, &b, err);
-        char base[64];
-        snprintf(base, sizeof(base), "%s-%09llu.x12", want_999 ? "999" : "997",
-                 (unsigned long long)isa13);
-        if (rc == 0)
+        const char *kind = want_ta1 ? "TA1" : want_999 ? "999" : "997";
+        if (want_ta1) {
+            json_t *t = ta1_tree(o, doc, json_array_get(ichgs, i), isa13,
+                                 date, hhmm);
+            rc = lx_x12_write(t, &p->x12_delims, LX_X12_WRITE_NEWLINE, &b,
+                              err);
+            json_decref(t);
+        } else {
+            rc = lx_x12_ack_build(doc,
+                                  want_999 ? LX_X12_ACK_999 : LX_X12_ACK_997,
+                                  &ids, NULL, &b, err);
+        }
+        char base[128];
+        if (p)
+            snprintf(base, sizeof(base), "%s-%09llu-%s.x12", p->name,
+                     (unsigned long long)isa13, kind);
+        else
+            snprintf(base, sizeof(base), "%s-%09llu.x12", kind,
+                     (unsigned long long)isa13);
+        if (rc == 0 && b.len > 0)
             rc = write_ack(o, base, &b, out, err);
         lx_buf_fini(&b);
         if (rc != 0)
@@ -156,7 +235,9 @@ static int ack_edifact(const lx_edi_inbound_options *o, const json_t *tree,
                        const lx_edifact_diags *diags, lx_edi_outcome *out,
                        lx_error *err)
 {
-    if (strcmp(o->ack, "contrl") != 0 && strcmp(o->ack, "CONTRL") != 0)
+    if (o->partner ? o->partner->edifact_ack != LX_EDI_ACK_CONTRL
+                   : strcmp(o->ack, "contrl") != 0 &&
+                         strcmp(o->ack, "CONTRL") != 0)
         return 0;
     json_t *ichgs = json_object_get(tree, "interchanges");
     char date[9], hhmm[5];
@@ -173,11 +254,26 @@ static int ack_edifact(const lx_edi_inbound_options *o, const json_t *tree,
                                   .message_ref = mref, .date = date,
                                   .time = hhmm,
                                   .flags = LX_EDIFACT_ACK_NEWLINE};
+        if (o->partner) {
+            const lx_edi_partner *p = o->partner;
+            ids.sender_id = p->edifact_ours.id;
+            ids.sender_qual = p->edifact_ours.qualifier[0]
+                                  ? p->edifact_ours.qualifier
+                                  : NULL;
+            ids.recipient_id = p->edifact_theirs.id;
+            ids.recipient_qual = p->edifact_theirs.qualifier[0]
+                                     ? p->edifact_theirs.qualifier
+                                     : NULL;
+        }
         lx_buf b;
         lx_buf_init(&b, 64u << 20);
         rc = lx_edifact_ack_build(tree, diags, &ids, NULL, &b, err);
-        char base[64];
-        snprintf(base, sizeof(base), "CONTRL-%s.edi", iref);
+        char base[128];
+        if (o->partner)
+            snprintf(base, sizeof(base), "%s-%09llu-CONTRL.edi",
+                     o->partner->name, (unsigned long long)ref);
+        else
+            snprintf(base, sizeof(base), "CONTRL-%s.edi", iref);
         if (rc == 0)
             rc = write_ack(o, base, &b, out, err);
         lx_buf_fini(&b);
@@ -277,6 +373,34 @@ static json_t *edifact_accepted(const json_t *parsed,
     return tree;
 }
 
+/* ---- the partner's envelopes ---- */
+
+/* Every interchange of the file must be from the partner to us: one that
+ * is not refuses the file whole, before anything is stored or acked. */
+static int check_partner(const lx_edi_inbound_options *o, const json_t *tree,
+                         bool x12, lx_error *err)
+{
+    if (!o->partner)
+        return 0;
+    size_t i;
+    json_t *ichg;
+    json_array_foreach(json_object_get(tree, "interchanges"), i, ichg)
+    {
+        int rc = x12 ? lx_edi_partner_check_isa(
+                           o->partner, json_object_get(ichg, "ISA"), err)
+                     : lx_edi_partner_check_unb(
+                           o->partner, json_object_get(ichg, "UNB"), err);
+        if (rc != 0) {
+            lx_error_prefix(err, "interchange %zu", i + 1);
+            if (err)
+                snprintf(err->where, sizeof(err->where), "interchange %zu/%s",
+                         i + 1, x12 ? "ISA" : "UNB");
+            return rc;
+        }
+    }
+    return 0;
+}
+
 /* ---- the pipeline ---- */
 
 static int finish(const lx_edi_inbound_options *o, const json_t *accepted,
@@ -316,7 +440,8 @@ int lx_edi_inbound_process(const lx_edi_inbound_options *o, const char *data,
         skip++;
     const char *p = data + skip;
     size_t n = len - skip;
-    bool none = !o->ack || strcmp(o->ack, "none") == 0 || !o->ack_outbox;
+    bool none = !o->ack_outbox ||
+                (!o->partner && (!o->ack || strcmp(o->ack, "none") == 0));
     if (n >= 3 && memcmp(p, "ISA", 3) == 0) {
         out->standard = "X12";
         lx_x12_doc *doc = NULL;
@@ -337,6 +462,11 @@ int lx_edi_inbound_process(const lx_edi_inbound_options *o, const char *data,
                 return LX_ESYNTAX;
             }
         }
+        rc = check_partner(o, lx_x12_doc_tree(doc), true, err);
+        if (rc != 0) {
+            lx_x12_doc_destroy(&doc);
+            return rc;
+        }
         json_t *accepted = x12_accepted(doc, out);
         if (o->reject_whole && out->rejected)
             json_array_clear(json_object_get(accepted, "interchanges"));
@@ -355,6 +485,8 @@ int lx_edi_inbound_process(const lx_edi_inbound_options *o, const char *data,
         lx_edifact_diags_init(&diags);
         json_t *tree = NULL;
         int rc = lx_edifact_parse(p, n, &eo, &tree, &diags, err);
+        if (rc == 0)
+            rc = check_partner(o, tree, false, err);
         if (rc == 0) {
             json_t *accepted = edifact_accepted(tree, &diags, out);
             if (o->reject_whole && out->rejected)

@@ -17,6 +17,7 @@
 #define LX_ADAPTERS_EDI_INBOUND_H
 
 #include "adapters/edi/edi_canonical.h"
+#include "adapters/edi/edi_partner.h"
 #include "adapters/edi/edifact.h"
 #include "adapters/edi/x12.h"
 #include "canonical/registry.h"
@@ -38,6 +39,17 @@ typedef struct lx_edi_inbound_options {
                                NULL / "none": no acknowledgement */
     const char *ack_outbox; /* directory the acks are written to */
     bool reject_whole;      /* one rejected transaction rejects all */
+    /* The trading partner (borrowed), or NULL. With a partner, every
+     * interchange's envelope must be from it to us (ISA05..08, UNB
+     * S002/S003; else the whole file is refused with LX_EINVAL before
+     * anything is stored), the acknowledgement is the one its profile
+     * asks for (`ack` is ignored: 997, 999, TA1 alone, CONTRL or none),
+     * addressed with the profile's ids, delimiters and test indicator,
+     * and its control numbers come from the counters named after the
+     * partner, shared with the outbound interchanges (edi_outbound.h).
+     * Without, acks swap the received envelope's ids and the counters
+     * are named after `system`. */
+    const lx_edi_partner *partner;
 } lx_edi_inbound_options;
 
 typedef struct lx_edi_outcome {

@@ -1,0 +1,714 @@
+/* adapters/edi/edi_outbound.c: see edi_outbound.h.
+ *
+ * prepare maps the event to the body of one transaction set / message
+ * (without its envelope), checks the whole interchange strictly with
+ * provisional control numbers, and hands the body over as the call's
+ * body; perform takes the real control numbers, envelopes, writes. */
+#include "adapters/edi/edi_outbound.h"
+
+#include "adapters/transport/outbox.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/mem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MEMBER_ID_SYSTEM "urn:lingua:x12:834:member-id"
+#define OUT_MAX ((size_t)64 << 20)
+
+struct lx_edi_out {
+    lx_store *store;
+    const lx_x12_defs *x12_defs;
+    const lx_edifact_defs *edifact_defs;
+    const lx_edi_maps *maps;
+    lx_edi_partner partner;
+    lx_edi_standard standard;
+    char outbox[PATH_MAX];
+    char member_system[257];
+};
+
+int lx_edi_out_new(const lx_edi_out_options *o, lx_edi_out **out,
+                   lx_error *err)
+{
+    LX_ASSERT(o && o->store && o->maps && o->partner && out);
+    *out = NULL;
+    lx_edi_standard std = o->standard;
+    if (!std)
+        std = o->partner->has_x12 ? LX_EDI_X12 : LX_EDI_EDIFACT;
+    if ((std == LX_EDI_X12 && !o->partner->has_x12) ||
+        (std == LX_EDI_EDIFACT && !o->partner->has_edifact))
+        return lx_error_set(err, LX_EINVAL, "partner %s has no %s profile",
+                            o->partner->name,
+                            std == LX_EDI_X12 ? "x12" : "edifact");
+    if (!o->outbox || !o->outbox[0] || strlen(o->outbox) >= PATH_MAX)
+        return lx_error_set(err, LX_EINVAL, "an outbound EDI adapter needs "
+                                            "an outbox directory");
+    lx_edi_out *e = lx_xcalloc(1, sizeof(*e));
+    e->store = o->store;
+    e->x12_defs = o->x12_defs;
+    e->edifact_defs = o->edifact_defs;
+    e->maps = o->maps;
+    e->partner = *o->partner;
+    e->standard = std;
+    snprintf(e->outbox, sizeof(e->outbox), "%s", o->outbox);
+    snprintf(e->member_system, sizeof(e->member_system), "%s",
+             o->member_id_system ? o->member_id_system : MEMBER_ID_SYSTEM);
+    *out = e;
+    return 0;
+}
+
+void lx_edi_out_destroy(lx_edi_out **o)
+{
+    if (!o || !*o)
+        return;
+    free(*o);
+    *o = NULL;
+}
+
+/* ---- which message ---- */
+
+static const char *message_of(const lx_edi_out *o, const char *entity)
+{
+    static const char *const table[][3] = {
+        {"coverage", "834", NULL},
+        {"order", "850", "ORDERS"},
+        {"invoice", "810", "INVOIC"},
+    };
+    for (size_t i = 0; entity && i < sizeof(table) / sizeof(table[0]); i++)
+        if (strcmp(entity, table[i][0]) == 0)
+            return table[i][o->standard == LX_EDI_X12 ? 1 : 2];
+    return NULL;
+}
+
+/* ---- small tree builders ---- */
+
+static json_t *seg(const char *id)
+{
+    return json_pack("{s:s}", "id", id);
+}
+
+static void put(json_t *s, const char *key, const char *v)
+{
+    json_object_set_new(s, key, json_string(v));
+}
+
+static json_t *loop_get(const json_t *node, const char *id)
+{
+    size_t i;
+    json_t *l;
+    json_array_foreach(json_object_get(node, "loops"), i, l)
+    {
+        const char *lid = lx_json_str(l, "id");
+        if (lid && strcmp(lid, id) == 0)
+            return l;
+    }
+    return NULL;
+}
+
+static json_t *seg_get(const json_t *node, const char *id)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(node, "segments"), i, s)
+    {
+        const char *sid = lx_json_str(s, "id");
+        if (sid && strcmp(sid, id) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+static json_t *array_member(json_t *obj, const char *key)
+{
+    json_t *a = json_object_get(obj, key);
+    if (!json_is_array(a)) {
+        a = json_array();
+        json_object_set_new(obj, key, a);
+    }
+    return a;
+}
+
+/* Put a loop's segments in the order of its definition: a mapping writes
+ * them in rule order. ranks: segment ids in order; REF*0F before other
+ * REFs (X12 834 2000: "REF M 1" is the subscriber number). */
+static int rank(const json_t *s, const char *const *ranks)
+{
+    const char *id = lx_json_str(s, "id");
+    for (int i = 0; id && ranks[i]; i++)
+        if (strcmp(id, ranks[i]) == 0) {
+            const char *q = lx_json_str(s, "REF01");
+            return i * 2 + (q && strcmp(q, "0F") != 0 ? 1 : 0);
+        }
+    return 1000;
+}
+
+static void order_segments(json_t *node, const char *const *ranks)
+{
+    json_t *segs = json_object_get(node, "segments");
+    size_t n = json_array_size(segs);
+    /* Insertion sort: a handful of segments, and it is stable. */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0; j--) {
+            json_t *a = json_array_get(segs, j - 1);
+            json_t *b = json_array_get(segs, j);
+            if (rank(a, ranks) <= rank(b, ranks))
+                break;
+            json_incref(a);
+            json_array_set(segs, j - 1, b);
+            json_array_set_new(segs, j, a);
+        }
+}
+
+/* ---- reading what the event refers to ---- */
+
+/* The record of the event: deleted events carry the last version too. */
+static const json_t *event_record(const json_t *ev)
+{
+    const json_t *r = json_object_get(ev, "record");
+    return json_is_object(r) ? r : NULL;
+}
+
+static int person_of(const lx_edi_out *o, const json_t *ref, json_t **person,
+                     lx_error *err)
+{
+    *person = NULL;
+    char id[LX_STORE_ID_SIZE];
+    const char *cid = lx_json_str(ref, "id");
+    if (!cid) {
+        const json_t *ident = json_object_get(ref, "identifier");
+        const char *sys = lx_json_str(ident, "system");
+        const char *val = lx_json_str(ident, "value");
+        if (!sys || !val)
+            return lx_error_set(err, LX_EINVAL, "a person reference without "
+                                                "id or identifier");
+        int rc = lx_store_ident_find(o->store, "person", sys, val, id, err);
+        if (rc != 0)
+            return lx_error_set(err, rc, "the referenced person is not in "
+                                         "the store (by identifier %s)",
+                                sys);
+        cid = id;
+    }
+    lx_record_meta meta;
+    int rc = lx_store_get(o->store, "person", cid, person, &meta, err);
+    if (rc == 0 && !*person)
+        rc = lx_error_set(err, LX_ENOTFOUND, "the referenced person has no "
+                                             "record");
+    if (rc != 0)
+        lx_error_prefix(err, "person %s", cid);
+    return rc;
+}
+
+/* The member id of a person: its identifier of the configured system. */
+static const char *member_id(const lx_edi_out *o, const json_t *person)
+{
+    size_t i;
+    json_t *id;
+    json_array_foreach(json_object_get(person, "identifiers"), i, id)
+    {
+        const char *sys = lx_json_str(id, "system");
+        if (sys && strcmp(sys, o->member_system) == 0)
+            return lx_json_str(id, "value");
+    }
+    return NULL;
+}
+
+/* copy[key] rewritten to the member id (what the 834 maps write). The
+ * person record is read when `need_person` (the member whose name the
+ * loop carries) or when the reference does not carry the member id. */
+static int member_ref(const lx_edi_out *o, json_t *copy, const char *key,
+                      bool need_person, json_t **person, lx_error *err)
+{
+    *person = NULL;
+    json_t *ref = json_object_get(copy, key);
+    if (!ref)
+        return 0;
+    const json_t *ident = json_object_get(ref, "identifier");
+    const char *sys = lx_json_str(ident, "system");
+    const char *mid = sys && strcmp(sys, o->member_system) == 0
+                          ? lx_json_str(ident, "value")
+                          : NULL;
+    if (need_person || !mid) {
+        int rc = person_of(o, ref, person, err);
+        if (rc != 0) {
+            lx_error_prefix(err, "coverage %s", key);
+            return rc;
+        }
+        if (!mid)
+            mid = member_id(o, *person);
+    }
+    if (!mid)
+        return lx_error_set(err, LX_EINVAL,
+                            "coverage %s: the person has no identifier of "
+                            "system %s (the member id of REF*0F/NM109)",
+                            key, o->member_system);
+    json_object_set_new(copy, key,
+                        json_pack("{s:s,s:{s:s,s:s}}", "entity", "person",
+                                  "identifier", "system", MEMBER_ID_SYSTEM,
+                                  "value", mid));
+    return 0;
+}
+
+/* ---- 834: one member loop from a coverage and its person ---- */
+
+static const char *maintenance_of(const char *type)
+{
+    const char *dot = type ? strrchr(type, '.') : NULL;
+    if (dot && strcmp(dot, ".deleted") == 0)
+        return "deleted";
+    if (dot && strcmp(dot, ".created") == 0)
+        return "created";
+    return "updated";
+}
+
+static int member_loop(const lx_edi_out *o, const json_t *coverage,
+                       const char *type, json_t **loop, json_t **header,
+                       lx_error *err)
+{
+    *loop = NULL;
+    *header = NULL;
+    json_t *cov = json_deep_copy(coverage);
+    json_t *subscriber = NULL, *beneficiary = NULL;
+    json_object_set_new(cov, "maintenance",
+                        json_string(maintenance_of(type)));
+    bool dependent = json_object_get(cov, "beneficiary") != NULL;
+    int rc = json_object_get(cov, "subscriber")
+                 ? 0
+                 : lx_error_set(err, LX_EINVAL,
+                                "coverage without a subscriber");
+    rc = rc ? rc : member_ref(o, cov, "subscriber", !dependent, &subscriber,
+                              err);
+    rc = rc ? rc : member_ref(o, cov, "beneficiary", true, &beneficiary,
+                              err);
+    if (rc == 0 && !beneficiary && !json_object_get(cov, "relationship"))
+        json_object_set_new(cov, "relationship", json_string("self"));
+    json_t *cov_native = NULL, *per_native = NULL;
+    if (rc == 0)
+        rc = lx_edi_from_canonical(o->maps, "834/2000/2300", cov,
+                                   &cov_native, err);
+    if (rc == 0)
+        rc = lx_edi_from_canonical(o->maps, "834/2000",
+                                   beneficiary ? beneficiary : subscriber,
+                                   &per_native, err);
+    if (rc == 0) {
+        /* INS and REF*0F from the coverage (who is who), 2100A from the
+         * person (name, contact, address, demographics), 2300 from the
+         * coverage. */
+        json_t *m = json_pack("{s:s}", "id", "2000");
+        json_object_set(m, "segments", array_member(cov_native, "segments"));
+        json_t *ins = seg_get(m, "INS");
+        if (ins && !json_object_get(ins, "INS05"))
+            put(ins, "INS05", "A"); /* benefit status: active */
+        json_t *loops = array_member(m, "loops");
+        json_t *name = loop_get(per_native, "2100A");
+        json_t *cname = loop_get(cov_native, "2100A");
+        if (name) {
+            json_t *nm1 = seg_get(name, "NM1");
+            const char *dep = lx_json_str(seg_get(cov_native, "NM1"), "NM109");
+            if (!dep)
+                dep = lx_json_str(seg_get(cname, "NM1"), "NM109");
+            if (nm1 && dep && beneficiary) {
+                /* A dependent is named by its member id (inbound reads
+                 * NM109 as the member id when INS01 is N). */
+                put(nm1, "NM108", "ZZ");
+                put(nm1, "NM109", dep);
+            }
+            static const char *const ranks[] = {"NM1", "PER", "N3", "N4",
+                                                "DMG", NULL};
+            order_segments(name, ranks);
+            json_array_append(loops, name);
+        }
+        json_t *plan = loop_get(cov_native, "2300");
+        if (plan) {
+            static const char *const ranks[] = {"HD", "DTP", "AMT", "REF",
+                                                "IDC", NULL};
+            order_segments(plan, ranks);
+            json_array_append(loops, plan);
+        }
+        static const char *const ranks[] = {"INS", "REF", "DTP", NULL};
+        order_segments(m, ranks);
+        *header = json_incref(json_object_get(cov_native, "header"));
+        *loop = m;
+    }
+    json_decref(cov_native);
+    json_decref(per_native);
+    json_decref(subscriber);
+    json_decref(beneficiary);
+    json_decref(cov);
+    return rc;
+}
+
+static void now_stamp(char date[9], char hhmm[5])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(date, 9, "%04d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday);
+    snprintf(hhmm, 5, "%02d%02d", tm.tm_hour, tm.tm_min);
+}
+
+/* The 834 around one member: BGN, REF*38 (the group, when known), 1000A
+ * sponsor (us), 1000B payor (from the coverage, else the partner). */
+static json_t *txn_834(const lx_edi_out *o, json_t *member, json_t *header,
+                       const json_t *coverage, const json_t *ev)
+{
+    char date[9], hhmm[5], ref[32];
+    now_stamp(date, hhmm);
+    snprintf(ref, sizeof(ref), "%lld",
+             (long long)json_integer_value(json_object_get(ev, "seq")));
+    json_t *bgn = seg("BGN");
+    put(bgn, "BGN01", "00"); /* original */
+    put(bgn, "BGN02", ref);
+    put(bgn, "BGN03", date);
+    put(bgn, "BGN04", hhmm);
+    put(bgn, "BGN08", "2"); /* action: change (update) */
+    json_t *segs = json_pack("[o]", bgn);
+    const char *group = lx_json_str(
+        json_object_get(json_object_get(coverage, "group"), "identifier"),
+        "value");
+    if (group && strlen(group) <= 50) {
+        json_t *r = seg("REF");
+        put(r, "REF01", "38");
+        put(r, "REF02", group);
+        json_array_append_new(segs, r);
+    }
+    const lx_edi_partner *p = &o->partner;
+    json_t *sponsor = seg("N1");
+    put(sponsor, "N101", "P5");
+    put(sponsor, "N102", "");
+    put(sponsor, "N103", "ZZ");
+    put(sponsor, "N104", p->x12_ours.application);
+    json_t *payor = loop_get(header, "1000B");
+    if (payor)
+        json_incref(payor);
+    else {
+        json_t *n1 = seg("N1");
+        put(n1, "N101", "IN");
+        put(n1, "N102", "");
+        put(n1, "N103", "ZZ");
+        put(n1, "N104", p->x12_theirs.application);
+        payor = json_pack("{s:s,s:[o]}", "id", "1000B", "segments", n1);
+    }
+    json_t *loops = json_pack("[{s:s,s:[o]},o,o]", "id", "1000A", "segments",
+                              sponsor, payor, json_incref(member));
+    return json_pack("{s:s,s:o,s:o}", "set", "834", "segments", segs,
+                     "loops", loops);
+}
+
+/* ---- prepare: the body of the transaction set / message ---- */
+
+static int body_of(const lx_edi_out *o, const json_t *ev, const char *msg,
+                   json_t **body, lx_error *err)
+{
+    *body = NULL;
+    const json_t *rec = event_record(ev);
+    if (!rec)
+        return lx_error_set(err, LX_EINVAL, "the event carries no record");
+    if (strcmp(msg, "834") == 0) {
+        json_t *member = NULL, *header = NULL;
+        int rc = member_loop(o, rec, lx_json_str(ev, "type"), &member,
+                             &header, err);
+        if (rc == 0)
+            *body = txn_834(o, member, header, rec, ev);
+        json_decref(member);
+        json_decref(header);
+        return rc;
+    }
+    json_t *native = NULL;
+    int rc = lx_edi_from_canonical(o->maps, msg, rec, &native, err);
+    if (rc != 0)
+        return rc;
+    json_object_set_new(native, "set", json_string(msg));
+    json_object_del(native, "header");
+    *body = native;
+    return 0;
+}
+
+/* ---- the envelope ---- */
+
+typedef struct numbers {
+    uint64_t a, b, c; /* ISA13, GS06, ST02 / UNB 0020, UNH 0062 */
+} numbers;
+
+static const char *gs01_of(const char *set)
+{
+    if (strcmp(set, "834") == 0)
+        return "BE";
+    if (strcmp(set, "850") == 0)
+        return "PO";
+    return "IN"; /* 810 */
+}
+
+static json_t *x12_tree(const lx_edi_out *o, const json_t *body,
+                        const numbers *n)
+{
+    const lx_edi_partner *p = &o->partner;
+    const char *set = lx_json_str(body, "set");
+    char date[9], hhmm[5], isa13[16], gs06[16], st02[16];
+    now_stamp(date, hhmm);
+    snprintf(isa13, sizeof(isa13), "%09llu", (unsigned long long)n->a);
+    snprintf(gs06, sizeof(gs06), "%llu", (unsigned long long)n->b);
+    snprintf(st02, sizeof(st02), "%04llu", (unsigned long long)n->c);
+    const char *version = strcmp(set, "834") == 0 ? "005010X220A1" : "005010";
+    json_t *isa = seg("ISA");
+    static const char *const keys[] = {"ISA01", "ISA02", "ISA03", "ISA04",
+                                       "ISA05", "ISA06", "ISA07", "ISA08",
+                                       "ISA09", "ISA10", "ISA11", "ISA12",
+                                       "ISA13", "ISA14", "ISA15", "ISA16"};
+    char rep[2] = {p->x12_delims.repetition, 0};
+    char comp[2] = {p->x12_delims.component, 0};
+    const char *vals[16] = {"00", "", "00", "", p->x12_ours.qualifier,
+                            p->x12_ours.id, p->x12_theirs.qualifier,
+                            p->x12_theirs.id, date + 2, hhmm, rep, "00501",
+                            isa13, "0", p->test ? "T" : "P", comp};
+    for (int i = 0; i < 16; i++)
+        put(isa, keys[i], vals[i]);
+    json_t *gs = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id",
+                           "GS", "GS01", gs01_of(set), "GS02",
+                           p->x12_ours.application, "GS03",
+                           p->x12_theirs.application, "GS04", date, "GS05",
+                           hhmm, "GS06", gs06, "GS07", "X", "GS08", version);
+    json_t *st = json_pack("{s:s,s:s,s:s}", "id", "ST", "ST01", set, "ST02",
+                           st02);
+    if (strcmp(set, "834") == 0)
+        put(st, "ST03", version);
+    json_t *txn = json_copy((json_t *)body);
+    json_object_set_new(txn, "ST", st);
+    char d[4][2] = {{p->x12_delims.element, 0}, {p->x12_delims.repetition, 0},
+                    {p->x12_delims.component, 0}, {p->x12_delims.segment, 0}};
+    return json_pack("{s:[{s:{s:s,s:s,s:s,s:s},s:o,s:[{s:o,s:[o]}]}]}",
+                     "interchanges", "delimiters", "element", d[0],
+                     "repetition", d[1], "component", d[2], "segment", d[3],
+                     "ISA", isa, "groups", "GS", gs, "transactions", txn);
+}
+
+static json_t *el1(const char *a)
+{
+    return json_pack("[s]", a);
+}
+
+static json_t *el2(const char *a, const char *b)
+{
+    return b && b[0] ? json_pack("[s,s]", a, b) : el1(a);
+}
+
+static json_t *edifact_tree(const lx_edi_out *o, const json_t *body,
+                            const numbers *n)
+{
+    const lx_edi_partner *p = &o->partner;
+    const char *type = lx_json_str(body, "set");
+    char date[9], hhmm[5], unb[16], unh[16];
+    now_stamp(date, hhmm);
+    snprintf(unb, sizeof(unb), "%llu", (unsigned long long)n->a);
+    snprintf(unh, sizeof(unh), "%llu", (unsigned long long)n->b);
+    json_t *b = json_pack("[o,o,o,o,o]", el2(p->edifact_syntax, "3"),
+                          el2(p->edifact_ours.id, p->edifact_ours.qualifier),
+                          el2(p->edifact_theirs.id,
+                              p->edifact_theirs.qualifier),
+                          el2(date + 2, hhmm), el1(unb));
+    if (p->test) {
+        /* UNB 0035 test indicator, element 11: 6..10 left empty. */
+        for (int i = 0; i < 5; i++)
+            json_array_append_new(b, el1(""));
+        json_array_append_new(b, el1("1"));
+    }
+    json_t *msg = json_copy((json_t *)body);
+    json_object_del(msg, "set");
+    json_object_set_new(msg, "UNH",
+                        json_pack("[o,[s,s,s,s]]", el1(unh), type, "D", "96A",
+                                  "UN"));
+    json_object_set_new(msg, "type", json_string(type));
+    json_object_set_new(msg, "version", json_string("D"));
+    json_object_set_new(msg, "release", json_string("96A"));
+    json_object_set_new(msg, "UNT", json_pack("[o,o]", el1("0"), el1(unh)));
+    return json_pack("{s:[{s:s,s:o,s:[o],s:[o,o]}]}", "interchanges", "UNA",
+                     p->edifact_una, "UNB", b, "messages", msg, "UNZ",
+                     el1("1"), el1(unb));
+}
+
+static int assemble(const lx_edi_out *o, const json_t *body, const numbers *n,
+                    lx_buf *out, lx_error *err)
+{
+    int rc;
+    if (o->standard == LX_EDI_X12) {
+        json_t *tree = x12_tree(o, body, n);
+        rc = lx_x12_write(tree, NULL, LX_X12_WRITE_NEWLINE, out, err);
+        json_decref(tree);
+    } else {
+        json_t *tree = edifact_tree(o, body, n);
+        lx_edifact_gen_options g = {.write_una = 1, .newline = "\n"};
+        rc = lx_edifact_generate(tree, &g, out, err);
+        json_decref(tree);
+    }
+    return rc;
+}
+
+/* What we send must pass the checks we apply to what we receive. */
+static int check_strict(const lx_edi_out *o, const lx_buf *b, lx_error *err)
+{
+    if (o->standard == LX_EDI_X12) {
+        lx_x12_doc *doc = NULL;
+        int rc = lx_x12_parse(b->data, b->len, o->x12_defs, 0, &doc, err);
+        lx_x12_doc_destroy(&doc);
+        return rc;
+    }
+    lx_edifact_options eo = {.defs = o->edifact_defs};
+    lx_edifact_diags diags;
+    lx_edifact_diags_init(&diags);
+    json_t *tree = NULL;
+    int rc = lx_edifact_parse(b->data, b->len, &eo, &tree, &diags, err);
+    if (rc == 0 && diags.count > 0) {
+        const lx_edifact_diag *d = &diags.items[0];
+        rc = lx_error_set(err, LX_ESCHEMA, "%s", d->msg);
+        if (err)
+            snprintf(err->where, sizeof(err->where), "UNH %s segment %ld (%s)",
+                     d->message_ref, d->segment_pos, d->segment_tag);
+    }
+    json_decref(tree);
+    lx_edifact_diags_fini(&diags);
+    return rc;
+}
+
+static int next_counter(const lx_edi_out *o, const char *what, uint64_t ceil,
+                        uint64_t *v, lx_error *err)
+{
+    char name[LX_STORE_KEY_MAX];
+    snprintf(name, sizeof(name), "%s/%s", what, o->partner.name);
+    return lx_store_counter_next(o->store, name, 1, ceil, v, err);
+}
+
+static int take_numbers(const lx_edi_out *o, numbers *n, lx_error *err)
+{
+    memset(n, 0, sizeof(*n));
+    if (o->standard == LX_EDI_X12) {
+        int rc = next_counter(o, "x12-isa13", 999999999, &n->a, err);
+        rc = rc ? rc : next_counter(o, "x12-gs06", 999999999, &n->b, err);
+        return rc ? rc : next_counter(o, "x12-st02", 999999999, &n->c, err);
+    }
+    int rc = next_counter(o, "edifact-unb", 999999999, &n->a, err);
+    return rc ? rc : next_counter(o, "edifact-unh", 999999999, &n->b, err);
+}
+
+static void file_name(const lx_edi_out *o, const json_t *body,
+                      const numbers *n, char *name, size_t size)
+{
+    snprintf(name, size, "%s-%09llu-%s.%s", o->partner.name,
+             (unsigned long long)n->a, lx_json_str(body, "set"),
+             o->standard == LX_EDI_X12 ? "x12" : "edi");
+}
+
+/* Interchange text of body with fresh control numbers. */
+static int write_text(lx_edi_out *o, const json_t *body, lx_buf *out,
+                      char *name, size_t name_size, lx_error *err)
+{
+    numbers n;
+    int rc = take_numbers(o, &n, err);
+    if (rc == 0)
+        rc = assemble(o, body, &n, out, err);
+    if (rc == 0)
+        file_name(o, body, &n, name, name_size);
+    return rc;
+}
+
+/* body, checked with provisional control numbers (1): refused when it
+ * would not pass, before a number is spent. */
+static int checked_body(lx_edi_out *o, const json_t *ev, json_t **body,
+                        bool *skip, lx_error *err)
+{
+    *body = NULL;
+    *skip = false;
+    const char *msg = message_of(o, lx_json_str(ev, "entity"));
+    if (!msg) {
+        *skip = true;
+        return 0;
+    }
+    int rc = body_of(o, ev, msg, body, err);
+    if (rc != 0)
+        return rc;
+    numbers one = {1, 1, 1};
+    lx_buf b;
+    lx_buf_init(&b, OUT_MAX);
+    rc = assemble(o, *body, &one, &b, err);
+    if (rc == 0)
+        rc = check_strict(o, &b, err);
+    lx_buf_fini(&b);
+    if (rc != 0) {
+        lx_error_prefix(err, "%s for partner %s", msg, o->partner.name);
+        json_decref(*body);
+        *body = NULL;
+    }
+    return rc;
+}
+
+int lx_edi_out_build(lx_edi_out *o, const json_t *event, lx_buf *out,
+                     char *name, size_t name_size, bool *skip, lx_error *err)
+{
+    json_t *body = NULL;
+    name[0] = '\0';
+    int rc = checked_body(o, event, &body, skip, err);
+    if (rc == 0 && !*skip)
+        rc = write_text(o, body, out, name, name_size, err);
+    json_decref(body);
+    return rc;
+}
+
+/* ---- the delivery engine's ops ---- */
+
+static int prepare(void *ctx, lx_store *store, const json_t *event,
+                   lx_outbound_call *call, bool *skip, lx_error *err)
+{
+    (void)store;
+    lx_edi_out *o = ctx;
+    json_t *body = NULL;
+    int rc = checked_body(o, event, &body, skip, err);
+    if (rc != 0 || *skip)
+        return rc;
+    call->body = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    LX_ASSERT(call->body != NULL);
+    /* Traces show the call as a write to the outbox. */
+    snprintf(call->url, sizeof(call->url), "file://%s", o->outbox);
+    call->http.method = "WRITE";
+    call->http.url = call->url;
+    call->http.body = call->body;
+    call->http.body_len = strlen(call->body);
+    return 0;
+}
+
+static int perform(void *ctx, const lx_outbound_call *call,
+                   lx_http_result *res, lx_error *err)
+{
+    lx_edi_out *o = ctx;
+    json_t *body = json_loads(call->body, 0, NULL);
+    LX_ASSERT(body != NULL); /* written by prepare */
+    lx_buf b;
+    lx_buf_init(&b, OUT_MAX);
+    char name[LX_OUTBOX_NAME_MAX + 1], path[PATH_MAX];
+    int rc = write_text(o, body, &b, name, sizeof(name), err);
+    if (rc == 0)
+        rc = lx_outbox_write(o->outbox, name, b.data, b.len, path,
+                             sizeof(path), err);
+    if (rc == 0) {
+        res->status = 201;
+        snprintf(res->location, sizeof(res->location), "%s", path);
+        lx_log_info(NULL, "edi out: partner %s: %s written (%zu bytes)",
+                    o->partner.name, name, b.len);
+    } else if (rc == LX_EINVAL || rc == LX_ESCHEMA) {
+        res->status = 422; /* never retried: the same body fails again */
+        rc = 0;
+    }
+    lx_buf_fini(&b);
+    json_decref(body);
+    return rc;
+}
+
+void lx_edi_out_ops(lx_edi_out *o, lx_outbound_ops *ops)
+{
+    memset(ops, 0, sizeof(*ops));
+    ops->prepare = prepare;
+    ops->perform = perform;
+    ops->ctx = o;
+}

@@ -1,0 +1,542 @@
+/* Tests of outbound EDI (adapters/edi/edi_outbound.h) and of trading
+ * partner profiles on the inbound side: corpus interchanges stored in a
+ * real store, their events turned back into interchanges for a partner. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "adapters/edi/edi_inbound.h"
+#include "adapters/edi/edi_outbound.h"
+#include "core/buf.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PARTNERS                                                             \
+    "{\"insurer\": {\"usage\": \"test\","                                    \
+    " \"x12\": {\"ours\": {\"qualifier\": \"ZZ\", \"id\": \"LINGUAHUB\"},"   \
+    "           \"theirs\": {\"qualifier\": \"ZZ\", \"id\": \"INSURER01\","  \
+    "                        \"application\": \"INSAPP\"},"                  \
+    "           \"ack\": \"999\"}},"                                         \
+    " \"supplier\": {\"edifact\": {\"ours\": {\"id\": \"LINGUAHUB\","        \
+    "   \"qualifier\": \"ZZZ\"}, \"theirs\": {\"id\": \"5412345000013\","    \
+    "   \"qualifier\": \"14\"}, \"ack\": \"CONTRL\"}},"                      \
+    " \"sender\": {\"x12\": {"                                               \
+    "   \"ours\": {\"qualifier\": \"ZZ\", \"id\": \"123456789012346\"},"     \
+    "   \"theirs\": {\"qualifier\": \"ZZ\", \"id\": \"123456789012345\"},"   \
+    "   \"ack\": \"TA1\"}}}"
+
+typedef struct fx {
+    char dir[64], outbox[128];
+    lx_store *store;
+    lx_registry *reg;
+    lx_x12_defs *x12;
+    lx_edifact_defs *edifact;
+    lx_edi_maps *maps;
+    json_t *partners;
+    lx_edi_partner insurer, supplier, sender;
+} fx;
+
+static const char *src(void)
+{
+    const char *s = getenv("LX_SOURCE_DIR");
+    return s ? s : ".";
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        assert_int_equal(lx_buf_append(&b, chunk, n), 0);
+    fclose(f);
+    return lx_buf_take(&b, len);
+}
+
+static char *corpus(const char *rel, size_t *len)
+{
+    const char *c = getenv("LX_CORPUS_DIR");
+    if (!c)
+        return NULL;
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", c, rel);
+    return slurp(path, len);
+}
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/lx-test-ediout-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->outbox, sizeof(f->outbox), "%s/out", f->dir);
+    assert_int_equal(mkdir(f->outbox, 0700), 0);
+    lx_store_options so = {.dir = f->dir, .no_sync = true};
+    assert_int_equal(lx_store_open(&so, &f->store, NULL), 0);
+    char path[1024];
+    lx_error err;
+    snprintf(path, sizeof(path), "%s/schemas/canonical", src());
+    assert_int_equal(lx_registry_load(path, &f->reg, &err), 0);
+    snprintf(path, sizeof(path), "%s/schemas/x12/005010", src());
+    assert_int_equal(lx_x12_defs_load(path, &f->x12, &err), 0);
+    snprintf(path, sizeof(path), "%s/schemas/edifact/d96a", src());
+    assert_int_equal(lx_edifact_defs_load(path, &f->edifact, &err), 0);
+    snprintf(path, sizeof(path), "%s/schemas", src());
+    assert_int_equal(lx_edi_maps_load(path, &f->maps, &err), 0);
+    f->partners = json_loads(PARTNERS, 0, NULL);
+    assert_non_null(f->partners);
+    assert_int_equal(lx_edi_partner_parse(f->partners, "insurer",
+                                          &f->insurer, &err),
+                     0);
+    assert_int_equal(lx_edi_partner_parse(f->partners, "supplier",
+                                          &f->supplier, &err),
+                     0);
+    assert_int_equal(lx_edi_partner_parse(f->partners, "sender", &f->sender,
+                                          &err),
+                     0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    lx_store_close(&f->store);
+    lx_registry_destroy(&f->reg);
+    lx_x12_defs_destroy(&f->x12);
+    lx_edifact_defs_destroy(&f->edifact);
+    lx_edi_maps_destroy(&f->maps);
+    json_decref(f->partners);
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", f->dir);
+    free(f);
+    return 0;
+}
+
+/* Store a corpus file through the inbound pipeline as system `system`. */
+static void ingest(fx *f, const char *rel, const lx_edi_partner *partner)
+{
+    size_t len = 0;
+    char *data = corpus(rel, &len);
+    if (!data)
+        skip();
+    lx_edi_inbound_options o = {.store = f->store,
+                                .registry = f->reg,
+                                .x12_defs = f->x12,
+                                .edifact_defs = f->edifact,
+                                .maps = f->maps,
+                                .system = "hr",
+                                .adapter = "hr-in",
+                                .ack_outbox = f->outbox,
+                                .partner = partner};
+    lx_edi_outcome out;
+    lx_error err;
+    lx_error_clear(&err);
+    int rc = lx_edi_inbound_process(&o, data, len, &out, &err);
+    if (rc != 0)
+        fail_msg("%s: %s (%s)", rel, err.msg, err.where);
+    free(data);
+}
+
+typedef struct events {
+    json_t *list;
+} events;
+
+static int collect(void *ctx, uint64_t seq, const char *text, size_t len)
+{
+    (void)seq;
+    events *e = ctx;
+    json_t *ev = json_loadb(text, len, 0, NULL);
+    assert_non_null(ev);
+    json_array_append_new(e->list, ev);
+    return 0;
+}
+
+static json_t *all_events(fx *f)
+{
+    events e = {json_array()};
+    lx_error err;
+    assert_int_equal(lx_store_events(f->store, 1, 0, collect, &e, NULL, &err),
+                     0);
+    return e.list;
+}
+
+static json_t *first_of(json_t *evs, const char *entity)
+{
+    size_t i;
+    json_t *ev;
+    json_array_foreach(evs, i, ev)
+    {
+        if (strcmp(json_string_value(json_object_get(ev, "entity")),
+                   entity) == 0)
+            return ev;
+    }
+    return NULL;
+}
+
+static lx_edi_out *out_for(fx *f, const lx_edi_partner *p)
+{
+    lx_edi_out_options oo = {.store = f->store,
+                             .x12_defs = f->x12,
+                             .edifact_defs = f->edifact,
+                             .maps = f->maps,
+                             .partner = p,
+                             .outbox = f->outbox};
+    lx_edi_out *o = NULL;
+    lx_error err;
+    assert_int_equal(lx_edi_out_new(&oo, &o, &err), 0);
+    return o;
+}
+
+static json_t *parse_x12(fx *f, const lx_buf *b)
+{
+    lx_x12_doc *doc = NULL;
+    lx_error err;
+    int rc = lx_x12_parse(b->data, b->len, f->x12, 0, &doc, &err);
+    if (rc != 0)
+        fail_msg("%s (%s)\n%.*s", err.msg, err.where, (int)b->len, b->data);
+    json_t *tree = json_incref(lx_x12_doc_tree(doc));
+    lx_x12_doc_destroy(&doc);
+    return tree;
+}
+
+/* A JSON pointer without escapes, enough for these trees. */
+static const json_t *walk(const json_t *v, const char *ptr)
+{
+    char tok[64];
+    while (v && *ptr == '/') {
+        ptr++;
+        size_t n = strcspn(ptr, "/");
+        snprintf(tok, sizeof(tok), "%.*s", (int)n, ptr);
+        ptr += n;
+        v = json_is_array(v) ? json_array_get(v, strtoul(tok, NULL, 10))
+                             : json_object_get(v, tok);
+    }
+    return v;
+}
+
+static const char *at(const json_t *tree, const char *ptr)
+{
+    const char *s = json_string_value(walk(tree, ptr));
+    if (!s)
+        fail_msg("no string at %s", ptr);
+    return s;
+}
+
+static void test_edi_out_834_for_a_dependent_coverage(void **state)
+{
+    fx *f = *state;
+    ingest(f, "x12/834/lfh_x12__834_add-dependent.834", NULL);
+    json_t *evs = all_events(f);
+    json_t *cov = first_of(evs, "coverage");
+    assert_non_null(cov);
+    lx_edi_out *o = out_for(f, &f->insurer);
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    char name[256];
+    bool skip = true;
+    lx_error err;
+    lx_error_clear(&err);
+    int rc = lx_edi_out_build(o, cov, &b, name, sizeof(name), &skip, &err);
+    if (rc != 0)
+        fail_msg("%s (%s)", err.msg, err.where);
+    assert_false(skip);
+    assert_string_equal(name, "insurer-000000001-834.x12");
+    json_t *t = parse_x12(f, &b);
+    const char *i0 = "/interchanges/0";
+    char p[160];
+    snprintf(p, sizeof(p), "%s/ISA/ISA06", i0);
+    assert_string_equal(at(t, p), "LINGUAHUB      ");
+    snprintf(p, sizeof(p), "%s/ISA/ISA08", i0);
+    assert_string_equal(at(t, p), "INSURER01      ");
+    snprintf(p, sizeof(p), "%s/ISA/ISA15", i0);
+    assert_string_equal(at(t, p), "T");
+    snprintf(p, sizeof(p), "%s/ISA/ISA13", i0);
+    assert_string_equal(at(t, p), "000000001");
+    snprintf(p, sizeof(p), "%s/groups/0/GS/GS03", i0);
+    assert_string_equal(at(t, p), "INSAPP");
+    snprintf(p, sizeof(p), "%s/groups/0/GS/GS01", i0);
+    assert_string_equal(at(t, p), "BE");
+    /* The member: a dependent (INS01 N, child 19), created (021), named
+     * by the person record, its member id in NM109. */
+    const char *m = "/interchanges/0/groups/0/transactions/0/loops/2";
+    snprintf(p, sizeof(p), "%s/segments/0/INS01", m);
+    assert_string_equal(at(t, p), "N");
+    snprintf(p, sizeof(p), "%s/segments/0/INS02", m);
+    assert_string_equal(at(t, p), "19");
+    snprintf(p, sizeof(p), "%s/segments/0/INS03", m);
+    assert_string_equal(at(t, p), "021");
+    snprintf(p, sizeof(p), "%s/segments/1/REF02", m);
+    assert_string_equal(at(t, p), "123456789");
+    snprintf(p, sizeof(p), "%s/loops/0/segments/0/NM103", m);
+    assert_string_equal(at(t, p), "DOE");
+    snprintf(p, sizeof(p), "%s/loops/0/segments/0/NM109", m);
+    assert_string_equal(at(t, p), "103229876");
+    snprintf(p, sizeof(p), "%s/loops/1/segments/0/HD01", m);
+    assert_string_equal(at(t, p), "021");
+    snprintf(p, sizeof(p), "%s/loops/1/segments/0/HD03", m);
+    assert_string_equal(at(t, p), "HLT");
+    json_decref(t);
+
+    /* It maps back in to the same coverage and person. */
+    lx_edi_inbound_options in = {.store = f->store, .registry = f->reg,
+                                 .x12_defs = f->x12, .maps = f->maps,
+                                 .system = "hr", .adapter = "hr-in"};
+    lx_edi_outcome oc;
+    /* The partner's view is reversed: the hub is the receiver here. */
+    assert_int_equal(lx_edi_inbound_process(&in, b.data, b.len, &oc, &err),
+                     0);
+    assert_int_equal(oc.rejected, 0);
+    assert_int_equal(oc.refused, 0);
+
+    /* The next interchange takes the next control numbers; updated and
+     * deleted events say 001 and 024. */
+    json_object_set_new(cov, "type", json_string("coverage.deleted"));
+    lx_buf_fini(&b);
+    lx_buf_init(&b, 0);
+    assert_int_equal(lx_edi_out_build(o, cov, &b, name, sizeof(name), &skip,
+                                      &err),
+                     0);
+    assert_string_equal(name, "insurer-000000002-834.x12");
+    t = parse_x12(f, &b);
+    snprintf(p, sizeof(p), "%s/segments/0/INS03", m);
+    assert_string_equal(at(t, p), "024");
+    assert_string_equal(at(t, "/interchanges/0/groups/0/GS/GS06"), "2");
+    assert_string_equal(
+        at(t, "/interchanges/0/groups/0/transactions/0/ST/ST02"), "0002");
+    json_decref(t);
+
+    /* A person event has no message of its own: skipped. */
+    lx_buf_fini(&b);
+    lx_buf_init(&b, 0);
+    assert_int_equal(lx_edi_out_build(o, first_of(evs, "person"), &b, name,
+                                      sizeof(name), &skip, &err),
+                     0);
+    assert_true(skip);
+    assert_int_equal(b.len, 0);
+    lx_buf_fini(&b);
+    lx_edi_out_destroy(&o);
+    json_decref(evs);
+}
+
+static void test_edi_out_unknown_person_is_refused_with_a_reason(void **state)
+{
+    fx *f = *state;
+    json_t *ev = json_pack(
+        "{s:I,s:s,s:s,s:{s:[{s:s,s:s}],s:{s:s,s:{s:s,s:s}},s:{s:s}}}", "seq",
+        (json_int_t)7, "type", "coverage.created", "entity", "coverage",
+        "record", "identifiers", "system", "urn:x", "value", "1",
+        "subscriber", "entity", "person", "identifier", "system",
+        "urn:lingua:x12:834:member-id", "value", "404", "plan", "type",
+        "health");
+    lx_edi_out *o = out_for(f, &f->insurer);
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    char name[256];
+    bool skip;
+    lx_error err;
+    lx_error_clear(&err);
+    assert_int_equal(lx_edi_out_build(o, ev, &b, name, sizeof(name), &skip,
+                                      &err),
+                     LX_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "subscriber"));
+    assert_non_null(strstr(err.msg, "not in the store"));
+    /* No control number was spent on it. */
+    uint64_t next = 0;
+    assert_int_equal(lx_store_counter_next(f->store, "x12-isa13/insurer", 1,
+                                           0, &next, &err),
+                     0);
+    assert_int_equal(next, 1);
+    lx_buf_fini(&b);
+    lx_edi_out_destroy(&o);
+    json_decref(ev);
+}
+
+static void test_edi_out_orders_for_an_edifact_partner(void **state)
+{
+    fx *f = *state;
+    ingest(f, "edifact/orders/phpedifact__example_order_ok.edi", NULL);
+    json_t *evs = all_events(f);
+    json_t *order = first_of(evs, "order");
+    if (!order) {
+        json_decref(evs);
+        skip();
+    }
+    lx_edi_out *o = out_for(f, &f->supplier);
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    char name[256];
+    bool skip;
+    lx_error err;
+    lx_error_clear(&err);
+    int rc = lx_edi_out_build(o, order, &b, name, sizeof(name), &skip, &err);
+    if (rc != 0)
+        fail_msg("%s (%s)", err.msg, err.where);
+    assert_string_equal(name, "supplier-000000001-ORDERS.edi");
+    assert_non_null(strstr(b.data, "UNB+UNOC:3+LINGUAHUB:ZZZ+5412345000013:14"));
+    assert_non_null(strstr(b.data, "UNH+1+ORDERS:D:96A:UN"));
+    assert_non_null(strstr(b.data, "UNZ+1+1'"));
+    /* The X12 partner gets an 850 for an order that came as an 850. */
+    json_decref(evs);
+    ingest(f, "x12/850/bots__850-004010-01.x12", NULL);
+    evs = all_events(f);
+    json_t *po = NULL;
+    size_t i;
+    json_t *ev;
+    json_array_foreach(evs, i, ev)
+    {
+        /* The last order: the one of the 850. */
+        if (strcmp(json_string_value(json_object_get(ev, "entity")),
+                   "order") == 0)
+            po = ev;
+    }
+    assert_non_null(po);
+    lx_edi_out *x = out_for(f, &f->insurer);
+    lx_buf_fini(&b);
+    lx_buf_init(&b, 0);
+    rc = lx_edi_out_build(x, po, &b, name, sizeof(name), &skip, &err);
+    if (rc != 0)
+        fail_msg("%s (%s)", err.msg, err.where);
+    json_t *t = parse_x12(f, &b);
+    assert_string_equal(at(t, "/interchanges/0/groups/0/GS/GS01"), "PO");
+    json_decref(t);
+    lx_buf_fini(&b);
+    lx_edi_out_destroy(&x);
+    lx_edi_out_destroy(&o);
+    json_decref(evs);
+}
+
+/* ---- partners on the inbound side ---- */
+
+static void test_partner_inbound_wrong_sender_is_refused(void **state)
+{
+    fx *f = *state;
+    size_t len = 0;
+    char *data = corpus("x12/834/lfh_x12__834_add-subscriber-coverage.834",
+                        &len);
+    if (!data)
+        skip();
+    lx_edi_inbound_options o = {.store = f->store, .registry = f->reg,
+                                .x12_defs = f->x12, .maps = f->maps,
+                                .system = "insurer", .adapter = "insurer-in",
+                                .ack_outbox = f->outbox,
+                                .partner = &f->insurer};
+    lx_edi_outcome out;
+    lx_error err;
+    lx_error_clear(&err);
+    assert_int_equal(lx_edi_inbound_process(&o, data, len, &out, &err),
+                     LX_EINVAL);
+    assert_non_null(strstr(err.msg, "interchange 1"));
+    assert_non_null(strstr(err.msg, "ISA"));
+    assert_non_null(strstr(err.msg, "partner insurer"));
+    assert_null(strstr(err.msg, "123456789012345")); /* no value quoted */
+    assert_int_equal(lx_store_last_seq(f->store), 0);
+    assert_string_equal(out.ack_path, "");
+    free(data);
+}
+
+static void test_partner_inbound_ta1_with_the_partner_ids(void **state)
+{
+    fx *f = *state;
+    size_t len = 0;
+    char *data = corpus("x12/834/lfh_x12__834_add-subscriber-coverage.834",
+                        &len);
+    if (!data)
+        skip();
+    lx_edi_inbound_options o = {.store = f->store, .registry = f->reg,
+                                .x12_defs = f->x12, .maps = f->maps,
+                                .system = "insurer", .adapter = "insurer-in",
+                                .ack_outbox = f->outbox,
+                                .partner = &f->sender};
+    lx_edi_outcome out;
+    lx_error err;
+    lx_error_clear(&err);
+    int rc = lx_edi_inbound_process(&o, data, len, &out, &err);
+    if (rc != 0)
+        fail_msg("%s", err.msg);
+    assert_non_null(strstr(out.ack_path, "sender-000000001-TA1.x12"));
+    size_t alen;
+    char *ack = slurp(out.ack_path, &alen);
+    assert_non_null(strstr(ack, "*ZZ*123456789012346*ZZ*123456789012345*"));
+    assert_non_null(strstr(ack, "TA1*000010216*080503*1705*A*000~"));
+    assert_non_null(strstr(ack, "IEA*0*000000001~"));
+    assert_null(strstr(ack, "GS*"));
+    free(ack);
+    free(data);
+}
+
+static void expect_bad(const char *json, const char *ptr, const char *what)
+{
+    json_t *p = json_loads(json, 0, NULL);
+    assert_non_null(p);
+    lx_edi_partner out;
+    lx_error err;
+    lx_error_clear(&err);
+    assert_int_equal(lx_edi_partner_parse(p, "x", &out, &err), LX_ECONFIG);
+    if (strcmp(err.where, ptr) != 0 || !strstr(err.msg, what))
+        fail_msg("%s: got %s: %s", json, err.where, err.msg);
+    json_decref(p);
+}
+
+static void test_partner_profile_errors_are_located(void **state)
+{
+    (void)state;
+    expect_bad("{}", "/partners/x", "no such partner");
+    expect_bad("{\"x\": {}}", "/partners/x", "x12");
+    expect_bad("{\"x\": {\"usage\": \"live\", \"x12\": {}}}",
+               "/partners/x/usage", "test");
+    expect_bad("{\"x\": {\"x12\": {\"ours\": {\"qualifier\": \"ZZ\", "
+               "\"id\": \"AB\"}}}}",
+               "/partners/x/x12", "theirs");
+    expect_bad("{\"x\": {\"x12\": {\"ours\": {\"qualifier\": \"ZZ\", "
+               "\"id\": \"0123456789ABCDEF\"}}}}",
+               "/partners/x/x12/ours/id", "1 to 15");
+    expect_bad("{\"x\": {\"x12\": {\"ours\": {\"qualifer\": \"ZZ\"}}}}",
+               "/partners/x/x12/ours/qualifer", "unknown key");
+    expect_bad("{\"x\": {\"x12\": {\"ours\": {\"qualifier\": \"ZZ\", "
+               "\"id\": \"AB\"}, \"theirs\": {\"qualifier\": \"ZZ\", "
+               "\"id\": \"CD\"}, \"ack\": \"CONTRL\"}}}",
+               "/partners/x/x12/ack", "997, 999, TA1 or none");
+    expect_bad("{\"x\": {\"x12\": {\"ours\": {\"qualifier\": \"ZZ\", "
+               "\"id\": \"A*B\"}, \"theirs\": {\"qualifier\": \"ZZ\", "
+               "\"id\": \"CD\"}}}}",
+               "/partners/x/x12/ours", "delimiters");
+    expect_bad("{\"x\": {\"x12\": {\"ours\": {\"qualifier\": \"ZZ\", "
+               "\"id\": \"AB\"}, \"theirs\": {\"qualifier\": \"ZZ\", "
+               "\"id\": \"CD\"}, \"delimiters\": {\"element\": \"~\"}}}}",
+               "/partners/x/x12/delimiters", "differ");
+    expect_bad("{\"x\": {\"edifact\": {\"ours\": {\"id\": \"A\"}, "
+               "\"theirs\": {\"id\": \"B\"}, \"una\": \":+\"}}}",
+               "/partners/x/edifact/una", "6 service characters");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_edi_out_834_for_a_dependent_coverage, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_edi_out_unknown_person_is_refused_with_a_reason, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            test_edi_out_orders_for_an_edifact_partner, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_partner_inbound_wrong_sender_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_partner_inbound_ta1_with_the_partner_ids, setup, teardown),
+        cmocka_unit_test(test_partner_profile_errors_are_located),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
