@@ -115,6 +115,16 @@ int lx_hub_delivery_options(lx_hub *hub, size_t i, const json_t *a,
                     json_integer_value(timeout) < 1))
         return lx_hub_bad(err, cfg, i, "transport/timeout_ms",
                           "must be a positive integer");
+    json_t *conc = json_object_get(a, "concurrency");
+    json_t *max_lag = json_object_get(a, "max_lag");
+    if (conc && (!json_is_integer(conc) || json_integer_value(conc) < 1 ||
+                 json_integer_value(conc) > 256))
+        return lx_hub_bad(err, cfg, i, "concurrency",
+                          "must be an integer 1..256 (calls in flight)");
+    if (max_lag && (!json_is_integer(max_lag) ||
+                    json_integer_value(max_lag) < 1))
+        return lx_hub_bad(err, cfg, i, "max_lag",
+                          "must be a positive integer (events)");
     json_array_foreach(subs, k, t)
         ha->subscribe[k] = lx_xstrdup(json_string_value(t));
     *out = (lx_delivery_options){
@@ -124,7 +134,9 @@ int lx_hub_delivery_options(lx_hub *hub, size_t i, const json_t *a,
         .timeout_ms = timeout ? json_integer_value(timeout) : 0,
         .max_attempts = attempts ? (unsigned)json_integer_value(attempts) : 0,
         .backoff_base_ms = base_ms ? (unsigned)json_integer_value(base_ms) : 0,
-        .backoff_max_ms = max_ms ? (unsigned)json_integer_value(max_ms) : 0};
+        .backoff_max_ms = max_ms ? (unsigned)json_integer_value(max_ms) : 0,
+        .concurrency = conc ? (unsigned)json_integer_value(conc) : 0,
+        .max_lag = max_lag ? (uint64_t)json_integer_value(max_lag) : 0};
     return 0;
 }
 

@@ -1,5 +1,7 @@
 /* appliance/hub_http.c: the hub's HTTP endpoints for operators.
- *   GET /health   200 {"status":"ok",...} while the store answers
+ *   GET /health   200 {"status":"ok",...} while the store answers;
+ *                 "degraded" with "lagging": [{instance, lag, max_lag}]
+ *                 while an outbound instance is past its lag limit
  *   GET /metrics  Prometheus text exposition format 0.0.4 */
 #include "appliance/hub_int.h"
 #include "core/buf.h"
@@ -18,6 +20,10 @@ static void json_error(lx_http_response *resp, int status, const char *code,
     json_decref(o);
 }
 
+/* An outbound instance past its lag limit makes the hub "degraded", still
+ * HTTP 200: inbound keeps accepting (the store can write), so a load
+ * balancer must not take the hub out; monitors read "status" and
+ * "lagging". */
 static void health(lx_hub *hub, lx_http_response *resp)
 {
     lx_store_stats st;
@@ -27,11 +33,30 @@ static void health(lx_hub *hub, lx_http_response *resp)
         json_error(resp, 503, lx_error_name(err.code), err.msg);
         return;
     }
-    json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I}", "status", "ok", "last_seq",
-                          (json_int_t)st.last_seq, "records",
-                          (json_int_t)st.records, "map_size",
-                          (json_int_t)st.map_size, "used_size",
-                          (json_int_t)st.used_size);
+    json_t *lagging = json_array();
+    for (size_t i = 0; i < hub->adapter_count; i++) {
+        lx_delivery *d = hub->adapters[i].delivery;
+        if (!d)
+            continue;
+        lx_delivery_stats ds;
+        lx_delivery_stats_get(d, &ds);
+        if (ds.lagging)
+            json_array_append_new(
+                lagging, json_pack("{s:s,s:I,s:I}", "instance",
+                                   hub->adapters[i].name, "lag",
+                                   (json_int_t)ds.lag, "max_lag",
+                                   (json_int_t)ds.max_lag));
+    }
+    json_t *o = json_pack(
+        "{s:s,s:I,s:I,s:I,s:I}", "status",
+        json_array_size(lagging) ? "degraded" : "ok", "last_seq",
+        (json_int_t)st.last_seq, "records", (json_int_t)st.records,
+        "map_size", (json_int_t)st.map_size, "used_size",
+        (json_int_t)st.used_size);
+    if (json_array_size(lagging))
+        json_object_set_new(o, "lagging", lagging);
+    else
+        json_decref(lagging);
     char *t = json_dumps(o, JSON_COMPACT);
     lx_http_response_set(resp, 200, "application/json", t, strlen(t));
     free(t);
@@ -102,7 +127,13 @@ static void metrics(lx_hub *hub, lx_http_response *resp)
         {"lingua_delivery_retries_total", "counter",
          "Attempts retried since start."},
         {"lingua_delivery_failing", "gauge",
-         "1 while the instance is retrying its current event."}};
+         "1 while the instance is retrying an event."},
+        {"lingua_delivery_in_flight", "gauge",
+         "Calls of the instance in flight now."},
+        {"lingua_delivery_max_lag", "gauge",
+         "The instance's lag limit (max_lag), in events."},
+        {"lingua_delivery_lagging", "gauge",
+         "1 while the instance's lag is over its max_lag."}};
     for (size_t f = 0; rc == 0 && f < sizeof(families) / sizeof(families[0]);
          f++) {
         rc = lx_buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", families[f][0],
@@ -113,11 +144,11 @@ static void metrics(lx_hub *hub, lx_http_response *resp)
                 continue;
             lx_delivery_stats ds;
             lx_delivery_stats_get(d, &ds);
-            uint64_t v[] = {ds.cursor,
-                            st.last_seq > ds.cursor ? st.last_seq - ds.cursor
-                                                    : 0,
-                            ds.delivered, ds.refused, ds.retries,
-                            ds.failing ? 1u : 0u};
+            uint64_t v[] = {ds.cursor,         ds.lag,
+                            ds.delivered,      ds.refused,
+                            ds.retries,        ds.failing ? 1u : 0u,
+                            ds.in_flight,      ds.max_lag,
+                            ds.lagging ? 1u : 0u};
             rc = lx_buf_printf(&b, "%s{instance=\"%s\"} %llu\n",
                                families[f][0], hub->adapters[i].name,
                                (unsigned long long)v[f]);
