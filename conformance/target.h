@@ -1,0 +1,47 @@
+/* conformance/target.h: the target system the runner plays toward an
+ * outbound adapter: a loopback HTTP server (127.0.0.1, a free port) that
+ * records every call and answers like a willing server (201 with a
+ * Location for PUT and POST, 204 for DELETE, 200 otherwise).
+ *
+ * The server gives a handler only the headers and query parameters it asks
+ * for by name, so the runner says beforehand which ones the expected calls
+ * name (lx_conform_target_capture); Content-Type is always kept.
+ *
+ * Threads: the server answers on its own threads; every function here may
+ * be called from any thread. */
+#ifndef LX_CONFORMANCE_TARGET_H
+#define LX_CONFORMANCE_TARGET_H
+
+#include "core/error.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+
+typedef struct lx_conform_target lx_conform_target;
+
+#define LX_CONFORM_TARGET_CALLS_MAX 256
+
+/* Start the server. Errors: LX_EIO (cannot bind). */
+LX_NODISCARD int lx_conform_target_start(lx_conform_target **out,
+                                         lx_error *err);
+void lx_conform_target_stop(lx_conform_target **t);
+
+/* "http://127.0.0.1:PORT/target": the base URL to configure the adapter
+ * with (borrowed). Recorded paths are relative to it. */
+const char *lx_conform_target_url(const lx_conform_target *t);
+
+/* Forget recorded calls; from now on record these headers and query
+ * parameters (JSON arrays of names, borrowed for the call; may be NULL). */
+void lx_conform_target_reset(lx_conform_target *t, const json_t *headers,
+                             const json_t *query);
+
+/* Wait (at most timeout_ms) until a recorded call contains `marker` in its
+ * path, query or body; true with its index in *index. */
+bool lx_conform_target_wait(lx_conform_target *t, const char *marker,
+                            unsigned timeout_ms, size_t *index);
+
+/* The recorded calls, oldest first, as a new JSON array of
+ * {"method","path","query":{},"headers":{},"body": text}. */
+json_t *lx_conform_target_calls(lx_conform_target *t);
+
+#endif
