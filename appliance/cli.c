@@ -100,6 +100,7 @@ int lx_cli_main(int argc, char **argv)
         {"dlq", lx_cli_dlq},       {"replay", lx_cli_replay},
         {"trace", lx_cli_trace},
         {"stand-in", lx_cli_standin},
+        {"conform", lx_cli_conform},
     };
     const char *cmd = argv[1];
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

@@ -56,6 +56,7 @@ int lx_cli_map(int argc, char **argv);
 int lx_cli_dlq(int argc, char **argv);
 int lx_cli_replay(int argc, char **argv);
 int lx_cli_trace(int argc, char **argv);
+int lx_cli_conform(int argc, char **argv);
 int lx_cli_standin(int argc, char **argv);
 
 #endif
