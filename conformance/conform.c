@@ -252,6 +252,13 @@ void lx_conform_report_destroy(lx_conform_report **rp)
 int lx_conform_run(const lx_conform_options *opts, lx_conform_report **out,
                    lx_error *err)
 {
+    return lx_conform_run_with(opts, NULL, out, err);
+}
+
+int lx_conform_run_with(const lx_conform_options *opts,
+                        const lx_conform_driver *forced,
+                        lx_conform_report **out, lx_error *err)
+{
     *out = NULL;
     char real_root[LX_CONFORM_PATH_MAX];
     snprintf(real_root, sizeof(real_root), "%s",
@@ -259,7 +266,9 @@ int lx_conform_run(const lx_conform_options *opts, lx_conform_report **out,
     lx_conform_report *r = lx_xcalloc(1, sizeof(*r));
     int rc = lx_conform_suite_load(opts->suite_dir, &r->suite, err);
     const lx_conform_driver *drv = NULL;
-    if (rc == 0 && !(drv = lx_conform_driver_find(r->suite.kind)))
+    if (rc == 0 && forced && strcmp(forced->kind, r->suite.kind) == 0)
+        drv = forced;
+    if (rc == 0 && !drv && !(drv = lx_conform_driver_find(r->suite.kind)))
         rc = lx_error_set(err, LX_EUNSUPPORTED,
                           "suite '%s': no driver for adapters of kind '%s'",
                           r->suite.name, r->suite.kind);

@@ -131,6 +131,13 @@ const lx_conform_driver *lx_conform_driver_find(const char *kind);
 extern const lx_conform_driver lx_conform_driver_fhir;
 extern const lx_conform_driver lx_conform_driver_hropen;
 
+/* lx_conform_run with a driver of the caller's instead of the table's
+ * (when its kind is the suite's): the seam for drivers that wrap another
+ * (tests that make an adapter misbehave, a native or external target). */
+LX_NODISCARD int lx_conform_run_with(const lx_conform_options *opts,
+                                     const lx_conform_driver *drv,
+                                     lx_conform_report **out, lx_error *err);
+
 /* ---- results ---- */
 
 typedef struct lx_conform_result {
