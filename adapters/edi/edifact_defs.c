@@ -1,7 +1,7 @@
 /* adapters/edi/edifact_defs.c: message definitions loaded from data files
  * (schemas/edifact/<directory>/, format in docs/edifact.md), checked once
  * at load and then read as they are. */
-#include "adapters/edi/edifact.h"
+#include "adapters/edi/edifact_int.h"
 #include "core/json.h"
 #include "core/mem.h"
 
@@ -13,11 +13,63 @@
 #define DEFS_FILE_MAX ((size_t)4 << 20)
 #define DEFS_MAX_DEPTH 8
 
+/* The definitions compiled once at load for the compact path: formats
+ * parsed, structures as arrays, segments found by hashing their tag. */
+typedef struct cval {
+    const char *id; /* "3035", borrowed from the JSON */
+    int mandatory;
+    char kind; /* 'a', 'n', 'x' (an) */
+    long lo, hi;
+} cval;
+
+typedef struct cel {
+    cval v;
+    const cval *comps; /* NULL: a simple element */
+    size_t ncomp;
+} cel;
+
+typedef struct cseg_def {
+    char tag[LX_EDIFACT_TAG_MAX + 1];
+    const cel *els;
+    size_t nel;
+} cseg_def;
+
+typedef struct centry centry;
+typedef struct cstruct {
+    const centry *e;
+    size_t n;
+} cstruct;
+
+struct centry {
+    char tag[LX_EDIFACT_TAG_MAX + 1]; /* the segment, or group trigger */
+    const char *group_id;             /* NULL for a segment */
+    int mandatory;
+    long max;
+    cstruct content; /* a group's entries */
+};
+
+typedef struct cmsg {
+    const char *type;
+    const json_t *def;
+    cstruct root;
+} cmsg;
+
+#define CSEG_SLOTS 2048
+
 struct lx_edifact_defs {
     char version[8];
     char release[8];
     json_t *segments; /* tag -> [element definitions] */
     json_t *messages; /* type -> message definition */
+    /* Compiled: every block allocated is listed in `blocks`. */
+    void **blocks;
+    size_t block_count;
+    cseg_def *csegs;
+    size_t cseg_count;
+    int32_t cseg_slot[CSEG_SLOTS]; /* -1 empty */
+    cmsg *cmsgs;
+    size_t cmsg_count;
+    size_t max_entries; /* the longest structure or group */
 };
 
 /* ------------------------------------------------------------------ loading */
@@ -192,6 +244,119 @@ static int load_file(lx_edifact_defs *defs, const char *path, lx_error *err)
     return rc;
 }
 
+static int is_group(const json_t *entry);
+static const char *entry_tag(const json_t *entry);
+
+/* ---- compiled form ---------------------------------------------------- */
+
+static void *block(lx_edifact_defs *defs, size_t n, size_t size)
+{
+    void *p = lx_xcalloc(n ? n : 1, size);
+    defs->blocks = lx_xrealloc(defs->blocks,
+                               (defs->block_count + 1) * sizeof(void *));
+    defs->blocks[defs->block_count++] = p;
+    return p;
+}
+
+static uint32_t tag_hash(const char *tag)
+{
+    uint32_t h = 2166136261u;
+    for (; *tag; tag++)
+        h = (h ^ (unsigned char)*tag) * 16777619u;
+    return h;
+}
+
+static long cseg_find(const lx_edifact_defs *defs, const char *tag)
+{
+    for (uint32_t k = tag_hash(tag) & (CSEG_SLOTS - 1);;
+         k = (k + 1) & (CSEG_SLOTS - 1)) {
+        int32_t i = defs->cseg_slot[k];
+        if (i < 0 || strcmp(defs->csegs[i].tag, tag) == 0)
+            return i;
+    }
+}
+
+/* The formats were checked by check_segment at load. */
+static void compile_val(const json_t *d, cval *v)
+{
+    v->id = json_string_value(json_array_get(d, 0));
+    v->mandatory = strcmp(json_string_value(json_array_get(d, 1)), "M") == 0;
+    if (parse_format(json_string_value(json_array_get(d, 2)), &v->kind,
+                     &v->lo, &v->hi) != 0)
+        v->kind = 0; /* composite: no format of its own */
+}
+
+static cstruct compile_struct(lx_edifact_defs *defs, const json_t *entries)
+{
+    cstruct cs;
+    cs.n = json_array_size(entries);
+    centry *e = block(defs, cs.n, sizeof(centry));
+    cs.e = e;
+    if (cs.n > defs->max_entries)
+        defs->max_entries = cs.n;
+    for (size_t i = 0; i < cs.n; i++) {
+        const json_t *j = json_array_get(entries, i);
+        const char *tag = entry_tag(j);
+        snprintf(e[i].tag, sizeof e[i].tag, "%s", tag ? tag : "");
+        e[i].mandatory =
+            strcmp(json_string_value(json_array_get(j, 1)), "M") == 0;
+        e[i].max = (long)json_integer_value(json_array_get(j, 2));
+        if (is_group(j)) {
+            e[i].group_id = json_string_value(json_array_get(j, 0));
+            e[i].content = compile_struct(defs, json_array_get(j, 3));
+        }
+    }
+    return cs;
+}
+
+static void compile_defs(lx_edifact_defs *defs)
+{
+    for (size_t k = 0; k < CSEG_SLOTS; k++)
+        defs->cseg_slot[k] = -1;
+    size_t n = json_object_size(defs->segments);
+    defs->csegs = block(defs, n, sizeof(cseg_def));
+    const char *tag;
+    json_t *els;
+    json_object_foreach(defs->segments, tag, els)
+    {
+        if (defs->cseg_count >= CSEG_SLOTS / 2)
+            break;
+        cseg_def *sd = &defs->csegs[defs->cseg_count];
+        snprintf(sd->tag, sizeof sd->tag, "%s", tag);
+        if (cseg_find(defs, sd->tag) >= 0)
+            continue;
+        sd->nel = json_array_size(els);
+        cel *ce = block(defs, sd->nel, sizeof(cel));
+        sd->els = ce;
+        for (size_t i = 0; i < sd->nel; i++) {
+            const json_t *d = json_array_get(els, i);
+            compile_val(d, &ce[i].v);
+            const json_t *cd = json_array_get(d, 2);
+            if (json_is_array(cd)) {
+                ce[i].ncomp = json_array_size(cd);
+                cval *cv = block(defs, ce[i].ncomp, sizeof(cval));
+                for (size_t j = 0; j < ce[i].ncomp; j++)
+                    compile_val(json_array_get(cd, j), &cv[j]);
+                ce[i].comps = cv;
+            }
+        }
+        uint32_t k = tag_hash(sd->tag) & (CSEG_SLOTS - 1);
+        while (defs->cseg_slot[k] >= 0)
+            k = (k + 1) & (CSEG_SLOTS - 1);
+        defs->cseg_slot[k] = (int32_t)defs->cseg_count++;
+    }
+    defs->cmsgs = block(defs, json_object_size(defs->messages), sizeof(cmsg));
+    const char *type;
+    json_t *def;
+    json_object_foreach(defs->messages, type, def)
+    {
+        cmsg *m = &defs->cmsgs[defs->cmsg_count++];
+        m->type = type;
+        m->def = def;
+        m->root = compile_struct(defs, json_object_get(def, "structure"));
+    }
+}
+
 int lx_edifact_defs_load(const char *dir, lx_edifact_defs **out, lx_error *err)
 {
     LX_ASSERT(dir != NULL && out != NULL);
@@ -219,6 +384,8 @@ int lx_edifact_defs_load(const char *dir, lx_edifact_defs **out, lx_error *err)
     closedir(d);
     if (rc == 0 && json_object_size(defs->messages) == 0)
         rc = lx_error_set(err, LX_ESCHEMA, "%s: no message definitions", dir);
+    if (rc == 0)
+        compile_defs(defs);
     if (rc != 0) {
         lx_edifact_defs_destroy(&defs);
         return rc;
@@ -233,6 +400,9 @@ void lx_edifact_defs_destroy(lx_edifact_defs **defs)
         return;
     json_decref((*defs)->segments);
     json_decref((*defs)->messages);
+    for (size_t i = 0; i < (*defs)->block_count; i++)
+        free((*defs)->blocks[i]);
+    free((*defs)->blocks);
     free(*defs);
     *defs = NULL;
 }
@@ -639,5 +809,367 @@ int lx_edifact_message_apply(const lx_edifact_defs *defs, json_t *msg,
     while (a.depth >= 0)
         pop(&a, last + 1);
     json_decref(flat);
+    return 1;
+}
+
+/* ------------------------------------------------- validation, compact form
+ * The same rules as above on the lexer's store and the compiled
+ * definitions: no JSON is read or built while validating. */
+
+typedef struct cframe {
+    const cstruct *content;
+    uint32_t node; /* 0: the message, k: the k-th group opened */
+    size_t idx;
+    long *counts;
+} cframe;
+
+typedef struct capplier {
+    const lx_edifact_defs *defs;
+    const lx_edifact_store *s;
+    char decimal;
+    lx_edifact_diags *diags;
+    lx_edifact_diag base;
+    cframe stack[DEFS_MAX_DEPTH + 2];
+    int depth;
+    long *pool; /* counts of every frame: max_entries each */
+    uint32_t groups;
+    lx_edifact_puts *puts;
+} capplier;
+
+static void cfinding(capplier *a, int code, long pos, const char *tag,
+                     int element, int component, const char *fmt, ...)
+    LX_PRINTF(7, 8);
+
+static void cfinding(capplier *a, int code, long pos, const char *tag,
+                     int element, int component, const char *fmt, ...)
+{
+    lx_edifact_diag dg = a->base;
+    dg.code = code;
+    dg.segment_pos = pos;
+    if (tag != NULL)
+        snprintf(dg.segment_tag, sizeof dg.segment_tag, "%s", tag);
+    dg.element = element;
+    dg.component = component;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(dg.msg, sizeof dg.msg, fmt, ap);
+    va_end(ap);
+    lx_edifact_diags_add(a->diags, &dg);
+}
+
+static void cpush(capplier *a, const cstruct *content, uint32_t node)
+{
+    LX_ASSERT(a->depth + 1 < DEFS_MAX_DEPTH + 2);
+    cframe *f = &a->stack[++a->depth];
+    f->content = content;
+    f->node = node;
+    f->idx = 0;
+    f->counts = a->pool + (size_t)a->depth * (a->defs->max_entries + 1);
+    memset(f->counts, 0, (content->n + 1) * sizeof(long));
+}
+
+static void cadvance(capplier *a, cframe *f, size_t to, long pos)
+{
+    for (size_t j = f->idx; j < to; j++) {
+        const centry *e = &f->content->e[j];
+        if (f->counts[j] == 0 && e->mandatory) {
+            if (e->group_id)
+                cfinding(a, LX_EDIFACT_UC_MISSING, pos, NULL, 0, 0,
+                         "mandatory segment group %s missing", e->group_id);
+            else
+                cfinding(a, LX_EDIFACT_UC_MISSING, pos, NULL, 0, 0,
+                         "mandatory segment %s missing", e->tag);
+        }
+    }
+    if (to > f->idx)
+        f->idx = to;
+}
+
+static void cpop(capplier *a, long pos)
+{
+    cframe *f = &a->stack[a->depth];
+    cadvance(a, f, f->content->n, pos);
+    a->depth--;
+}
+
+/* A value (ptr, n), cut at a NUL as the JSON string's C view was. */
+static void ccheck_value(capplier *a, long pos, const char *tag, int element,
+                         int component, const cval *def, const char *v,
+                         size_t n)
+{
+    const char *nul = memchr(v, '\0', n);
+    const char *end = nul ? nul : v + n;
+    size_t len = 0;
+    for (const char *p = v; p < end; p++)
+        len += ((unsigned char)*p & 0xC0) != 0x80;
+    if (def->kind == 'n') {
+        const char *p = v;
+        int marks = 0;
+        len = 0;
+        if (p < end && *p == '-')
+            p++;
+        for (; p < end; p++) {
+            if (*p >= '0' && *p <= '9')
+                len++;
+            else if ((*p == a->decimal || *p == '.' || *p == ',') &&
+                     marks == 0)
+                marks++;
+            else
+                break;
+        }
+        if (p != end || len == 0) {
+            cfinding(a, LX_EDIFACT_UC_INVALID_CHARS, pos, tag, element,
+                     component, "not numeric (%s)", def->id);
+            return;
+        }
+    } else if (def->kind == 'a') {
+        for (const char *p = v; p < end; p++)
+            if (*p >= '0' && *p <= '9') {
+                cfinding(a, LX_EDIFACT_UC_INVALID_CHARS, pos, tag, element,
+                         component, "digits in an alphabetic element (%s)",
+                         def->id);
+                return;
+            }
+    } else if (def->kind == 0) {
+        return;
+    }
+    if ((long)len > def->hi)
+        cfinding(a, LX_EDIFACT_UC_TOO_LONG, pos, tag, element, component,
+                 "too long (%s, max %ld)", def->id, def->hi);
+    else if ((long)len < def->lo)
+        cfinding(a, LX_EDIFACT_UC_TOO_SHORT, pos, tag, element, component,
+                 "too short (%s, %ld characters)", def->id, def->lo);
+}
+
+static void ccheck_segment(capplier *a, const lx_edifact_cseg *seg)
+{
+    long si = cseg_find(a->defs, seg->tag);
+    if (si < 0)
+        return;
+    const cseg_def *sd = &a->defs->csegs[si];
+    const lx_edifact_store *s = a->s;
+    const char *tag = seg->tag;
+    long pos = seg->pos;
+    if (seg->elems.count > sd->nel)
+        cfinding(a, LX_EDIFACT_UC_TOO_MANY_CONSTITUENTS, pos, tag,
+                 (int)sd->nel + 1, 0, "more data elements than defined (%zu)",
+                 sd->nel);
+    for (size_t i = 0; i < sd->nel; i++) {
+        const cel *d = &sd->els[i];
+        const lx_edifact_range *part = NULL;
+        if (i < seg->elems.count) {
+            const lx_edifact_range *e = &s->elems[seg->elems.first + i];
+            if (e->count > 1) {
+                cfinding(a, LX_EDIFACT_UC_TOO_MANY_REPEATS, pos, tag,
+                         (int)i + 1, 0, "element %s does not repeat",
+                         d->v.id);
+                continue;
+            }
+            part = &s->parts[e->first];
+        }
+        int empty = 1;
+        for (uint32_t j = 0; part && empty && j < part->count; j++)
+            empty = s->comps[part->first + j].count == 0;
+        if (empty) {
+            if (d->v.mandatory)
+                cfinding(a, LX_EDIFACT_UC_MISSING, pos, tag, (int)i + 1, 0,
+                         "mandatory element %s missing", d->v.id);
+            continue;
+        }
+        const lx_edifact_range *comps = &s->comps[part->first];
+        if (d->comps == NULL) {
+            if (part->count > 1)
+                cfinding(a, LX_EDIFACT_UC_TOO_MANY_CONSTITUENTS, pos, tag,
+                         (int)i + 1, 2, "simple element %s has components",
+                         d->v.id);
+            ccheck_value(a, pos, tag, (int)i + 1, 0, &d->v,
+                         s->text + comps[0].first, comps[0].count);
+            continue;
+        }
+        if (part->count > d->ncomp)
+            cfinding(a, LX_EDIFACT_UC_TOO_MANY_CONSTITUENTS, pos, tag,
+                     (int)i + 1, (int)d->ncomp + 1,
+                     "more components than defined in %s (%zu)", d->v.id,
+                     d->ncomp);
+        for (size_t j = 0; j < d->ncomp; j++) {
+            const cval *cd = &d->comps[j];
+            if (j >= part->count || comps[j].count == 0 ||
+                s->text[comps[j].first] == '\0') {
+                if (cd->mandatory)
+                    cfinding(a, LX_EDIFACT_UC_MISSING, pos, tag, (int)i + 1,
+                             (int)j + 1, "mandatory component %s missing",
+                             cd->id);
+                continue;
+            }
+            ccheck_value(a, pos, tag, (int)i + 1, (int)j + 1, cd,
+                         s->text + comps[j].first, comps[j].count);
+        }
+    }
+}
+
+static int clocate(const capplier *a, const char *tag, size_t *entry)
+{
+    for (int d = a->depth; d >= 0; d--) {
+        const cframe *f = &a->stack[d];
+        size_t from = d > 0 && f->idx == 0 ? 1 : f->idx;
+        for (size_t k = from; k < f->content->n; k++)
+            if (strcmp(f->content->e[k].tag, tag) == 0) {
+                *entry = k;
+                return d;
+            }
+    }
+    return -1;
+}
+
+static int ctag_in(const cstruct *content, const char *tag, int depth)
+{
+    for (size_t i = 0; i < content->n; i++) {
+        const centry *e = &content->e[i];
+        if (strcmp(e->tag, tag) == 0)
+            return 1;
+        if (e->group_id && depth < DEFS_MAX_DEPTH &&
+            ctag_in(&e->content, tag, depth + 1))
+            return 1;
+    }
+    return 0;
+}
+
+static void cput(capplier *a, uint32_t node, uint32_t kind, const char *gid)
+{
+    lx_edifact_puts *p = a->puts;
+    LX_EDIFACT_GROW(p->items, p->count, p->cap);
+    p->items[p->count].node = node;
+    p->items[p->count].kind = kind;
+    p->items[p->count].group_id = gid;
+    p->count++;
+}
+
+static void cplace(capplier *a, const lx_edifact_cseg *seg)
+{
+    const char *tag = seg->tag;
+    long pos = seg->pos;
+    size_t k = 0;
+    int d = clocate(a, tag, &k);
+    if (d < 0) {
+        int known = ctag_in(a->stack[0].content, tag, 0);
+        cfinding(a, LX_EDIFACT_UC_NOT_SUPPORTED_HERE, pos, tag, 0, 0, "%s",
+                 known ? "segment out of order or in the wrong group"
+                       : "segment not defined in this message");
+        cput(a, a->stack[a->depth].node, LX_EDIFACT_PUT_SEGMENTS, NULL);
+        return;
+    }
+    while (a->depth > d)
+        cpop(a, pos);
+    cframe *f = &a->stack[a->depth];
+    cadvance(a, f, k, pos);
+    const centry *e = &f->content->e[k];
+    f->counts[k]++;
+    if (e->group_id) {
+        if (f->counts[k] > e->max)
+            cfinding(a, LX_EDIFACT_UC_TOO_MANY_GROUP_REPEATS, pos, tag, 0, 0,
+                     "segment group %s repeats more than %ld times",
+                     e->group_id, e->max);
+        cput(a, f->node, LX_EDIFACT_PUT_GROUP, e->group_id);
+        cpush(a, &e->content, ++a->groups);
+        a->stack[a->depth].counts[0] = 1;
+    } else {
+        if (f->counts[k] > e->max)
+            cfinding(a, LX_EDIFACT_UC_TOO_MANY_REPEATS, pos, tag, 0, 0,
+                     "segment repeats more than %ld times", e->max);
+        cput(a, f->node, LX_EDIFACT_PUT_SEGMENTS, NULL);
+    }
+    ccheck_segment(a, seg);
+}
+
+static int cstr_is(const char *v, size_t n, const char *want)
+{
+    return want != NULL && strlen(want) == n && memcmp(v, want, n) == 0;
+}
+
+/* find_definition on the UNH's S009 (type, version, release). */
+static const cmsg *cfind(const lx_edifact_defs *defs,
+                         const lx_edifact_store *s, const lx_edifact_cseg *unh)
+{
+    size_t tn, vn, rn;
+    const char *t = lx_edifact_cseg_comp(s, unh, 1, 0, &tn);
+    const char *v = lx_edifact_cseg_comp(s, unh, 1, 1, &vn);
+    const char *r = lx_edifact_cseg_comp(s, unh, 1, 2, &rn);
+    /* Absent components have no "type"/"version"/"release" member. */
+    if (unh->elems.count < 2 ||
+        s->elems[unh->elems.first + 1].count != 1 ||
+        s->parts[s->elems[unh->elems.first + 1].first].count < 3)
+        return NULL;
+    for (size_t i = 0; i < defs->cmsg_count; i++) {
+        const cmsg *m = &defs->cmsgs[i];
+        if (!cstr_is(t, tn, m->type))
+            continue;
+        const json_t *match = json_object_get(m->def, "match");
+        if (match == NULL)
+            return cstr_is(v, vn, defs->version) &&
+                           cstr_is(r, rn, defs->release)
+                       ? m
+                       : NULL;
+        size_t j;
+        const json_t *pair;
+        json_array_foreach(match, j, pair)
+        {
+            if (cstr_is(v, vn, json_string_value(json_array_get(pair, 0))) &&
+                cstr_is(r, rn, json_string_value(json_array_get(pair, 1))))
+                return m;
+        }
+        return NULL;
+    }
+    return NULL;
+}
+
+int lx_edifact_apply_compact(const lx_edifact_defs *defs,
+                             const lx_edifact_store *s,
+                             const lx_edifact_cseg *unh,
+                             const lx_edifact_cseg *segs, size_t n,
+                             char decimal, const char *interchange_ref,
+                             const char *group_ref,
+                             lx_edifact_diags *diags, lx_edifact_puts *puts)
+{
+    LX_ASSERT(defs != NULL && s != NULL && unh != NULL);
+    const cmsg *m = cfind(defs, s, unh);
+    if (m == NULL)
+        return 0;
+    capplier a;
+    memset(&a, 0, sizeof a);
+    a.defs = defs;
+    a.s = s;
+    a.decimal = decimal;
+    a.diags = diags;
+    a.puts = puts;
+    a.base.offset = -1;
+    snprintf(a.base.interchange_ref, sizeof a.base.interchange_ref, "%s",
+             interchange_ref ? interchange_ref : "");
+    snprintf(a.base.group_ref, sizeof a.base.group_ref, "%s",
+             group_ref ? group_ref : "");
+    size_t rn;
+    const char *ref = lx_edifact_cseg_comp(s, unh, 0, 0, &rn);
+    const char *nul = memchr(ref, '\0', rn);
+    if (nul != NULL)
+        rn = (size_t)(nul - ref);
+    if (rn >= sizeof a.base.message_ref)
+        rn = sizeof a.base.message_ref - 1;
+    memcpy(a.base.message_ref, ref, rn);
+    a.base.message_ref[rn] = '\0';
+    long pool[(DEFS_MAX_DEPTH + 2) * 64];
+    size_t need = (DEFS_MAX_DEPTH + 2) * (defs->max_entries + 1);
+    a.pool = need <= sizeof pool / sizeof pool[0]
+                 ? pool
+                 : lx_xmalloc(need * sizeof(long));
+    a.depth = -1;
+    cpush(&a, &m->root, 0);
+    long last = 1;
+    for (size_t i = 0; i < n; i++) {
+        cplace(&a, &segs[i]);
+        last = segs[i].pos;
+    }
+    while (a.depth >= 0)
+        cpop(&a, last + 1);
+    if (a.pool != pool)
+        free(a.pool);
     return 1;
 }

@@ -1,9 +1,28 @@
 /* adapters/edi/edifact_parse.c: segments to the interchange tree, with the
  * envelope rules of ISO 9735-1 section 9 (UNB/UNZ, UNG/UNE, UNH/UNT). */
-#include "adapters/edi/edifact.h"
+#include "adapters/edi/edifact_int.h"
+
+#include "core/mem.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* A message whose body JSON waits for lx_edifact_msg_tree. */
+typedef struct lazy {
+    json_t *msg;              /* borrowed from the tree */
+    size_t seg_first, seg_count; /* store->segs */
+    int applied;              /* placed by a definition: puts below */
+    size_t put_first;
+} lazy;
+
+struct lx_edifact_msg {
+    json_t *root;
+    lx_edifact_store store;
+    lx_edifact_puts puts;
+    lazy *lazies;
+    size_t lazy_count, lazy_cap;
+};
 
 typedef struct parser {
     const lx_edifact_options *opts;
@@ -15,7 +34,10 @@ typedef struct parser {
     json_t *group;        /* current group (with or without UNG) */
     int group_has_ung;
     json_t *msg;          /* current message */
+    size_t lazy;          /* its doc->lazies index */
+    size_t unh;           /* store->segs index of its UNH, or SIZE_MAX */
     long msg_segments;    /* UNH..current, for UNT01 */
+    lx_edifact_msg *doc;
     char icref[LX_EDIFACT_REF_MAX];
     char gref[LX_EDIFACT_REF_MAX];
     char mref[LX_EDIFACT_REF_MAX];
@@ -92,10 +114,15 @@ static int count_matches(const json_t *elements, size_t element, size_t n)
 
 static void apply_definition(parser *p)
 {
-    if (p->opts->defs == NULL || p->msg == NULL)
+    if (p->opts->defs == NULL || p->msg == NULL || p->unh == SIZE_MAX)
         return;
-    (void)lx_edifact_message_apply(p->opts->defs, p->msg, p->lx.delims.decimal,
-                                   p->icref, p->gref, p->diags);
+    lx_edifact_msg *doc = p->doc;
+    lazy *lz = &doc->lazies[p->lazy];
+    lz->put_first = doc->puts.count;
+    lz->applied = lx_edifact_apply_compact(
+        p->opts->defs, &doc->store, &doc->store.segs[p->unh],
+        doc->store.segs + lz->seg_first, lz->seg_count, p->lx.delims.decimal,
+        p->icref, p->gref, p->diags, &doc->puts);
 }
 
 static int close_message(parser *p, const lx_edifact_token *tok)
@@ -298,6 +325,15 @@ static int open_message(parser *p, const lx_edifact_token *tok, int with_unh)
     json_object_set_new(p->msg, "segments", json_array());
     json_array_append_new(list, p->msg);
     p->msg_segments = with_unh ? 1 : 0;
+    lx_edifact_msg *doc = p->doc;
+    LX_EDIFACT_GROW(doc->lazies, doc->lazy_count, doc->lazy_cap);
+    p->lazy = doc->lazy_count++;
+    memset(&doc->lazies[p->lazy], 0, sizeof(lazy));
+    doc->lazies[p->lazy].msg = p->msg;
+    /* The body follows: a UNH is the last segment read. */
+    p->unh = with_unh ? doc->store.seg_count - 1 : SIZE_MAX;
+    doc->lazies[p->lazy].seg_first =
+        with_unh ? doc->store.seg_count : doc->store.seg_count - 1;
     if (rc == 0 && with_unh && p->mref[0] == '\0')
         rc = envelope(p, LX_EDIFACT_UC_MISSING, tok, 1, 1,
                       "message reference number missing");
@@ -383,11 +419,19 @@ static int on_data(parser *p, const lx_edifact_token *tok)
             return rc;
     }
     p->msg_segments++;
-    json_t *seg = json_pack("{s:s, s:I, s:O}", "id", tok->tag, "pos",
-                            (json_int_t)p->msg_segments, "elements",
-                            tok->elements);
-    json_array_append_new(json_object_get(p->msg, "segments"), seg);
+    lazy *lz = &p->doc->lazies[p->lazy];
+    lx_edifact_cseg *seg = &p->doc->store.segs[p->doc->store.seg_count - 1];
+    LX_ASSERT(lz->seg_first + lz->seg_count == p->doc->store.seg_count - 1);
+    seg->pos = p->msg_segments;
+    lz->seg_count++;
     return 0;
+}
+
+static int is_service(const char *t)
+{
+    return t[0] == 'U' && t[1] == 'N' && t[3] == '\0' &&
+           (t[2] == 'B' || t[2] == 'Z' || t[2] == 'G' || t[2] == 'E' ||
+            t[2] == 'H' || t[2] == 'T');
 }
 
 static int on_segment(parser *p, const lx_edifact_token *tok)
@@ -408,9 +452,100 @@ static int on_segment(parser *p, const lx_edifact_token *tok)
     return on_data(p, tok);
 }
 
-int lx_edifact_parse(const char *buf, size_t len,
-                     const lx_edifact_options *opts, json_t **out,
-                     lx_edifact_diags *diags, lx_error *err)
+void lx_edifact_msg_destroy(lx_edifact_msg **doc)
+{
+    if (doc == NULL || *doc == NULL)
+        return;
+    lx_edifact_msg *d = *doc;
+    json_decref(d->root);
+    lx_edifact_store_fini(&d->store);
+    free(d->puts.items);
+    free(d->lazies);
+    free(d);
+    *doc = NULL;
+}
+
+static json_t *segment_json(const lx_edifact_store *s,
+                            const lx_edifact_cseg *seg)
+{
+    json_t *o = json_object();
+    json_object_set_new_nocheck(o, "id", json_string_nocheck(seg->tag));
+    json_object_set_new_nocheck(o, "pos", json_integer(seg->pos));
+    json_object_set_new_nocheck(o, "elements",
+                                lx_edifact_cseg_elements(s, seg));
+    return o;
+}
+
+static json_t *node_list(json_t *node, const char *key)
+{
+    json_t *l = json_object_get(node, key);
+    if (l == NULL) {
+        l = json_array();
+        json_object_set_new_nocheck(node, key, l);
+    }
+    return l;
+}
+
+/* Replay the placements of one message body into its JSON. */
+static void build_lazy(lx_edifact_msg *doc, const lazy *lz)
+{
+    const lx_edifact_store *s = &doc->store;
+    json_t *flat = json_object_get(lz->msg, "segments");
+    if (!lz->applied) {
+        for (size_t i = 0; i < lz->seg_count; i++)
+            json_array_append_new(
+                flat, segment_json(s, &s->segs[lz->seg_first + i]));
+        return;
+    }
+    size_t opened = 0;
+    for (size_t i = 0; i < lz->seg_count; i++)
+        opened += doc->puts.items[lz->put_first + i].kind ==
+                  LX_EDIFACT_PUT_GROUP;
+    json_t **nodes = lx_xmalloc((opened + 1) * sizeof(*nodes));
+    nodes[0] = lz->msg;
+    opened = 0;
+    for (size_t i = 0; i < lz->seg_count; i++) {
+        const lx_edifact_put *put = &doc->puts.items[lz->put_first + i];
+        json_t *seg = segment_json(s, &s->segs[lz->seg_first + i]);
+        json_t *node = nodes[put->node];
+        if (put->kind == LX_EDIFACT_PUT_GROUP) {
+            json_t *g = json_object();
+            json_object_set_new_nocheck(g, "id",
+                                        json_string(put->group_id));
+            json_object_set_new_nocheck(g, "segments", json_array());
+            json_array_append_new(node_list(node, "groups"), g);
+            nodes[++opened] = g;
+            node = g;
+        }
+        json_array_append_new(node_list(node, "segments"), seg);
+    }
+    free(nodes);
+}
+
+json_t *lx_edifact_msg_root(lx_edifact_msg *doc)
+{
+    return doc->root;
+}
+
+json_t *lx_edifact_msg_tree(lx_edifact_msg *doc)
+{
+    LX_ASSERT(doc != NULL);
+    if (doc->lazies != NULL) {
+        for (size_t i = 0; i < doc->lazy_count; i++)
+            build_lazy(doc, &doc->lazies[i]);
+        free(doc->lazies);
+        doc->lazies = NULL;
+        doc->lazy_count = doc->lazy_cap = 0;
+        lx_edifact_store_fini(&doc->store);
+        free(doc->puts.items);
+        memset(&doc->puts, 0, sizeof(doc->puts));
+    }
+    return doc->root;
+}
+
+int lx_edifact_parse_msg(const char *buf, size_t len,
+                         const lx_edifact_options *opts, lx_edifact_msg **out,
+                         lx_edifact_diags *diags, lx_error *err)
 {
     LX_ASSERT(out != NULL && (buf != NULL || len == 0));
     *out = NULL;
@@ -427,16 +562,28 @@ int lx_edifact_parse(const char *buf, size_t len,
     p.opts = opts;
     p.diags = diags;
     p.err = err;
+    p.unh = SIZE_MAX;
+    p.doc = lx_xcalloc(1, sizeof(*p.doc));
+    lx_edifact_store_reserve(&p.doc->store, len);
     lx_edifact_lexer_init(&p.lx, buf, len, opts->max_segments);
-    json_t *root = json_object();
+    p.doc->root = json_object();
     p.interchanges = json_array();
-    json_object_set_new(root, "interchanges", p.interchanges);
+    json_object_set_new(p.doc->root, "interchanges", p.interchanges);
+    lx_edifact_store *store = &p.doc->store;
     int rc;
     for (;;) {
-        lx_edifact_token tok;
-        rc = lx_edifact_lexer_next(&p.lx, &tok, err);
+        rc = lx_edifact_lex(&p.lx, store, err);
         if (rc <= 0)
             break;
+        const lx_edifact_cseg *seg = &store->segs[store->seg_count - 1];
+        lx_edifact_token tok;
+        memcpy(tok.tag, seg->tag, sizeof tok.tag);
+        tok.offset = seg->offset;
+        tok.line = seg->line;
+        /* Only envelope segments become JSON now; data segments stay in
+         * the store until the tree is asked for. */
+        tok.elements =
+            is_service(seg->tag) ? lx_edifact_cseg_elements(store, seg) : NULL;
         rc = on_segment(&p, &tok);
         json_decref(tok.elements);
         if (rc != 0)
@@ -447,9 +594,24 @@ int lx_edifact_parse(const char *buf, size_t len,
     if (rc == 0 && json_array_size(p.interchanges) == 0)
         rc = lx_error_set(err, LX_ESYNTAX, "no segments in the input");
     if (rc != 0) {
-        json_decref(root);
+        lx_edifact_msg_destroy(&p.doc);
         return rc;
     }
-    *out = root;
+    *out = p.doc;
+    return 0;
+}
+
+int lx_edifact_parse(const char *buf, size_t len,
+                     const lx_edifact_options *opts, json_t **out,
+                     lx_edifact_diags *diags, lx_error *err)
+{
+    LX_ASSERT(out != NULL);
+    *out = NULL;
+    lx_edifact_msg *doc = NULL;
+    int rc = lx_edifact_parse_msg(buf, len, opts, &doc, diags, err);
+    if (rc != 0)
+        return rc;
+    *out = json_incref(lx_edifact_msg_tree(doc));
+    lx_edifact_msg_destroy(&doc);
     return 0;
 }

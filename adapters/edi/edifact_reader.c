@@ -3,6 +3,7 @@
  * The envelope rules mirror edifact_parse.c (ISO 9735-1 section 9). */
 #include "adapters/edi/edifact_reader.h"
 
+#include "adapters/edi/edifact_int.h"
 #include "core/mem.h"
 
 #include <stdint.h>
@@ -483,7 +484,7 @@ static size_t count_lines(const lx_buf *b)
 
 /* Parse [UNA] [UNB] [UNG] + the message's bytes, keep the message's own
  * findings (positions mapped back to the input) and shape the tree. */
-static int emit(lx_edifact_reader *r, const cut *c, json_t **out,
+static int emit(lx_edifact_reader *r, const cut *c, lx_edifact_msg **out,
                 lx_edifact_diags *diags, lx_error *err)
 {
     lx_buf_reset(&r->slice);
@@ -507,8 +508,9 @@ static int emit(lx_edifact_reader *r, const cut *c, json_t **out,
     o.max_len = r->slice.len;
     lx_edifact_diags found;
     lx_edifact_diags_init(&found);
-    json_t *tree = NULL;
-    rc = lx_edifact_parse(r->slice.data, r->slice.len, &o, &tree, &found, err);
+    lx_edifact_msg *doc = NULL;
+    rc = lx_edifact_parse_msg(r->slice.data, r->slice.len, &o, &doc, &found,
+                              err);
     if (rc < 0) {
         lx_edifact_diags_fini(&found);
         if (err && err->offset >= (long)prefix_len)
@@ -545,6 +547,7 @@ static int emit(lx_edifact_reader *r, const cut *c, json_t **out,
     }
     lx_edifact_diags_fini(&found);
 
+    json_t *tree = lx_edifact_msg_root(doc);
     json_t *ic = json_array_get(json_object_get(tree, "interchanges"), 0);
     if (!r->ic_has_una)
         json_object_del(ic, "UNA");
@@ -557,10 +560,10 @@ static int emit(lx_edifact_reader *r, const cut *c, json_t **out,
         json_object_set_new(ic, "groups", json_pack("[o]", g));
     }
     if (has_fail && !(r->popts.flags & LX_EDIFACT_LENIENT)) {
-        json_decref(tree);
+        lx_edifact_msg_destroy(&doc);
         return strict_fail(&fail, err);
     }
-    *out = tree;
+    *out = doc;
     return 0;
 }
 
@@ -574,7 +577,7 @@ static int is_envelope_tag(const char *t)
 }
 
 static int on_segment(lx_edifact_reader *r, lx_edifact_token *tok,
-                      size_t start, json_t **out, lx_edifact_diags *diags,
+                      size_t start, lx_edifact_msg **out, lx_edifact_diags *diags,
                       lx_error *err)
 {
     const char *t = tok->tag;
@@ -715,7 +718,7 @@ static int on_segment(lx_edifact_reader *r, lx_edifact_token *tok,
     return rc;
 }
 
-static int at_end(lx_edifact_reader *r, json_t **out,
+static int at_end(lx_edifact_reader *r, lx_edifact_msg **out,
                   lx_edifact_diags *diags, lx_error *err)
 {
     if (r->msg_open) {
@@ -735,6 +738,20 @@ static int at_end(lx_edifact_reader *r, json_t **out,
 
 int lx_edifact_reader_next(lx_edifact_reader *r, json_t **msg,
                            lx_edifact_diags *diags, lx_error *err)
+{
+    LX_ASSERT(msg != NULL);
+    *msg = NULL;
+    lx_edifact_msg *m = NULL;
+    int rc = lx_edifact_reader_next_msg(r, &m, diags, err);
+    if (rc == 0) {
+        *msg = json_incref(lx_edifact_msg_tree(m));
+        lx_edifact_msg_destroy(&m);
+    }
+    return rc;
+}
+
+int lx_edifact_reader_next_msg(lx_edifact_reader *r, lx_edifact_msg **msg,
+                               lx_edifact_diags *diags, lx_error *err)
 {
     LX_ASSERT(r != NULL && msg != NULL);
     *msg = NULL;

@@ -75,6 +75,26 @@ LX_NODISCARD int lx_edifact_reader_next(lx_edifact_reader *r, json_t **msg,
                                         lx_edifact_diags *diags,
                                         lx_error *err);
 
+/* The same, without building the message body's JSON until asked: the
+ * message is tokenized and validated (findings in diags as above), and
+ * its segments kept in a compact form; lx_edifact_msg_tree builds the
+ * tree lx_edifact_reader_next returns. Use it when not every message's
+ * tree is needed, or to keep validation cheap.
+ * Ownership: *msg is the caller's (lx_edifact_msg_destroy); NULL unless
+ * 0. Returns and errors as lx_edifact_reader_next. */
+typedef struct lx_edifact_msg lx_edifact_msg;
+LX_NODISCARD int lx_edifact_reader_next_msg(lx_edifact_reader *r,
+                                            lx_edifact_msg **msg,
+                                            lx_edifact_diags *diags,
+                                            lx_error *err);
+
+/* The message's tree, built on the first call (borrowed: lives as long as
+ * msg; json_incref to keep it). A msg is used by one thread at a time. */
+json_t *lx_edifact_msg_tree(lx_edifact_msg *msg);
+
+/* Free msg. Accepts NULL; nulls *msg. */
+void lx_edifact_msg_destroy(lx_edifact_msg **msg);
+
 /* Bytes of input consumed so far. */
 size_t lx_edifact_reader_offset(const lx_edifact_reader *r);
 

@@ -1,6 +1,10 @@
 /* adapters/edi/edifact_token.c: service characters and the segment
  * tokenizer (ISO 9735-1 and -4, sections 4 and 7). */
-#include "adapters/edi/edifact.h"
+#include "adapters/edi/edifact_int.h"
+
+#include "core/mem.h"
+
+#include <stdlib.h>
 
 #include <string.h>
 
@@ -129,120 +133,234 @@ static int read_una(lx_edifact_lexer *lx, lx_error *err)
     return 0;
 }
 
-/* The element being read: components, and its repetitions when the
- * repetition separator occurs. */
+/* ---- the compact store ---------------------------------------------- */
+
+void lx_edifact_store_init(lx_edifact_store *s)
+{
+    memset(s, 0, sizeof(*s));
+}
+
+void lx_edifact_store_reserve(lx_edifact_store *s, size_t len)
+{
+    memset(s, 0, sizeof(*s));
+    if (len > ((size_t)1 << 20))
+        len = (size_t)1 << 20;
+    /* Generous for typical data: a segment is rarely under 8 bytes, a
+     * component under 3. */
+    s->text_cap = len + 16;
+    s->seg_cap = len / 8 + 16;
+    s->elem_cap = s->part_cap = len / 4 + 16;
+    s->comp_cap = len / 3 + 16;
+    s->text = lx_xmalloc(s->text_cap);
+    s->segs = lx_xmalloc(s->seg_cap * sizeof(*s->segs));
+    s->elems = lx_xmalloc(s->elem_cap * sizeof(*s->elems));
+    s->parts = lx_xmalloc(s->part_cap * sizeof(*s->parts));
+    s->comps = lx_xmalloc(s->comp_cap * sizeof(*s->comps));
+}
+
+void lx_edifact_store_fini(lx_edifact_store *s)
+{
+    free(s->text);
+    free(s->comps);
+    free(s->parts);
+    free(s->elems);
+    free(s->segs);
+    memset(s, 0, sizeof(*s));
+}
+
+static void text_append(lx_edifact_store *s, const char *p, size_t n)
+{
+    if (s->text_len + n > s->text_cap) {
+        while (s->text_len + n > s->text_cap)
+            s->text_cap = s->text_cap ? s->text_cap * 2 : 4096;
+        s->text = lx_xrealloc(s->text, s->text_cap);
+    }
+    memcpy(s->text + s->text_len, p, n);
+    s->text_len += n;
+}
+
+/* The element being read: its parts (repetitions) so far, and the
+ * components of the current part. */
 typedef struct elem_state {
-    json_t *comps;
-    json_t *repeats;
+    uint32_t part_first, comp_first;
+    size_t comp_start; /* text offset of the current component */
 } elem_state;
 
-static int push_component(lx_edifact_lexer *lx, elem_state *es, lx_buf *cur,
-                          const lx_edifact_token *tok, lx_error *err)
+static int push_component(lx_edifact_lexer *lx, lx_edifact_store *s,
+                          elem_state *es, const lx_edifact_cseg *seg,
+                          lx_error *err)
 {
-    if (json_array_size(es->comps) >= LX_EDIFACT_MAX_COMPONENTS)
-        return lex_error(lx, tok->offset, tok->line, LX_ELIMIT, err,
+    if (s->comp_count - es->comp_first >= LX_EDIFACT_MAX_COMPONENTS)
+        return lex_error(lx, seg->offset, seg->line, LX_ELIMIT, err,
                          "too many components");
-    json_array_append_new(es->comps,
-                          json_stringn_nocheck(cur->data ? cur->data : "",
-                                               cur->len));
-    lx_buf_reset(cur);
+    LX_EDIFACT_GROW(s->comps, s->comp_count, s->comp_cap);
+    s->comps[s->comp_count].first = (uint32_t)es->comp_start;
+    s->comps[s->comp_count].count = (uint32_t)(s->text_len - es->comp_start);
+    s->comp_count++;
+    es->comp_start = s->text_len;
     return 0;
 }
 
-static json_t *finish_element(elem_state *es)
+static void push_part(lx_edifact_store *s, elem_state *es)
 {
-    json_t *e;
-    if (es->repeats != NULL) {
-        json_array_append_new(es->repeats, es->comps);
-        e = json_pack("{s:o}", "repeats", es->repeats);
-    } else {
-        e = es->comps;
-    }
-    es->comps = json_array();
-    es->repeats = NULL;
-    return e;
+    LX_EDIFACT_GROW(s->parts, s->part_count, s->part_cap);
+    s->parts[s->part_count].first = es->comp_first;
+    s->parts[s->part_count].count = (uint32_t)(s->comp_count - es->comp_first);
+    s->part_count++;
+    es->comp_first = (uint32_t)s->comp_count;
 }
 
-static int read_elements(lx_edifact_lexer *lx, lx_edifact_token *tok,
-                         lx_error *err)
+static void push_element(lx_edifact_store *s, elem_state *es)
+{
+    push_part(s, es);
+    LX_EDIFACT_GROW(s->elems, s->elem_count, s->elem_cap);
+    s->elems[s->elem_count].first = es->part_first;
+    s->elems[s->elem_count].count = (uint32_t)(s->part_count - es->part_first);
+    s->elem_count++;
+    es->part_first = (uint32_t)s->part_count;
+}
+
+static int is_special(char c, const lx_edifact_delims *d)
+{
+    return c == d->component || c == d->element || c == d->segment ||
+           c == '\n' || (d->release != '\0' && c == d->release) ||
+           (d->repetition != '\0' && c == d->repetition);
+}
+
+static int read_elements(lx_edifact_lexer *lx, lx_edifact_store *s,
+                         lx_edifact_cseg *seg, lx_error *err)
 {
     const lx_edifact_delims *d = &lx->delims;
-    lx_buf cur;
-    lx_buf_init(&cur, 0);
-    elem_state es = {json_array(), NULL};
+    elem_state es = {(uint32_t)s->part_count, (uint32_t)s->comp_count,
+                     s->text_len};
+    const char *buf = lx->buf;
     int rc = 0;
     /* pos is just after the element separator that follows the tag. */
     for (;;) {
+        /* Ordinary bytes are copied in one run up to the next service
+         * character or line feed. */
+        size_t run = lx->pos;
+        while (run < lx->len && !is_special(buf[run], d))
+            run++;
+        if (run > lx->pos) {
+            text_append(s, buf + lx->pos, run - lx->pos);
+            lx->pos = run;
+        }
         if (lx->pos >= lx->len) {
-            rc = lex_error(lx, tok->offset, tok->line, LX_ESYNTAX, err,
+            rc = lex_error(lx, seg->offset, seg->line, LX_ESYNTAX, err,
                            "segment not terminated");
             break;
         }
-        char c = lx->buf[lx->pos++];
+        char c = buf[lx->pos++];
         if (c == '\n')
             lx->line++;
         if (d->release != '\0' && c == d->release) {
             if (lx->pos >= lx->len) {
-                rc = lex_error(lx, tok->offset, tok->line, LX_ESYNTAX, err,
+                rc = lex_error(lx, seg->offset, seg->line, LX_ESYNTAX, err,
                                "release character at the end of input");
                 break;
             }
-            c = lx->buf[lx->pos++];
+            c = buf[lx->pos++];
             if (c == '\n')
                 lx->line++;
-            rc = lx_buf_append(&cur, &c, 1);
+            text_append(s, &c, 1);
         } else if (c == d->component) {
-            rc = push_component(lx, &es, &cur, tok, err);
+            rc = push_component(lx, s, &es, seg, err);
         } else if (d->repetition != '\0' && c == d->repetition) {
-            rc = push_component(lx, &es, &cur, tok, err);
+            rc = push_component(lx, s, &es, seg, err);
             if (rc == 0) {
-                if (es.repeats == NULL)
-                    es.repeats = json_array();
-                if (json_array_size(es.repeats) >= LX_EDIFACT_MAX_REPEATS) {
-                    rc = lex_error(lx, tok->offset, tok->line, LX_ELIMIT, err,
+                if (s->part_count - es.part_first >= LX_EDIFACT_MAX_REPEATS)
+                    rc = lex_error(lx, seg->offset, seg->line, LX_ELIMIT, err,
                                    "too many repetitions");
-                } else {
-                    json_array_append_new(es.repeats, es.comps);
-                    es.comps = json_array();
-                }
+                else
+                    push_part(s, &es);
             }
         } else if (c == d->element || c == d->segment) {
-            rc = push_component(lx, &es, &cur, tok, err);
+            rc = push_component(lx, s, &es, seg, err);
             if (rc == 0 &&
-                json_array_size(tok->elements) >= LX_EDIFACT_MAX_ELEMENTS)
-                rc = lex_error(lx, tok->offset, tok->line, LX_ELIMIT, err,
+                s->elem_count - seg->elems.first >= LX_EDIFACT_MAX_ELEMENTS)
+                rc = lex_error(lx, seg->offset, seg->line, LX_ELIMIT, err,
                                "too many data elements");
             if (rc == 0)
-                json_array_append_new(tok->elements, finish_element(&es));
+                push_element(s, &es);
             if (rc == 0 && c == d->segment)
                 break;
         } else {
-            rc = lx_buf_append(&cur, &c, 1);
+            text_append(s, &c, 1); /* a line feed inside a value */
         }
         if (rc != 0)
             break;
     }
-    json_decref(es.comps);
-    json_decref(es.repeats);
-    lx_buf_fini(&cur);
+    seg->elems.count = (uint32_t)(s->elem_count - seg->elems.first);
     return rc;
 }
 
-/* UNB S001 (syntax identifier:version), e.g. UNB+UNOC:4+... */
-static int unb_syntax_version(const json_t *elements)
+const char *lx_edifact_cseg_comp(const lx_edifact_store *s,
+                                 const lx_edifact_cseg *seg, size_t e,
+                                 size_t c, size_t *len)
 {
-    const json_t *s001 = json_array_get(elements, 0);
-    const char *v = json_string_value(json_array_get(s001, 1));
-    if (v == NULL || v[0] < '0' || v[0] > '9' || v[1] != '\0')
+    *len = 0;
+    if (e >= seg->elems.count)
+        return "";
+    const lx_edifact_range *el = &s->elems[seg->elems.first + e];
+    if (el->count != 1)
+        return "";
+    const lx_edifact_range *part = &s->parts[el->first];
+    if (c >= part->count)
+        return "";
+    const lx_edifact_range *comp = &s->comps[part->first + c];
+    *len = comp->count;
+    return s->text + comp->first;
+}
+
+static json_t *part_json(const lx_edifact_store *s, const lx_edifact_range *p)
+{
+    json_t *a = json_array();
+    for (uint32_t i = 0; i < p->count; i++) {
+        const lx_edifact_range *c = &s->comps[p->first + i];
+        json_array_append_new(
+            a, json_stringn_nocheck(c->count ? s->text + c->first : "",
+                                    c->count));
+    }
+    return a;
+}
+
+json_t *lx_edifact_cseg_elements(const lx_edifact_store *s,
+                                 const lx_edifact_cseg *seg)
+{
+    json_t *els = json_array();
+    for (uint32_t i = 0; i < seg->elems.count; i++) {
+        const lx_edifact_range *e = &s->elems[seg->elems.first + i];
+        json_t *v;
+        if (e->count == 1) {
+            v = part_json(s, &s->parts[e->first]);
+        } else {
+            json_t *reps = json_array();
+            for (uint32_t k = 0; k < e->count; k++)
+                json_array_append_new(reps,
+                                      part_json(s, &s->parts[e->first + k]));
+            v = json_object();
+            json_object_set_new_nocheck(v, "repeats", reps);
+        }
+        json_array_append_new(els, v);
+    }
+    return els;
+}
+
+/* UNB S001 (syntax identifier:version), e.g. UNB+UNOC:4+... */
+static int unb_syntax_version(const lx_edifact_store *s,
+                              const lx_edifact_cseg *seg)
+{
+    size_t n;
+    const char *v = lx_edifact_cseg_comp(s, seg, 0, 1, &n);
+    if (n != 1 || v[0] < '0' || v[0] > '9')
         return 0;
     return v[0] - '0';
 }
 
-int lx_edifact_lexer_next(lx_edifact_lexer *lx, lx_edifact_token *tok,
-                          lx_error *err)
+int lx_edifact_lex(lx_edifact_lexer *lx, lx_edifact_store *s, lx_error *err)
 {
-    LX_ASSERT(lx != NULL && tok != NULL);
-    memset(tok, 0, sizeof *tok);
+    LX_ASSERT(lx != NULL && s != NULL);
     for (;;) {
         skip_line_ends(lx);
         if (lx->pos >= lx->len)
@@ -259,45 +377,64 @@ int lx_edifact_lexer_next(lx_edifact_lexer *lx, lx_edifact_token *tok,
     if (lx->segment_count >= lx->max_segments)
         return lex_error(lx, lx->pos, lx->line, LX_ELIMIT, err,
                          "too many segments");
-    tok->offset = lx->pos;
-    tok->line = lx->line;
+    lx_edifact_cseg seg;
+    memset(&seg, 0, sizeof seg);
+    seg.offset = lx->pos;
+    seg.line = lx->line;
+    seg.elems.first = (uint32_t)s->elem_count;
     size_t n = 0;
     while (lx->pos < lx->len && n < LX_EDIFACT_TAG_MAX &&
            is_alnum_upper(lx->buf[lx->pos]))
-        tok->tag[n++] = lx->buf[lx->pos++];
-    tok->tag[n] = '\0';
+        seg.tag[n++] = lx->buf[lx->pos++];
+    seg.tag[n] = '\0';
     if (n == 0)
-        return lex_error(lx, tok->offset, tok->line, LX_ESYNTAX, err,
+        return lex_error(lx, seg.offset, seg.line, LX_ESYNTAX, err,
                          "segment tag expected (letters or digits)");
     if (lx->pos >= lx->len)
-        return lex_error(lx, tok->offset, tok->line, LX_ESYNTAX, err,
+        return lex_error(lx, seg.offset, seg.line, LX_ESYNTAX, err,
                          "segment not terminated");
     char c = lx->buf[lx->pos];
     /* UNB carries the syntax version and never repeats an element, so it
      * is read without a repetition separator whatever came before. */
-    if (strcmp(tok->tag, "UNB") == 0)
+    int is_unb = n == 3 && memcmp(seg.tag, "UNB", 3) == 0;
+    if (is_unb)
         lx->delims.repetition = '\0';
-    tok->elements = json_array();
     if (c == lx->delims.segment) {
         lx->pos++;
     } else if (c == lx->delims.element) {
         lx->pos++;
-        int rc = read_elements(lx, tok, err);
-        if (rc != 0) {
-            json_decref(tok->elements);
-            tok->elements = NULL;
+        int rc = read_elements(lx, s, &seg, err);
+        if (rc != 0)
             return rc;
-        }
     } else {
-        json_decref(tok->elements);
-        tok->elements = NULL;
-        return lex_error(lx, tok->offset, tok->line, LX_ESYNTAX, err,
+        return lex_error(lx, seg.offset, seg.line, LX_ESYNTAX, err,
                          c == lx->delims.component
                              ? "segment tag with components is not supported"
                              : "segment tag not followed by a separator");
     }
-    if (strcmp(tok->tag, "UNB") == 0)
-        apply_syntax_version(lx, unb_syntax_version(tok->elements));
+    LX_EDIFACT_GROW(s->segs, s->seg_count, s->seg_cap);
+    s->segs[s->seg_count++] = seg;
+    if (is_unb)
+        apply_syntax_version(lx, unb_syntax_version(s, &seg));
     lx->segment_count++;
     return 1;
+}
+
+int lx_edifact_lexer_next(lx_edifact_lexer *lx, lx_edifact_token *tok,
+                          lx_error *err)
+{
+    LX_ASSERT(lx != NULL && tok != NULL);
+    memset(tok, 0, sizeof *tok);
+    lx_edifact_store s;
+    lx_edifact_store_init(&s);
+    int rc = lx_edifact_lex(lx, &s, err);
+    if (rc == 1) {
+        const lx_edifact_cseg *seg = &s.segs[0];
+        memcpy(tok->tag, seg->tag, sizeof tok->tag);
+        tok->offset = seg->offset;
+        tok->line = seg->line;
+        tok->elements = lx_edifact_cseg_elements(&s, seg);
+    }
+    lx_edifact_store_fini(&s);
+    return rc;
 }

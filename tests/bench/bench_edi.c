@@ -5,13 +5,16 @@
  *
  *   bench_edi gen-x12 PATH MB       an 834 interchange, 100 members a set
  *   bench_edi gen-edifact PATH MB   an ORDERS D.96A interchange
- *   bench_edi x12 PATH [DEFS_DIR]   read it, one transaction set at a time
- *   bench_edi edifact PATH [DEFS_DIR]
+ *   bench_edi x12 PATH [DEFS_DIR|-] [tree]   read it, one transaction set
+ *                                   at a time
+ *   bench_edi edifact PATH [DEFS_DIR|-] [tree]
  *   bench_edi x12-whole|edifact-whole PATH   the whole-file parsers, for
  *                                   the reader's overhead (memory grows)
  *
  * With DEFS_DIR (schemas/x12/005010, schemas/edifact/d96a) every
- * transaction set / message is also validated against its definition. */
+ * transaction set / message is also validated against its definition
+ * ("-": none). With "tree" the JSON tree of each one is built too (the
+ * readers build it on demand: lx_x12_doc_tree, lx_edifact_msg_tree). */
 #include "adapters/edi/edifact_reader.h"
 #include "adapters/edi/x12_reader.h"
 
@@ -127,7 +130,7 @@ static void report(const char *what, const char *path, size_t units,
            what, path, mb, units, findings, secs, mb / secs, max_rss_kib());
 }
 
-static int run_x12(const char *path, const char *defs_dir)
+static int run_x12(const char *path, const char *defs_dir, int tree)
 {
     lx_x12_defs *defs = NULL;
     lx_error err;
@@ -149,6 +152,8 @@ static int run_x12(const char *path, const char *defs_dir)
     int rc;
     while ((rc = lx_x12_reader_next(r, &txn, &err)) == 0) {
         findings += lx_x12_doc_diag_count(txn);
+        if (tree && !lx_x12_doc_tree(txn))
+            return 1;
         lx_x12_doc_destroy(&txn);
         n++;
     }
@@ -160,11 +165,13 @@ static int run_x12(const char *path, const char *defs_dir)
         fprintf(stderr, "bench_edi: %s\n", err.msg);
         return 1;
     }
-    report(defs_dir ? "x12+defs" : "x12", path, n, findings, secs);
+    report(defs_dir ? (tree ? "x12+defs+tree" : "x12+defs")
+                    : (tree ? "x12+tree" : "x12"),
+           path, n, findings, secs);
     return 0;
 }
 
-static int run_edifact(const char *path, const char *defs_dir)
+static int run_edifact(const char *path, const char *defs_dir, int tree)
 {
     lx_edifact_reader_options opts;
     memset(&opts, 0, sizeof opts);
@@ -187,10 +194,12 @@ static int run_edifact(const char *path, const char *defs_dir)
     lx_edifact_diags d;
     lx_edifact_diags_init(&d);
     size_t n = 0, findings = 0;
-    json_t *msg = NULL;
+    lx_edifact_msg *msg = NULL;
     int rc;
-    while ((rc = lx_edifact_reader_next(r, &msg, &d, &err)) == 0) {
-        json_decref(msg);
+    while ((rc = lx_edifact_reader_next_msg(r, &msg, &d, &err)) == 0) {
+        if (tree && !lx_edifact_msg_tree(msg))
+            return 1;
+        lx_edifact_msg_destroy(&msg);
         n++;
         findings += d.count + d.dropped;
         d.count = 0;
@@ -205,7 +214,9 @@ static int run_edifact(const char *path, const char *defs_dir)
         fprintf(stderr, "bench_edi: %s\n", err.msg);
         return 1;
     }
-    report(defs_dir ? "edifact+defs" : "edifact", path, n, findings, secs);
+    report(defs_dir ? (tree ? "edifact+defs+tree" : "edifact+defs")
+                    : (tree ? "edifact+tree" : "edifact"),
+           path, n, findings, secs);
     return 0;
 }
 
@@ -275,14 +286,16 @@ int main(int argc, char **argv)
         return gen_x12(argv[2], parse_mb(argv[3]));
     if (argc >= 4 && strcmp(argv[1], "gen-edifact") == 0)
         return gen_edifact(argv[2], parse_mb(argv[3]));
+    const char *defs = argc >= 4 && strcmp(argv[3], "-") != 0 ? argv[3] : NULL;
+    int tree = argc >= 5 && strcmp(argv[4], "tree") == 0;
     if (argc >= 3 && strcmp(argv[1], "x12") == 0)
-        return run_x12(argv[2], argc >= 4 ? argv[3] : NULL);
+        return run_x12(argv[2], defs, tree);
     if (argc >= 3 && strcmp(argv[1], "edifact") == 0)
-        return run_edifact(argv[2], argc >= 4 ? argv[3] : NULL);
+        return run_edifact(argv[2], defs, tree);
     if (argc >= 3 && (strcmp(argv[1], "x12-whole") == 0 ||
                       strcmp(argv[1], "edifact-whole") == 0))
         return run_whole(argv[1], argv[2]);
     fprintf(stderr, "usage: bench_edi gen-x12|gen-edifact PATH MB\n"
-                    "       bench_edi x12|edifact PATH [DEFS_DIR]\n");
+                    "       bench_edi x12|edifact PATH [DEFS_DIR|-] [tree]\n");
     return 2;
 }
