@@ -140,8 +140,12 @@ static int map_one(const lx_rest_in *in, const json_t *item, const char *at,
                           .record = rec,
                           .note = note};
     rc = lx_ingest_check(reg, &b->u[i], err);
-    if (rc != 0)
-        lx_error_prefix(err, "%s: mapped record: ", at);
+    if (rc != 0) {
+        /* The validator's message starts with the record's pointer, "" at
+         * the root: ": at root: ...". */
+        const char *sep = err->msg[0] == ':' ? "" : ": ";
+        lx_error_prefix(err, "%s: mapped record%s", at, sep);
+    }
     return rc;
 }
 
