@@ -248,6 +248,8 @@ static void native_id(void *ctx, const json_t *ev, const lx_http_result *res,
 
 void lx_fhir_out_ops(lx_fhir_out *o, lx_outbound_ops *ops)
 {
+    /* Members added later (perform) must be NULL, not stack garbage. */
+    memset(ops, 0, sizeof(*ops));
     ops->prepare = prepare;
     ops->native_id = native_id;
     ops->ctx = o;
