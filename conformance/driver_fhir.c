@@ -207,7 +207,11 @@ static int fhir_out_start(void *state, lx_conform_hub *hub,
                                     .backoff_max_ms = 200,
                                     .cursor_interval_ms = 10,
                                     .timeout_ms = hub->timeout_ms,
-                                    .max_attempts = 2};
+                                    .max_attempts = 2,
+                                    /* One call at a time: the calls
+                                     * arrive in event order, so the
+                                     * sentinel's call comes last. */
+                                    .concurrency = 1};
         rc = lx_delivery_start(hub->store, &dopt, &ops, &fo->d, err);
     }
     if (rc != 0) {

@@ -154,12 +154,28 @@ static int write_json(const char *dir, const char *name, json_t *v,
     return rc;
 }
 
+/* mkdir -p: a CI job names a report folder that does not exist yet. */
+static int make_dirs(const char *dir)
+{
+    char p[4096];
+    snprintf(p, sizeof(p), "%s", dir);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST)
+            return -1;
+        *s = '/';
+    }
+    return mkdir(p, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 int lx_conform_report_write(const lx_conform_report *r, const char *dir,
                             bool *certified, lx_error *err)
 {
     if (certified)
         *certified = false;
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    if (make_dirs(dir) != 0) {
         lx_error_set(err, LX_EIO, "cannot make the report folder");
         return lx_error_at(err, dir, 0, 0);
     }
