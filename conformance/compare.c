@@ -246,9 +246,9 @@ bool lx_conform_doc_equal(lx_conform_doc kind, const char *expected,
         json_decref(e);
         return false;
     }
-    bool same = kind == LX_CONFORM_DOC_EDI
-                    ? lx_conform_edi_equal(e, a, base, d)
-                    : lx_conform_json_equal(e, a, base, d);
+    bool same = kind == LX_CONFORM_DOC_EDI   ? lx_conform_edi_equal(e, a, base, d)
+                : kind == LX_CONFORM_DOC_XML ? lx_conform_xml_equal(e, a, base, d)
+                                             : lx_conform_json_equal(e, a, base, d);
     json_decref(e);
     json_decref(a);
     return same;

@@ -5,6 +5,7 @@
  *         arrays keep their order. In the EXPECTED document the string
  *         "{{any}}" matches any value that is present.
  *   XML   compared as a tree: whitespace-only text between elements,
+ *         the order of differently named siblings,
  *         comments, processing instructions and the XML declaration are
  *         dropped, names are {namespace-uri}local (prefixes do not count),
  *         attributes are unordered, namespace declarations are not
@@ -82,6 +83,15 @@ bool lx_conform_doc_equal(lx_conform_doc kind, const char *expected,
  * *out is a new reference, NULL on error. */
 LX_NODISCARD int lx_conform_xml_normalize(const char *xml, size_t len,
                                           json_t **out, lx_error *err);
+
+/* Compare two XML normal forms. Child elements are matched by name and
+ * rank among their namesakes (the 2nd <given> with the 2nd <given>), so
+ * the order of differently named siblings does not count and a missing
+ * element is one difference: "/Patient/birthDate[1]: missing element",
+ * "/Patient/gender[1]/@value: expected \"male\", got \"female\"",
+ * "/Patient/name[1]/text(): ...". */
+bool lx_conform_xml_equal(const json_t *expected, const json_t *actual,
+                          const char *base, lx_conform_diffs *d);
 
 /* X12 or EDIFACT text -> [["ISA", "00", ...], ["GS", ...], ...]: one array
  * per segment, its tag then its elements (composites as arrays of

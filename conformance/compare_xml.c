@@ -459,3 +459,141 @@ int lx_conform_xml_normalize(const char *xml, size_t len, json_t **out,
     *out = root;
     return 0;
 }
+
+/* ---- comparing two normal forms ---- */
+
+static const char *local_of(const char *name)
+{
+    const char *b = strrchr(name, '}');
+    return b ? b + 1 : name;
+}
+
+static const json_t *nth_named(const json_t *children, const char *name,
+                               size_t k)
+{
+    size_t i, seen = 0;
+    json_t *c;
+    json_array_foreach(children, i, c)
+    {
+        const char *n = json_string_value(json_object_get(c, "name"));
+        if (n && strcmp(n, name) == 0 && seen++ == k)
+            return c;
+    }
+    return NULL;
+}
+
+/* The text of an element (its string children joined). */
+static void text_of(const json_t *el, lx_buf *out)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(el, "children"), i, c)
+    {
+        if (json_is_string(c))
+            put(out, json_string_value(c), json_string_length(c));
+    }
+}
+
+static bool element_equal(const json_t *e, const json_t *a, const char *path,
+                          lx_conform_diffs *d)
+{
+    bool same = true;
+    char p[1200];
+    /* Attributes, by name. */
+    const json_t *ea = json_object_get(e, "attributes");
+    const json_t *aa = json_object_get(a, "attributes");
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)ea, k, v)
+    {
+        snprintf(p, sizeof(p), "%s/@%s", path, local_of(k));
+        if (!lx_conform_json_equal(v, json_object_get(aa, k), p, d))
+            same = false;
+    }
+    json_object_foreach((json_t *)aa, k, v)
+    {
+        if (json_object_get(ea, k))
+            continue;
+        snprintf(p, sizeof(p), "%s/@%s", path, local_of(k));
+        lx_conform_diffs_add(d, "%s: unexpected attribute (got \"%s\")", p,
+                             json_string_value(v));
+        same = false;
+    }
+    /* Text. */
+    lx_buf te, ta;
+    lx_buf_init(&te, 0);
+    lx_buf_init(&ta, 0);
+    text_of(e, &te);
+    text_of(a, &ta);
+    if (te.len != ta.len ||
+        (te.len && memcmp(te.data, ta.data, te.len) != 0)) {
+        json_t *je = json_stringn(te.data ? te.data : "", te.len);
+        json_t *ja = json_stringn(ta.data ? ta.data : "", ta.len);
+        snprintf(p, sizeof(p), "%s/text()", path);
+        lx_conform_json_equal(je, ja, p, d);
+        json_decref(je);
+        json_decref(ja);
+        same = false;
+    }
+    lx_buf_fini(&te);
+    lx_buf_fini(&ta);
+    /* Child elements, matched by name and rank among their namesakes: a
+     * missing element is one difference, not a shift of all that follow. */
+    const json_t *ec = json_object_get(e, "children");
+    const json_t *ac = json_object_get(a, "children");
+    size_t i;
+    json_t *c;
+    json_array_foreach((json_t *)ec, i, c)
+    {
+        const char *name = json_string_value(json_object_get(c, "name"));
+        if (!name)
+            continue;
+        size_t rank = 0;
+        for (size_t j = 0; j < i; j++) {
+            const char *n = json_string_value(
+                json_object_get(json_array_get(ec, j), "name"));
+            rank += n && strcmp(n, name) == 0;
+        }
+        snprintf(p, sizeof(p), "%s/%s[%zu]", path, local_of(name), rank + 1);
+        const json_t *match = nth_named(ac, name, rank);
+        if (!match) {
+            lx_conform_diffs_add(d, "%s: missing element", p);
+            same = false;
+        } else if (!element_equal(c, match, p, d)) {
+            same = false;
+        }
+    }
+    json_array_foreach((json_t *)ac, i, c)
+    {
+        const char *name = json_string_value(json_object_get(c, "name"));
+        if (!name)
+            continue;
+        size_t rank = 0;
+        for (size_t j = 0; j < i; j++) {
+            const char *n = json_string_value(
+                json_object_get(json_array_get(ac, j), "name"));
+            rank += n && strcmp(n, name) == 0;
+        }
+        if (nth_named(ec, name, rank))
+            continue;
+        snprintf(p, sizeof(p), "%s/%s[%zu]", path, local_of(name), rank + 1);
+        lx_conform_diffs_add(d, "%s: unexpected element", p);
+        same = false;
+    }
+    return same;
+}
+
+bool lx_conform_xml_equal(const json_t *expected, const json_t *actual,
+                          const char *base, lx_conform_diffs *d)
+{
+    const char *en = json_string_value(json_object_get(expected, "name"));
+    const char *an = json_string_value(json_object_get(actual, "name"));
+    char p[600];
+    snprintf(p, sizeof(p), "%s/%s", base, en ? local_of(en) : "?");
+    if (!en || !an || strcmp(en, an) != 0) {
+        lx_conform_diffs_add(d, "%s: expected root element %s, got %s", p,
+                             en ? en : "?", an ? an : "?");
+        return false;
+    }
+    return element_equal(expected, actual, p, d);
+}

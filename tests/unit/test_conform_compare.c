@@ -103,12 +103,23 @@ static void test_conform_xml_diff_and_namespace_matter(void **state)
                       "<Patient xmlns=\"http://hl7.org/fhir\"><gender "
                       "value=\"female\"/></Patient>",
                       out, sizeof(out)));
-    assert_non_null(strstr(out, "/children/0/attributes/value: expected "
+    assert_non_null(strstr(out, "/Patient/gender[1]/@value: expected "
                                 "\"male\", got \"female\""));
+    assert_false(same(LX_CONFORM_DOC_XML,
+                      "<p><given>A</given><birth/><given>B</given><x/></p>",
+                      "<p><given>A</given><given>C</given><y/><x/></p>", out,
+                      sizeof(out)));
+    assert_non_null(strstr(out, "/p/given[2]/text(): expected \"B\", got "
+                                "\"C\"\n"));
+    assert_non_null(strstr(out, "/p/birth[1]: missing element\n"));
+    assert_non_null(strstr(out, "/p/y[1]: unexpected element\n"));
+    assert_null(strstr(out, "/p/x"));
     assert_false(same(LX_CONFORM_DOC_XML,
                       "<Patient xmlns=\"http://hl7.org/fhir\"/>",
                       "<Patient xmlns=\"urn:other\"/>", out, sizeof(out)));
-    assert_non_null(strstr(out, "/name: expected"));
+    assert_non_null(strstr(out, "/Patient: expected root element "
+                                "{http://hl7.org/fhir}Patient, got "
+                                "{urn:other}Patient"));
 }
 
 static void test_conform_xml_doctype_and_entities_are_refused(void **state)
