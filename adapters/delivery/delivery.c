@@ -7,6 +7,8 @@
  * the finished prefix of the window, then wait for the network, a
  * notification or the next retry. */
 #include "adapters/delivery/delivery.h"
+#include "adapters/delivery/delivery_book.h"
+#include "core/buf.h"
 #include "core/id.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -21,7 +23,6 @@
 
 #define FETCH_MAX 64
 #define PATTERNS_MAX 32
-#define TRACE_BATCH 256
 #define CONCURRENCY_MAX 256
 #define WINDOW_LIMIT 4096
 #define REQUESTS_EVERY_MS 500
@@ -89,16 +90,8 @@ struct lx_delivery {
     uint64_t rewind_to;    /* operator's rewind, pending; 0 none */
     bool lag_reported;
 
-    /* Target ids of delivered records, written in one transaction per
-     * batch of events rather than one commit (and fsync) each. */
-    lx_store_link links[TRACE_BATCH];
-    char *link_strings[TRACE_BATCH][4]; /* owned copies */
-    uint64_t link_keys[TRACE_BATCH];
-    size_t link_count;
-    /* Trace steps of attempts, written in batches with the cursor. */
-    char *trace_ids[TRACE_BATCH];
-    char *trace_steps[TRACE_BATCH];
-    size_t trace_count;
+    /* Target ids, trace steps and the cursor: written by its own thread. */
+    lx_delivery_book *book;
 
     _Atomic uint64_t cursor, delivered, skipped, refused, retries;
     atomic_uint in_flight;
@@ -152,93 +145,45 @@ static void call_release(lx_outbound_call *call)
     memset(call, 0, sizeof(*call));
 }
 
-static void flush_links(lx_delivery *d)
-{
-    if (d->link_count == 0)
-        return;
-    lx_error err;
-    lx_error_clear(&err);
-    if (lx_store_xref_link_many(d->store, d->links, d->link_count, &err) !=
-        0) {
-        /* One bad link (a record deleted meanwhile) must not lose the
-         * others: retry them one by one. */
-        for (size_t i = 0; i < d->link_count; i++) {
-            const lx_store_link *l = &d->links[i];
-            if (lx_store_xref_link(d->store, l->entity, l->id, l->system,
-                                   l->native_type, l->native_id, &err) != 0)
-                lx_log_warn(NULL, "deliver %s: cannot record a target id: %s",
-                            d->instance, err.msg);
-        }
-    }
-    for (size_t i = 0; i < d->link_count; i++)
-        for (int k = 0; k < 4; k++)
-            free(d->link_strings[i][k]);
-    d->link_count = 0;
-}
-
-static void queue_link(lx_delivery *d, uint64_t key, const char *entity,
-                       const char *cid, const char *native_type,
-                       const char *native_id)
-{
-    if (d->link_count == TRACE_BATCH)
-        flush_links(d);
-    size_t i = d->link_count++;
-    d->link_keys[i] = key;
-    d->link_strings[i][0] = lx_xstrdup(entity);
-    d->link_strings[i][1] = lx_xstrdup(cid);
-    d->link_strings[i][2] = lx_xstrdup(native_id);
-    d->link_strings[i][3] = lx_xstrdup(native_type);
-    d->links[i] = (lx_store_link){d->link_strings[i][0],
-                                  d->link_strings[i][1], d->system,
-                                  d->link_strings[i][3],
-                                  d->link_strings[i][2]};
-}
-
-static void flush_traces(lx_delivery *d)
-{
-    if (d->trace_count == 0)
-        return;
-    lx_error err;
-    lx_error_clear(&err);
-    if (lx_store_trace_add(d->store, (const char *const *)d->trace_ids,
-                           (const char *const *)d->trace_steps,
-                           d->trace_count, &err) != 0)
-        lx_log_warn(NULL, "deliver %s: cannot record trace steps: %s",
-                    d->instance, err.msg);
-    for (size_t i = 0; i < d->trace_count; i++) {
-        free(d->trace_ids[i]);
-        free(d->trace_steps[i]);
-    }
-    d->trace_count = 0;
-}
-
-/* One attempt, for `lingua trace`: target, status, latency, error. */
+/* One attempt, for `lingua trace`: target, status, latency, error. Written
+ * with lx_buf rather than built as a jansson object: one step per call,
+ * and the object's build and dump cost as much as a third of the call. */
 static void trace_attempt(lx_delivery *d, const char *trace, long long seq,
                           unsigned attempt, const lx_http_call *call,
                           long status, double ms, const char *error)
 {
     if (!trace || !*trace)
         return;
-    if (d->trace_count == TRACE_BATCH)
-        flush_traces(d);
     char when[LX_TIME_SIZE];
     lx_time_format(lx_now_ms(), when);
-    json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:i,s:s,s:s,s:I,s:f}", "step",
-                          "delivery", "time", when, "instance", d->instance,
-                          "seq", (json_int_t)seq, "attempt", (int)attempt,
-                          "method", call->method, "url", call->url, "status",
-                          (json_int_t)status, "latency_ms", ms);
+    lx_buf b;
+    lx_buf_init(&b, 4 * LX_DELIVERY_URL_MAX + 4096);
+    int rc = lx_buf_printf(&b, "{\"step\":\"delivery\",\"time\":\"%s\","
+                               "\"instance\":",
+                           when);
+    rc = rc ? rc : lx_buf_json_string(&b, d->instance, strlen(d->instance));
+    rc = rc ? rc : lx_buf_printf(&b, ",\"seq\":%lld,\"attempt\":%u,"
+                                     "\"method\":",
+                                 seq, attempt);
+    rc = rc ? rc : lx_buf_json_string(&b, call->method, strlen(call->method));
+    rc = rc ? rc : lx_buf_puts(&b, ",\"url\":");
+    rc = rc ? rc : lx_buf_json_string(&b, call->url, strlen(call->url));
+    rc = rc ? rc : lx_buf_printf(&b, ",\"status\":%ld,\"latency_ms\":%.3f",
+                                 status, ms);
     if (error) {
         /* Transport errors read "METHOD URL: reason": the URL is already
          * in the step. */
         const char *reason = strstr(error, ": ");
-        json_object_set_new(o, "error",
-                            json_string(reason ? reason + 2 : error));
+        reason = reason ? reason + 2 : error;
+        rc = rc ? rc : lx_buf_puts(&b, ",\"error\":");
+        rc = rc ? rc : lx_buf_json_string(&b, reason, strlen(reason));
     }
-    d->trace_ids[d->trace_count] = lx_xstrdup(trace);
-    d->trace_steps[d->trace_count] = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    d->trace_count++;
+    rc = rc ? rc : lx_buf_puts(&b, "}");
+    if (rc != 0) {
+        lx_buf_fini(&b);
+        return;
+    }
+    lx_delivery_book_trace(d->book, lx_xstrdup(trace), lx_buf_take(&b, NULL));
 }
 
 static void note_response(failure *f, const lx_http_result *res)
@@ -403,8 +348,8 @@ static void on_result(lx_delivery *d, job *j, int rc, lx_http_result *res,
         const char *entity = lx_json_str(j->ev, "entity");
         const char *cid = lx_json_str(j->ev, "canonical_id");
         if (nid[0] && entity && cid && j->call.native_type[0])
-            queue_link(d, record_key(cid), entity, cid, j->call.native_type,
-                       nid);
+            lx_delivery_book_link(d->book, record_key(cid), entity, cid,
+                                  j->call.native_type, nid);
         lx_log_debug(trace, "deliver %s: event %lld -> %s %ld in %.1f ms",
                      d->instance, seq, j->call.http.method, res->status,
                      res->elapsed_ms);
@@ -492,15 +437,6 @@ static void collect(lx_delivery *d)
     }
 }
 
-/* Whether a target id of record `key` waits to be written. */
-static bool link_pending(const lx_delivery *d, uint64_t key)
-{
-    for (size_t i = 0; i < d->link_count; i++)
-        if (d->link_keys[i] == key)
-            return true;
-    return false;
-}
-
 static job *free_job(lx_delivery *d)
 {
     for (unsigned i = 0; i < d->concurrency; i++)
@@ -525,12 +461,13 @@ static void start_event(lx_delivery *d, job *j, slot *s, uint64_t seq,
     /* The call is translated through the target's ids of this record (a
      * direct update) and of the records it refers to: those delivered
      * just before must be recorded first. */
-    uint64_t key = s ? s->key
-                     : record_key(lx_json_str(ev, "canonical_id"));
-    if (d->link_count &&
-        ((s && s->refs) || link_pending(d, key) ||
-         (!s && has_reference(json_object_get(ev, "record"), 0))))
-        flush_links(d);
+    bool refs = s ? s->refs
+                  : has_reference(json_object_get(ev, "record"), 0);
+    uint64_t key = refs ? 0
+               : s  ? s->key
+                    : record_key(lx_json_str(ev, "canonical_id"));
+    if (lx_delivery_book_link_pending(d->book, key))
+        lx_delivery_book_flush(d->book, atomic_load(&d->cursor), true);
     bool skip = false;
     lx_error err;
     lx_error_clear(&err);
@@ -663,10 +600,10 @@ static void advance(lx_delivery *d)
     }
 }
 
-static void save_cursor(lx_delivery *d, uint64_t *saved)
+/* Hand the cursor (with the target ids and trace steps before it) to the
+ * bookkeeping thread, unless it is still writing the previous batch. */
+static void save_cursor(lx_delivery *d, bool wait)
 {
-    flush_links(d);
-    flush_traces(d);
     uint64_t cur = atomic_load(&d->cursor);
     uint64_t last = lx_store_last_seq(d->store);
     uint64_t lag = last > cur ? last - cur : 0;
@@ -680,16 +617,8 @@ static void save_cursor(lx_delivery *d, uint64_t *saved)
                           "events behind)",
                     d->instance, (unsigned long long)lag);
     d->lag_reported = lag > d->max_lag;
-    if (cur == *saved)
-        return;
-    lx_error err;
-    lx_error_clear(&err);
-    if (lx_store_cursor_set(d->store, d->cursor_name, cur, &err) != 0) {
-        lx_log_error(NULL, "deliver %s: cannot save the cursor: %s",
-                     d->instance, err.msg);
-        return;
-    }
-    *saved = cur;
+    if (lx_delivery_book_dirty(d->book, cur))
+        lx_delivery_book_flush(d->book, cur, wait);
 }
 
 /* Drop every job and the whole window (a rewind, or the end). Calls in
@@ -791,13 +720,13 @@ static void rewind_now(lx_delivery *d)
 /* How long the thread may sleep: until the next retry, at most a second
  * (operators' requests, a missed notification), at most until the cursor
  * is due when it moved. */
-static int wait_budget(const lx_delivery *d, uint64_t now, uint64_t saved,
+static int wait_budget(const lx_delivery *d, uint64_t now,
                        uint64_t last_save, uint64_t next_requests)
 {
     uint64_t until = now + IDLE_WAIT_MS;
     if (next_requests < until)
         until = next_requests;
-    if (atomic_load(&d->cursor) != saved || d->link_count || d->trace_count)
+    if (lx_delivery_book_dirty(d->book, atomic_load(&d->cursor)))
         if (last_save + d->cursor_interval_ms < until)
             until = last_save + d->cursor_interval_ms;
     for (unsigned i = 0; i < d->concurrency; i++)
@@ -809,8 +738,7 @@ static int wait_budget(const lx_delivery *d, uint64_t now, uint64_t saved,
 static void *run(void *arg)
 {
     lx_delivery *d = arg;
-    uint64_t saved = atomic_load(&d->cursor), last_save = lx_mono_ms();
-    uint64_t next_requests = 0;
+    uint64_t last_save = lx_mono_ms(), next_requests = 0;
     while (!atomic_load(&d->stop)) {
         uint64_t now = lx_mono_ms();
         if (now >= next_requests) {
@@ -825,7 +753,7 @@ static void *run(void *arg)
         advance(d);
         now = lx_mono_ms();
         if (now - last_save >= d->cursor_interval_ms) {
-            save_cursor(d, &saved);
+            save_cursor(d, false);
             last_save = now;
         }
         /* Sleep only when nothing can move without the network, a
@@ -836,13 +764,13 @@ static void *run(void *arg)
                          (!d->log_end || atomic_load(&d->notified));
         bool window_full = d->window_count == d->window_max;
         if (!can_start || window_full)
-            budget = wait_budget(d, now, saved, last_save, next_requests);
+            budget = wait_budget(d, now, last_save, next_requests);
         if (!can_start || window_full || atomic_load(&d->in_flight) > 0)
             lx_http_multi_poll(d->multi, budget);
         collect(d);
         advance(d);
     }
-    save_cursor(d, &saved);
+    save_cursor(d, true);
     return NULL;
 }
 
@@ -851,8 +779,7 @@ static void free_delivery(lx_delivery *d)
     lx_http_multi_destroy(&d->multi); /* abandons calls in flight first */
     if (d->jobs)
         drop_all(d);
-    flush_links(d);
-    flush_traces(d);
+    lx_delivery_book_stop(&d->book);
     for (size_t i = 0; d->patterns[i]; i++)
         free(d->patterns[i]);
     free(d->jobs);
@@ -910,6 +837,9 @@ int lx_delivery_start(lx_store *store, const lx_delivery_options *opts,
     int rc = lx_store_cursor_get(store, d->cursor_name, &cursor, err);
     if (rc == 0)
         rc = lx_http_multi_new(d->concurrency, &d->multi, err);
+    if (rc == 0)
+        rc = lx_delivery_book_start(store, d->instance, d->system,
+                                    d->cursor_name, cursor, &d->book, err);
     if (rc == 0) {
         atomic_store(&d->cursor, cursor);
         d->next_seq = cursor + 1;

@@ -5,24 +5,30 @@
  *
  * The hub (started with the integration harness, killed when this ends)
  * has the inbound facade ehr-in (/fhir/r4, system ehr) and one outbound
- * instance, registry-out, to a recording target in this process
- * (tests/integration/dlv_util.h, "light": it parses each body to tell
- * which Patient it is, keeps no copy). One delivery thread, one
- * keep-alive connection.
- *   [1] backlog: the target holds its first request until released, so
- *       the delivery thread is stuck on event 1 while --count Patients
- *       are POSTed by --senders threads (closed loop: the ingest rate).
- *       Then the target is released: calls/s = deliveries / (last receipt
- *       - release).
+ * instance, registry-out, with --concurrency calls in flight (curl multi,
+ * as many keep-alive connections), to the target in this process
+ * (bench_delivery_target.h: one epoll thread, answers 201 + Location in
+ * one write, records which Patient and when).
+ *   [1] backlog: the target reads nothing until released, so deliveries
+ *       are stuck on their first calls while --count Patients are POSTed
+ *       by --senders threads (closed loop: the ingest rate). Then the
+ *       target is released: calls/s = deliveries / (last receipt -
+ *       release).
  *   [2] latency: open-loop POSTs of new Patients at 10 %, 50 % and 90 %
  *       of the maximum rate (the lower of [1]'s ingest and delivery
  *       rates), each for --seconds: request j is due at t0 + j / rate and
  *       its latency is from when it was due (not sent: no coordinated
  *       omission) to the target's receipt; p50, p99, p99.9.
  * Usage: bench_delivery [--count K] [--seconds S] [--senders N] [--quick]
- *                       [--nosync]
+ *                       [--nosync] [--concurrency C] [--callgrind]
  * --nosync runs the hub with store.sync off: what durability costs.
+ * --callgrind runs the hub under valgrind --tool=callgrind with
+ * instrumentation switched on only for the drain of [1] and prints the
+ * hub's instructions per delivered call (all its threads: delivery,
+ * writer, ...), a figure that does not depend on the machine's load; [2]
+ * is skipped.
  * Environment: LX_LINGUA, LX_SCHEMAS_DIR (defaults from the build). */
+#include "tests/bench/bench_delivery_target.h"
 #include "tests/integration/dlv_util.h"
 
 #include <limits.h>
@@ -32,12 +38,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define SENDERS_MAX 64
 
 static lxt_hub hub;
-static dlv_target target;
+static bdt *target;
 static char base[128];
 
 typedef struct sender {
@@ -149,15 +156,62 @@ static void default_env(const char *name, const char *value)
         setenv(name, value, 1);
 }
 
+/* --callgrind: the hub runs under a wrapper that starts valgrind with
+ * instrumentation off; callgrind_control switches it on and dumps. */
+static char cg_dir[PATH_MAX];
+
+static void callgrind_wrap(const char *lingua)
+{
+    snprintf(cg_dir, sizeof(cg_dir), "/tmp/lx-bench-cg-XXXXXX");
+    LXT_CHECK(mkdtemp(cg_dir) != NULL, "mkdtemp");
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof(path), "%s/lingua", cg_dir);
+    FILE *f = fopen(path, "w");
+    LXT_CHECK(f != NULL, "cannot write %s", path);
+    fprintf(f,
+            "#!/bin/sh\nexec valgrind --tool=callgrind --instr-atstart=no "
+            "--callgrind-out-file=%s/cg.%%p '%s' \"$@\"\n",
+            cg_dir, lingua);
+    fclose(f);
+    LXT_CHECK(chmod(path, 0755) == 0, "chmod");
+    setenv("LX_LINGUA", path, 1);
+}
+
+static void callgrind_control(const char *opt)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "callgrind_control %s %d >/dev/null",
+             opt, (int)hub.pid);
+    LXT_CHECK(system(cmd) == 0, "%s failed", cmd);
+}
+
+/* "totals: N" of the first dump (cg.<pid>.1). */
+static unsigned long long callgrind_total(void)
+{
+    char path[PATH_MAX + 64], line[256];
+    snprintf(path, sizeof(path), "%s/cg.%d.1", cg_dir, (int)hub.pid);
+    FILE *f = fopen(path, "r");
+    LXT_CHECK(f != NULL, "no callgrind dump %s", path);
+    unsigned long long n = 0;
+    while (fgets(line, sizeof(line), f))
+        if (strncmp(line, "totals: ", 8) == 0 ||
+            strncmp(line, "summary: ", 9) == 0)
+            n = strtoull(strchr(line, ' ') + 1, NULL, 10);
+    fclose(f);
+    return n;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    int count = 20000, senders = 16;
-    bool sync = true;
+    int count = 20000, senders = 16, concurrency = 8;
+    bool sync = true, cg = false;
     double seconds = 5.0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--nosync") == 0) {
             sync = false;
+        } else if (strcmp(argv[i], "--callgrind") == 0) {
+            cg = true;
         } else if (strcmp(argv[i], "--quick") == 0) {
             count = 2000;
             seconds = 2.0;
@@ -167,16 +221,20 @@ int main(int argc, char **argv)
             seconds = strtod(argv[++i], NULL);
         } else if (strcmp(argv[i], "--senders") == 0 && i + 1 < argc) {
             senders = (int)strtol(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--concurrency") == 0 && i + 1 < argc) {
+            concurrency = (int)strtol(argv[++i], NULL, 10);
         } else {
             fprintf(stderr, "usage: bench_delivery [--count K] [--seconds S] "
-                            "[--senders N] [--quick] [--nosync]\n");
+                            "[--senders N] [--quick] [--nosync] "
+                            "[--concurrency C] [--callgrind]\n");
             return 2;
         }
     }
-    if (count < 10 || count > 90000 || seconds <= 0 || seconds > 120 ||
-        senders < 1 || senders > SENDERS_MAX) {
-        fprintf(stderr, "bench_delivery: count 10..90000, seconds 0..120, "
-                        "senders 1..%d\n",
+    if (count < 10 || count > 200000 || seconds <= 0 || seconds > 120 ||
+        senders < 1 || senders > SENDERS_MAX || concurrency < 1 ||
+        concurrency > 256) {
+        fprintf(stderr, "bench_delivery: count 10..200000, seconds 0..120, "
+                        "senders 1..%d, concurrency 1..256\n",
                 SENDERS_MAX);
         return 2;
     }
@@ -191,26 +249,30 @@ int main(int argc, char **argv)
         default_env("LX_LINGUA", lingua);
     }
     default_env("LX_SCHEMAS_DIR", LX_DEFAULT_SCHEMAS);
+    if (cg)
+        callgrind_wrap(getenv("LX_LINGUA"));
     alarm(1800);
 
-    dlv_target_start(&target, DLV_PAUSE, true);
+    target = bdt_start(true);
     char outs[1024], extra[2048], systems[128];
     snprintf(outs, sizeof(outs),
              "{\"name\": \"registry-out\", \"system\": \"registry\", "
              "\"use\": \"fhir\", \"direction\": \"out\", \"subscribe\": "
-             "[\"person.*\"], \"transport\": {\"url\": "
-             "\"http://127.0.0.1:%d/fhir\", \"format\": \"json\", "
-             "\"timeout_ms\": 600000}}",
-             target.port);
+             "[\"person.*\"], \"concurrency\": %d, \"max_lag\": 1000000, "
+             "\"transport\": {\"url\": \"http://127.0.0.1:%d/fhir\", "
+             "\"format\": \"json\", \"timeout_ms\": 600000}}",
+             concurrency, bdt_port(target));
     /* dlv_config puts this inside "systems": {...}: close it, add "store". */
     snprintf(systems, sizeof(systems), "\"ehr\": {}, \"registry\": {}}, "
              "\"store\": {\"sync\": %s", sync ? "true" : "false");
     dlv_config(extra, sizeof(extra), systems, outs);
     lxt_hub_init_http(&hub, extra);
-    lxt_hub_start(&hub, 20000, true);
+    lxt_hub_start(&hub, cg ? 180000 : 20000, true);
     snprintf(base, sizeof(base), "%s/fhir/r4", hub.http_url);
-    printf("hub %s, target port %d, %d senders, store.sync %s\n",
-           hub.http_url, target.port, senders, sync ? "on" : "OFF");
+    printf("hub %s, target port %d (epoll, one thread), %d senders, "
+           "concurrency %d, store.sync %s%s\n",
+           hub.http_url, bdt_port(target), senders, concurrency,
+           sync ? "on" : "OFF", cg ? ", under callgrind" : "");
 
     printf("[1] backlog of %d Patients, then the target comes up\n", count);
     uint64_t t = dlv_now_us();
@@ -222,27 +284,39 @@ int main(int argc, char **argv)
            senders, count, ingest_s, ingest_rate, errors);
     long long lag = dlv_metric(&hub, "lingua_delivery_lag", "registry-out");
     printf("    lag before release: %lld\n", lag);
+    if (cg)
+        callgrind_control("-i on");
     uint64_t release = dlv_now_us();
-    dlv_target_release(&target);
+    bdt_release(target);
     size_t want = (size_t)(count - errors);
-    if (dlv_target_wait(&target, want, 600000) != 0)
+    if (bdt_wait(target, want, 600000) != 0)
         printf("    only %zu of %zu delivered after 600 s\n",
-               dlv_target_count(&target), want);
-    size_t got = dlv_target_count(&target);
-    dlv_got last = dlv_target_got(&target, got - 1);
+               bdt_count(target), want);
+    size_t got = bdt_count(target);
+    bdt_got last = bdt_get(target, got - 1);
     double drain_s = (double)(last.at_us - release) / 1e6;
     double drain_rate = (double)got / drain_s;
     printf("    drained %zu deliveries in %.2f s = %.0f calls/s "
-           "(reference: >= 10,000)\n",
-           got, drain_s, drain_rate);
+           "(reference: >= 10,000) over %zu connections\n",
+           got, drain_s, drain_rate, bdt_connections(target));
+    if (cg) {
+        /* Let the cursor and the target ids be written, then dump. */
+        lxt_sleep_ms(500);
+        callgrind_control("-d");
+        unsigned long long ir = callgrind_total();
+        printf("    hub instructions during the drain: %llu = %.0f per "
+               "delivered call (callgrind, all threads)\n",
+               ir, (double)ir / (double)got);
+    }
 
     double max_rate = ingest_rate < drain_rate ? ingest_rate : drain_rate;
-    printf("[2] latency POST -> target, open loop, max rate %.0f/s "
-           "(the lower of [1]'s ingest and delivery rates), %.1f s per "
-           "level\n",
-           max_rate, seconds);
+    if (!cg)
+        printf("[2] latency POST -> target, open loop, max rate %.0f/s "
+               "(the lower of [1]'s ingest and delivery rates), %.1f s per "
+               "level\n",
+               max_rate, seconds);
     static const int levels[] = {10, 50, 90};
-    for (size_t li = 0; li < 3; li++) {
+    for (size_t li = 0; !cg && li < 3; li++) {
         double rate = max_rate * levels[li] / 100.0;
         int n = (int)(rate * seconds);
         if (n < 10)
@@ -251,17 +325,17 @@ int main(int argc, char **argv)
         LXT_CHECK(due != NULL, "out of memory");
         char prefix[8];
         snprintf(prefix, sizeof(prefix), "L%d-", levels[li]);
-        size_t before = dlv_target_count(&target);
+        size_t before = bdt_count(target);
         errors = run_senders(senders, n, prefix, rate, due);
         size_t expect = before + (size_t)(n - errors);
-        if (dlv_target_wait(&target, expect, 60000) != 0)
+        if (bdt_wait(target, expect, 60000) != 0)
             printf("    %d%%: only %zu of %zu delivered\n", levels[li],
-                   dlv_target_count(&target) - before, expect - before);
-        size_t after = dlv_target_count(&target);
+                   bdt_count(target) - before, expect - before);
+        size_t after = bdt_count(target);
         uint64_t *lat = calloc(after - before + 1, sizeof(*lat));
         size_t m = 0;
         for (size_t i = before; i < after; i++) {
-            dlv_got g = dlv_target_got(&target, i);
+            bdt_got g = bdt_get(target, i);
             if (strncmp(g.ident, prefix, strlen(prefix)) != 0)
                 continue;
             long j = strtol(g.ident + strlen(prefix), NULL, 10);
@@ -278,9 +352,14 @@ int main(int argc, char **argv)
         free(lat);
         free(due);
     }
-    int st = lxt_hub_stop(&hub, SIGTERM, 20000);
+    int hub_pid = (int)hub.pid;
+    int st = lxt_hub_stop(&hub, SIGTERM, cg ? 120000 : 20000);
     printf("hub stopped (status 0x%x)\n", (unsigned)st);
-    dlv_target_stop(&target);
+    bdt_stop(&target);
     lxt_hub_destroy(&hub);
+    if (cg)
+        printf("profile of the drain: callgrind_annotate %s/cg.%d.1 "
+               "(remove %s when done)\n",
+               cg_dir, hub_pid, cg_dir);
     return 0;
 }
