@@ -75,7 +75,16 @@ int lx_hub_hropen_start(lx_hub *hub, size_t i, const json_t *a,
  * an organizations request. */
 static json_t *person_of(lx_store *store, const json_t *worker)
 {
-    const char *pid = lx_json_str(json_object_get(worker, "person"), "id");
+    /* {"entity": "person", "id": ...} or, as HR Open writes it, by
+     * identifier {"system": ..worker-id, "value": ...}. */
+    const json_t *ref = json_object_get(worker, "person");
+    const json_t *ident = json_object_get(ref, "identifier");
+    const char *pid = lx_json_str(ref, "id");
+    char found[LX_STORE_ID_SIZE];
+    if (!pid && lx_json_str(ident, "system") && lx_json_str(ident, "value") &&
+        lx_store_ident_find(store, "person", lx_json_str(ident, "system"),
+                            lx_json_str(ident, "value"), found, NULL) == 0)
+        pid = found;
     json_t *person = NULL;
     if (pid && lx_store_get(store, "person", pid, &person, NULL, NULL) != 0)
         person = NULL;
