@@ -16,6 +16,7 @@
 static const lx_conform_driver *const drivers[] = {
     &lx_conform_driver_fhir,
     &lx_conform_driver_hropen,
+    &lx_conform_driver_external,
 };
 
 const lx_conform_driver *lx_conform_driver_find(const char *kind)
@@ -118,47 +119,10 @@ static int make_root(const char *real_root, const char *folder,
     return rc;
 }
 
-/* Remove what make_root made (links and folders only: nothing it points
- * to). */
-static void remove_root(const char *root)
-{
-    char p[LX_CONFORM_PATH_MAX + 300];
-    static const char *const shared[] = {"canonical", "fhir", "hropen",
-                                         "x12", "edifact"};
-    for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++) {
-        snprintf(p, sizeof(p), "%s/%s", root, shared[i]);
-        unlink(p);
-    }
-    snprintf(p, sizeof(p), "%s/maps", root);
-    DIR *d = opendir(p);
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        char sub[LX_CONFORM_PATH_MAX + 600];
-        snprintf(sub, sizeof(sub), "%s/%s", p, e->d_name);
-        DIR *s = opendir(sub);
-        struct dirent *f;
-        while (s && (f = readdir(s)) != NULL) {
-            if (f->d_name[0] == '.')
-                continue;
-            char file[LX_CONFORM_PATH_MAX + 900];
-            snprintf(file, sizeof(file), "%s/%s", sub, f->d_name);
-            unlink(file);
-        }
-        if (s)
-            closedir(s);
-        rmdir(sub);
-    }
-    if (d)
-        closedir(d);
-    rmdir(p);
-    rmdir(root);
-}
-
 /* Name, version and file hashes of the adapter folder. */
 static int describe_adapter(lx_conform_report *r, const char *dir,
-                            bool builtin, const char *kind, lx_error *err)
+                            bool builtin, const char *kind, bool *external,
+                            lx_error *err)
 {
     char p[LX_CONFORM_PATH_MAX + 300];
     snprintf(p, sizeof(p), "%s/adapter.json", dir);
@@ -168,7 +132,8 @@ static int describe_adapter(lx_conform_report *r, const char *dir,
         if (rc != 0)
             return rc;
         const char *mk = lx_json_str(manifest, "kind");
-        if (mk && strcmp(mk, kind) != 0) {
+        *external = mk && strcmp(mk, "external") == 0;
+        if (mk && !*external && strcmp(mk, kind) != 0) {
             json_decref(manifest);
             lx_error_set(err, LX_EUNSUPPORTED,
                          "the adapter is of kind '%s', the suite tests '%s' "
@@ -222,8 +187,9 @@ static int resolve_target(const char *target, const char *schema_root,
                             "this runner yet");
     if (strstr(target, "://"))
         return lx_error_set(err, LX_EUNSUPPORTED,
-                            "external adapters over the bus protocol cannot "
-                            "be certified by this runner yet");
+                            "an external adapter is given as its folder, "
+                            "whose adapter.json has \"kind\": \"external\" "
+                            "and the \"command\" that starts it");
     struct stat st;
     if (stat(target, &st) != 0 || !S_ISDIR(st.st_mode)) {
         lx_error_set(err, LX_ENOTFOUND, "no adapter folder here");
@@ -276,8 +242,15 @@ int lx_conform_run_with(const lx_conform_options *opts,
     if (rc == 0)
         rc = resolve_target(opts->adapter, real_root, drv, r->adapter_path,
                             sizeof(r->adapter_path), &builtin, err);
+    bool external = false;
     if (rc == 0)
-        rc = describe_adapter(r, r->adapter_path, builtin, drv->kind, err);
+        rc = describe_adapter(r, r->adapter_path, builtin, drv->kind,
+                              &external, err);
+    /* An external adapter is run as a process whatever the standard. */
+    if (rc == 0 && external)
+        drv = forced && strcmp(forced->kind, "external") == 0
+                  ? forced
+                  : &lx_conform_driver_external;
     if (rc != 0) {
         lx_conform_report_destroy(&r);
         return rc;
@@ -300,8 +273,8 @@ int lx_conform_run_with(const lx_conform_options *opts,
     if (rc == 0)
         rc = lx_registry_load(path, &reg, err);
     if (rc == 0) {
-        rc = drv->open(root, json_object_get(r->suite.json, "options"),
-                       &state, err);
+        rc = drv->open(root, r->adapter_path,
+                       json_object_get(r->suite.json, "options"), &state, err);
         if (rc != 0)
             lx_error_prefix(err, "adapter %s", r->adapter_path);
     }
@@ -324,7 +297,7 @@ int lx_conform_run_with(const lx_conform_options *opts,
         drv->close(&state);
     lx_registry_destroy(&reg);
     if (root[0])
-        remove_root(root);
+        lx_conform_remove_tree(root);
     if (rc != 0) {
         lx_conform_report_destroy(&r);
         return rc;

@@ -98,10 +98,15 @@ typedef struct lx_conform_driver {
     const char *kind;       /* suite.json "kind" */
     const char *map_folder; /* maps/<map_folder> in the schema root */
     /* Load the adapter from a schema root whose maps/<map_folder> is the
-     * adapter folder under test. options: suite.json "options". */
-    int (*open)(const char *schema_root, const json_t *options, void **state,
-                lx_error *err);
+     * adapter folder under test (adapter_dir, as given). options:
+     * suite.json "options". */
+    int (*open)(const char *schema_root, const char *adapter_dir,
+                const json_t *options, void **state, lx_error *err);
     void (*close)(void **state);
+    /* Optional: a case starts (its store is open, nothing written yet) /
+     * ends (before its store closes). */
+    void (*begin)(void *state, lx_conform_hub *hub);
+    void (*end)(void *state, lx_conform_hub *hub);
     /* Hand the adapter one native document from `system`; it stores what
      * it maps into hub->store. input: the case's "input" object (file,
      * format, native_type). Returns 0 with *ans filled (accepted or
@@ -130,6 +135,11 @@ const lx_conform_driver *lx_conform_driver_find(const char *kind);
 
 extern const lx_conform_driver lx_conform_driver_fhir;
 extern const lx_conform_driver lx_conform_driver_hropen;
+extern const lx_conform_driver lx_conform_driver_external;
+
+/* Remove a folder and everything in it; symbolic links are removed, never
+ * followed. Bounded depth (16). */
+void lx_conform_remove_tree(const char *dir);
 
 /* lx_conform_run with a driver of the caller's instead of the table's
  * (when its kind is the suite's): the seam for drivers that wrap another

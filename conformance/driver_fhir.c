@@ -44,9 +44,10 @@ static void fhir_close(void **sp)
     free(st);
 }
 
-static int fhir_open(const char *root, const json_t *options, void **sp,
-                     lx_error *err)
+static int fhir_open(const char *root, const char *adapter_dir,
+                     const json_t *options, void **sp, lx_error *err)
 {
+    (void)adapter_dir;
     (void)options;
     *sp = NULL;
     fhir_state *st = lx_xcalloc(1, sizeof(*st));

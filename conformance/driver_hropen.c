@@ -14,9 +14,10 @@
 
 #define HR_RECORDS_MAX 16
 
-static int hr_open(const char *root, const json_t *options, void **sp,
-                   lx_error *err)
+static int hr_open(const char *root, const char *adapter_dir,
+                   const json_t *options, void **sp, lx_error *err)
 {
+    (void)adapter_dir;
     const json_t *employer = json_object_get(options, "employer");
     lx_hropen_options o = {.employer_system = lx_json_str(employer, "system"),
                            .employer_value = lx_json_str(employer, "value")};

@@ -7,6 +7,7 @@
 #include "core/mem.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -339,11 +340,12 @@ static void compare_calls(run *r, const json_t *requests, const json_t *calls)
         const json_t *call = json_array_get(calls, i);
         char base[64];
         snprintf(base, sizeof(base), "call %zu ", i + 1);
-        json_t *head = json_pack("{s:O?,s:O?,s:O?,s:O?}", "method",
-                                 json_object_get(q, "method"), "path",
-                                 json_object_get(q, "path"), "query",
-                                 json_object_get(q, "query"), "headers",
-                                 json_object_get(q, "headers"));
+        json_t *head = json_object();
+        static const char *const parts[] = {"method", "path", "query",
+                                            "headers"};
+        for (size_t k = 0; k < sizeof(parts) / sizeof(parts[0]); k++)
+            if (json_object_get(q, parts[k]))
+                json_object_set(head, parts[k], json_object_get(q, parts[k]));
         /* Only what the vector names is compared: a header or parameter
          * it does not mention is the adapter's business. */
         json_t *got = json_object();
@@ -640,21 +642,29 @@ static void case_negative(run *r, const json_t *input, const char *doc,
     }
 }
 
-static void remove_tree(const char *dir)
+static void remove_depth(const char *dir, int depth)
 {
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            char p[LX_CONFORM_PATH_MAX + 300];
-            snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+    DIR *d = depth < 16 ? opendir(dir) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char p[LX_CONFORM_PATH_MAX + 300];
+        snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            remove_depth(p, depth + 1);
+        else
             unlink(p);
-        }
-        closedir(d);
     }
+    if (d)
+        closedir(d);
     rmdir(dir);
+}
+
+void lx_conform_remove_tree(const char *dir)
+{
+    remove_depth(dir, 0);
 }
 
 static double now_ms(void)
@@ -693,9 +703,11 @@ void lx_conform_case_run(const lx_conform_driver *drv, void *state,
     lx_store_options so = {.dir = dir, .map_size = 8u << 20, .no_sync = true};
     if (lx_store_open(&so, &hub->store, &err) != 0) {
         broken(&r, &err, "hub");
-        remove_tree(dir);
+        lx_conform_remove_tree(dir);
         return;
     }
+    if (drv->begin)
+        drv->begin(state, hub);
     json_t *input = NULL;
     char *doc = NULL;
     size_t len = 0;
@@ -723,7 +735,9 @@ void lx_conform_case_run(const lx_conform_driver *drv, void *state,
     }
     json_decref(input);
     free(doc);
+    if (drv->end)
+        drv->end(state, hub);
     lx_store_close(&hub->store);
-    remove_tree(dir);
+    lx_conform_remove_tree(dir);
     res->ms = now_ms() - t0;
 }

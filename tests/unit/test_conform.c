@@ -561,6 +561,75 @@ static void test_conform_reports_and_certificate(void **state)
     remove_dir(dir);
 }
 
+/* ---- external adapters that exit or hang ---- */
+
+static void external_adapter(char *dir, size_t size, const char *command)
+{
+    snprintf(dir, size, "/tmp/lx-test-conform-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char text[512];
+    snprintf(text, sizeof(text),
+             "{\"name\": \"broken\", \"version\": \"0.0.1\", "
+             "\"kind\": \"external\", \"command\": %s}\n",
+             command);
+    write_text(dir, "adapter.json", text);
+}
+
+static void test_conform_external_adapter_that_exits_is_an_error_per_case(
+    void **state)
+{
+    (void)state;
+    char dir[4096], suite[4096];
+    external_adapter(dir, sizeof(dir), "[\"sh\", \"-c\", \"echo no "
+                                       "licence key >&2; exit 3\"]");
+    snprintf(suite, sizeof(suite),
+             "%s/conformance/examples/acme-roster/suite", source_dir());
+    lx_conform_report *r = run(suite, dir, NULL, NULL, 2000);
+    json_t *rep = lx_conform_report_json(r);
+    assert_string_equal(status_of(rep, "staff-inbound"), "error");
+    assert_says(rep, "staff-inbound",
+                "the adapter exited with status 3; it said: no licence key");
+    assert_string_equal(status_of(rep, "staff-outbound"), "error");
+    assert_says(rep, "staff-outbound", "the adapter exited with status 3");
+    lx_conform_counts c;
+    lx_conform_report_counts(r, &c);
+    assert_int_equal(c.errors, c.total);
+    json_decref(rep);
+    lx_conform_report_destroy(&r);
+    remove_dir(dir);
+}
+
+static void test_conform_external_adapter_that_hangs_times_out_per_case(
+    void **state)
+{
+    (void)state;
+    char dir[4096], suite[4096];
+    external_adapter(dir, sizeof(dir), "[\"sleep\", \"60\"]");
+    snprintf(suite, sizeof(suite),
+             "%s/conformance/examples/acme-roster/suite", source_dir());
+    lx_conform_report *r = run(suite, dir, NULL, NULL, 300);
+    json_t *rep = lx_conform_report_json(r);
+    assert_string_equal(status_of(rep, "staff-inbound"), "error");
+    assert_says(rep, "staff-inbound",
+                "the adapter did not take the document within 300 ms");
+    assert_string_equal(status_of(rep, "staff-outbound"), "error");
+    assert_says(rep, "staff-outbound",
+                "the adapter did not subscribe (no REPLAY) within 300 ms");
+    json_decref(rep);
+    lx_conform_report_destroy(&r);
+    remove_dir(dir);
+    /* A program that is not there is refused before anything runs. */
+    external_adapter(dir, sizeof(dir), "[\"no-such-adapter-program\"]");
+    char root[4096];
+    schema_root(root, sizeof(root));
+    lx_conform_options o = {.suite_dir = suite, .adapter = dir,
+                            .schema_root = root};
+    lx_error err;
+    assert_int_equal(lx_conform_run(&o, &r, &err), LX_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "/command/0"));
+    remove_dir(dir);
+}
+
 int main(void)
 {
     lx_log_set_level(LX_LOG_WARN);
@@ -576,6 +645,10 @@ int main(void)
         cmocka_unit_test(
             test_conform_unusable_targets_are_refused_before_running),
         cmocka_unit_test(test_conform_reports_and_certificate),
+        cmocka_unit_test(
+            test_conform_external_adapter_that_exits_is_an_error_per_case),
+        cmocka_unit_test(
+            test_conform_external_adapter_that_hangs_times_out_per_case),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
