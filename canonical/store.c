@@ -1,6 +1,7 @@
 /* canonical/store.c: see store.h. The only file that includes lmdb.h. */
 #include "canonical/store.h"
 #include "canonical/diff.h"
+#include "canonical/store_wal.h"
 #include "core/buf.h"
 #include "core/id.h"
 #include "core/json.h"
@@ -8,6 +9,7 @@
 #include "core/mem.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -27,6 +29,21 @@
 #define CHANGED_MAX 64
 #define IDENT_MAX 64 /* identifiers indexed per record */
 #define KEY_MAX 511  /* LMDB's default maximum key size */
+#define CHECKPOINT_MS_DEFAULT 1000
+#define REC_PUT 1 /* redo records in the log (see record()) */
+#define REC_DEL 2
+#define REC_HEAD 8
+
+/* How commits become durable (docs/store.md):
+ *   NOSYNC  no syncing at all (opts.no_sync)
+ *   LMDB    LMDB syncs each commit (MDB_NOMETASYNC, see release_unsynced)
+ *   WAL     this process owns the write-ahead log: LMDB does not sync, each
+ *           group commit is logged and the log synced; checkpoints sync
+ *           LMDB in the background
+ *   SHARED  another process owns the log: LMDB syncs each commit fully and
+ *           the commit is recorded as a baseline the owner's recovery keeps */
+typedef enum durability_mode { MODE_NOSYNC, MODE_LMDB, MODE_WAL,
+                               MODE_SHARED } durability_mode;
 
 enum { DB_RECORDS, DB_HISTORY, DB_XREF, DB_XREV, DB_IDENT, DB_EVENTS,
        DB_CURSORS, DB_META, DB_STATE, DB_COUNT };
@@ -41,6 +58,16 @@ typedef struct batch {
     struct item *items;
     bool committed;
 } batch;
+
+/* A committed (or failed) transaction on its way through the log. */
+typedef struct logged_txn {
+    struct logged_txn *next;
+    struct item *items;
+    bool committed;
+    uint64_t txnid;   /* LMDB's */
+    uint64_t seq;     /* last event sequence after it */
+    lx_buf records;   /* what it wrote (see record()) */
+} logged_txn;
 
 typedef enum item_kind {
     ITEM_UPSERT,
@@ -122,6 +149,37 @@ struct lx_store {
     _Atomic uint64_t commits, upserts, unchanged;
     lx_store_event_fn event_fn;
     void *event_ctx;
+
+    durability_mode mode;
+    char path[4096];       /* <dir>/store */
+    lx_wal *wal;           /* owned (WAL; LMDB and NOSYNC when it exists) */
+    lx_wal_origin origin;  /* of data.mdb */
+    size_t page_size;
+    size_t wal_size;
+    unsigned checkpoint_ms;
+    /* A read transaction on the last checkpoint (WAL) or baseline (SHARED):
+     * while it is open LMDB reuses no page of that snapshot or a later
+     * one, so the meta pages saved with it stay valid on disk. */
+    MDB_txn *pin;
+
+    /* Log thread (WAL): writes committed transactions to the log, syncs it,
+     * then hands them to the completer; the writer goes on meanwhile. */
+    pthread_mutex_t log_mu;
+    pthread_cond_t log_cv;
+    logged_txn *log_head, *log_tail;
+    bool log_stop;
+    pthread_t logger;
+    bool logger_started;
+    _Atomic bool log_failed; /* the log cannot be written: refuse writes */
+    lx_error log_err;
+
+    /* Checkpoint thread (WAL). */
+    pthread_mutex_t ck_mu;
+    pthread_cond_t ck_cv;
+    bool ck_stop, ck_request;
+    pthread_t checkpointer;
+    bool checkpointer_started;
+    _Atomic uint64_t last_txnid; /* last transaction this writer committed */
 };
 
 static int mdb_fail(lx_error *err, int rc, const char *what)
@@ -230,6 +288,10 @@ static void ident_key(ident *out, const char *entity, const char *system,
 
 static void *writer_main(void *arg);
 static void *completer_main(void *arg);
+static void *logger_main(void *arg);
+static void *checkpointer_main(void *arg);
+static int checkpoint(lx_store *s, bool clean, lx_error *err);
+static bool grow_map(lx_store *s);
 
 static int open_dbs(lx_store *s, lx_error *err)
 {
@@ -283,6 +345,177 @@ static int open_dbs(lx_store *s, lx_error *err)
     return 0;
 }
 
+/* ---- the write-ahead log at open: ownership and recovery ---- */
+
+/* Choose the durability mode, taking the log when it is free. A log that
+ * needs recovery is recovered whatever the mode (recover()); *restore
+ * says whether LMDB's meta pages must be put back first, which is done
+ * here, before LMDB reads them. */
+static int open_log(lx_store *s, const lx_store_options *opts,
+                    const char *data_path, bool *restore, lx_error *err)
+{
+    durability_mode want = opts->no_sync ? MODE_NOSYNC
+                           : opts->durability == LX_STORE_DURABILITY_LMDB
+                               ? MODE_LMDB
+                               : MODE_WAL;
+    bool owner = false;
+    /* Without syncing there is nothing to log: an existing log is still
+     * recovered, but none is created. */
+    int rc = lx_wal_open(s->path, want != MODE_NOSYNC, &s->wal, &owner, err);
+    if (rc != 0)
+        return rc;
+    s->mode = want;
+    if (s->wal && !owner) {
+        /* Another process owns the log (the hub, while the CLI writes). */
+        lx_wal_close(&s->wal);
+        if (want != MODE_NOSYNC)
+            s->mode = MODE_SHARED;
+        return 0;
+    }
+    if (!s->wal)
+        return 0;
+    lx_wal_origin o;
+    lx_wal_origin_of(data_path, &o);
+    /* Same boot, same data file: the page cache held every write, so
+     * LMDB has every committed transaction. Otherwise (a power loss, a
+     * restart, a copied directory) LMDB may point at pages that never
+     * reached the disk: go back to the newest durable snapshot. */
+    if (lx_wal_is_clean(s->wal) || lx_wal_same_origin(s->wal, &o) ||
+        o.ino == 0)
+        return 0;
+    uint64_t txnid;
+    const uint8_t *metas;
+    size_t psize;
+    if (!lx_wal_baseline(s->wal, s->path, &txnid, &metas, &psize))
+        return 0;
+    int fd = open(data_path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return lx_error_set(err, LX_EIO, "cannot open the data file to "
+                                         "recover it: %s",
+                            strerror(errno));
+    bool ok = pwrite(fd, metas, 2 * psize, 0) == (ssize_t)(2 * psize) &&
+              fsync(fd) == 0;
+    int e = errno;
+    close(fd);
+    if (!ok)
+        return lx_error_set(err, LX_EIO, "cannot restore the checkpoint's "
+                                         "meta pages: %s",
+                            strerror(e));
+    lx_log_warn(NULL, "store: recovering from the write-ahead log "
+                      "(checkpoint at transaction %llu)",
+                (unsigned long long)txnid);
+    *restore = true;
+    return 0;
+}
+
+typedef struct replay_ctx {
+    lx_store *s;
+    size_t groups;
+    int mdb_rc;
+} replay_ctx;
+
+/* Apply one logged transaction's records in txn. */
+static int replay_records(lx_store *s, MDB_txn *txn, const uint8_t *p,
+                          size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        if (len - off < REC_HEAD)
+            return MDB_CORRUPTED;
+        const uint8_t *h = p + off;
+        size_t kl = (size_t)h[2] << 8 | h[3];
+        size_t vl = (size_t)h[4] << 24 | (size_t)h[5] << 16 |
+                    (size_t)h[6] << 8 | h[7];
+        if (h[1] >= DB_COUNT || (h[0] != REC_PUT && h[0] != REC_DEL) ||
+            len - off - REC_HEAD < kl || len - off - REC_HEAD - kl < vl)
+            return MDB_CORRUPTED;
+        MDB_val k = {kl, (void *)(h + REC_HEAD)};
+        MDB_val v = {vl, (void *)(h + REC_HEAD + kl)};
+        int rc = h[0] == REC_PUT ? mdb_put(txn, s->dbi[h[1]], &k, &v, 0)
+                                 : mdb_del(txn, s->dbi[h[1]], &k, NULL);
+        if (rc != 0 && rc != MDB_NOTFOUND)
+            return rc;
+        off += REC_HEAD + kl + vl;
+    }
+    return 0;
+}
+
+/* Replay a group in its own transaction: puts overwrite and deletes of
+ * absent keys are no-ops, so replaying twice gives the same state. */
+static int replay_group(void *ctx, uint64_t txnid, const uint8_t *p,
+                        size_t len)
+{
+    (void)txnid;
+    replay_ctx *r = ctx;
+    for (;;) {
+        MDB_txn *txn;
+        int rc = mdb_txn_begin(r->s->env, NULL, 0, &txn);
+        if (rc == 0) {
+            rc = replay_records(r->s, txn, p, len);
+            if (rc == 0)
+                rc = mdb_txn_commit(txn);
+            else
+                mdb_txn_abort(txn);
+        }
+        if (rc == MDB_MAP_FULL && grow_map(r->s))
+            continue;
+        r->mdb_rc = rc;
+        if (rc == 0)
+            r->groups++;
+        return rc;
+    }
+}
+
+/* The owner at open: replay what the log holds after the restored
+ * snapshot, then checkpoint. The pin keeps the restored snapshot's pages
+ * from reuse until that checkpoint is durable, so a crash during
+ * recovery finds them again (recovery is idempotent). */
+static int recover(lx_store *s, bool restore, lx_error *err)
+{
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &s->pin);
+    if (rc != 0)
+        return mdb_fail(err, rc, "cannot recover the store");
+    if (restore) {
+        uint64_t base = mdb_txn_id(s->pin);
+        replay_ctx r = {s, 0, 0};
+        lx_wal_replay(s->wal, base, replay_group, &r);
+        if (r.mdb_rc != 0)
+            return mdb_fail(err, r.mdb_rc, "cannot replay the write-ahead "
+                                           "log");
+        lx_log_warn(NULL, "store: replayed %zu transactions from the "
+                          "write-ahead log",
+                    r.groups);
+        /* The event log's tail moved. */
+        MDB_txn *txn;
+        if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) == 0) {
+            MDB_cursor *c;
+            if (mdb_cursor_open(txn, s->dbi[DB_EVENTS], &c) == 0) {
+                MDB_val k, v;
+                if (mdb_cursor_get(c, &k, &v, MDB_LAST) == 0 &&
+                    k.mv_size == 8) {
+                    atomic_store(&s->last_seq, lx_u64be_get(k.mv_data));
+                    atomic_store(&s->durable_seq, lx_u64be_get(k.mv_data));
+                }
+                mdb_cursor_close(c);
+            }
+            mdb_txn_abort(txn);
+        }
+    }
+    /* Only the WAL mode logs; the others leave a clean log behind. */
+    rc = checkpoint(s, s->mode != MODE_WAL, err);
+    if (rc == 0 && s->mode == MODE_WAL) {
+        rc = lx_wal_prepare_area(s->wal, s->wal_size, err);
+        /* Record the ring's size before anything is written to it. */
+        rc = rc ? rc : checkpoint(s, false, err);
+    }
+    if (rc == 0 && s->mode != MODE_WAL && s->pin) {
+        mdb_txn_abort(s->pin); /* nothing to protect without a log */
+        s->pin = NULL;
+    }
+    atomic_store(&s->last_txnid, lx_wal_checkpoint_txnid(s->wal));
+    return rc;
+}
+
 int lx_store_open(const lx_store_options *opts, lx_store **out, lx_error *err)
 {
     *out = NULL;
@@ -314,29 +547,65 @@ int lx_store_open(const lx_store_options *opts, lx_store **out, lx_error *err)
 
     lx_store *s = lx_xcalloc(1, sizeof(*s));
     s->read_only = opts->read_only;
+    snprintf(s->path, sizeof(s->path), "%s", path);
     s->map_size = opts->map_size ? opts->map_size : MAP_DEFAULT;
     s->max_map_size = opts->max_map_size ? opts->max_map_size
                                          : MAP_CEILING_DEFAULT;
     if (s->map_size > s->max_map_size)
         s->map_size = s->max_map_size;
     s->max_batch = opts->max_batch ? opts->max_batch : BATCH_DEFAULT;
+    s->wal_size = opts->wal_size ? opts->wal_size : LX_WAL_AREA_DEFAULT;
+    if (s->wal_size < LX_WAL_AREA_MIN)
+        s->wal_size = LX_WAL_AREA_MIN;
+    s->checkpoint_ms = opts->checkpoint_ms ? opts->checkpoint_ms
+                                           : CHECKPOINT_MS_DEFAULT;
     pthread_rwlock_init(&s->map_lock, NULL);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     pthread_mutex_init(&s->done_mu, NULL);
     pthread_cond_init(&s->done_cv, NULL);
+    pthread_mutex_init(&s->log_mu, NULL);
+    pthread_cond_init(&s->log_cv, NULL);
+    pthread_mutex_init(&s->ck_mu, NULL);
+    pthread_cond_init(&s->ck_cv, NULL);
+    s->no_sync = opts->no_sync;
+    s->traces = opts->traces;
 
-    int rc = mdb_env_create(&s->env);
+    char data_path[4200];
+    snprintf(data_path, sizeof(data_path), "%s/data.mdb", path);
+    int rc = 0;
+    bool restore = false;
+    if (opts->read_only) {
+        lx_wal_origin o;
+        lx_wal_origin_of(data_path, &o);
+        if (lx_wal_needs_recovery(path, &o)) {
+            lx_store_close(&s);
+            lx_error_set(err, LX_ESTORE,
+                         "the store was not closed cleanly before the "
+                         "machine restarted; open it for writing once "
+                         "(start 'lingua serve') to recover it");
+            return lx_error_at(err, opts->dir, 0, 0);
+        }
+    } else {
+        rc = open_log(s, opts, data_path, &restore, err);
+        if (rc != 0) {
+            lx_store_close(&s);
+            return rc;
+        }
+    }
+
+    rc = mdb_env_create(&s->env);
     if (rc == 0)
         rc = mdb_env_set_maxdbs(s->env, DB_COUNT);
     if (rc == 0)
         rc = mdb_env_set_maxreaders(s->env, 254);
     if (rc == 0)
         rc = mdb_env_set_mapsize(s->env, s->map_size);
-    s->no_sync = opts->no_sync;
-    s->traces = opts->traces;
-    unsigned flags = MDB_NOTLS | (opts->no_sync ? MDB_NOSYNC : MDB_NOMETASYNC) |
-                     (opts->read_only ? MDB_RDONLY : 0);
+    unsigned flags = MDB_NOTLS | (opts->read_only ? MDB_RDONLY : 0);
+    if (!opts->read_only)
+        flags |= s->mode == MODE_LMDB     ? MDB_NOMETASYNC
+                 : s->mode == MODE_SHARED ? 0
+                                          : MDB_NOSYNC;
     if (rc == 0)
         rc = mdb_env_open(s->env, path, flags, 0600);
     if (rc != 0) {
@@ -354,8 +623,14 @@ int lx_store_open(const lx_store_options *opts, lx_store **out, lx_error *err)
     MDB_envinfo info;
     if (mdb_env_info(s->env, &info) == 0)
         s->map_size = info.me_mapsize;
+    MDB_stat est;
+    if (mdb_env_stat(s->env, &est) == 0)
+        s->page_size = est.ms_psize;
+    lx_wal_origin_of(data_path, &s->origin);
 
     rc = open_dbs(s, err);
+    if (rc == 0 && s->wal)
+        rc = recover(s, restore, err);
     if (rc != 0) {
         lx_error_at(err, path, 0, 0);
         lx_store_close(&s);
@@ -368,6 +643,21 @@ int lx_store_open(const lx_store_options *opts, lx_store **out, lx_error *err)
                                 "cannot start completer thread");
         }
         s->completer_started = true;
+        if (s->mode == MODE_WAL) {
+            if (pthread_create(&s->logger, NULL, logger_main, s) != 0) {
+                lx_store_close(&s);
+                return lx_error_set(err, LX_ESTORE,
+                                    "cannot start the log thread");
+            }
+            s->logger_started = true;
+            if (pthread_create(&s->checkpointer, NULL, checkpointer_main,
+                               s) != 0) {
+                lx_store_close(&s);
+                return lx_error_set(err, LX_ESTORE,
+                                    "cannot start the checkpoint thread");
+            }
+            s->checkpointer_started = true;
+        }
         if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
             lx_store_close(&s);
             return lx_error_set(err, LX_ESTORE, "cannot start writer thread");
@@ -391,6 +681,20 @@ void lx_store_close(lx_store **sp)
         pthread_mutex_unlock(&s->mu);
         pthread_join(s->writer, NULL);
     }
+    if (s->logger_started) {
+        pthread_mutex_lock(&s->log_mu);
+        s->log_stop = true;
+        pthread_cond_broadcast(&s->log_cv);
+        pthread_mutex_unlock(&s->log_mu);
+        pthread_join(s->logger, NULL);
+    }
+    if (s->checkpointer_started) {
+        pthread_mutex_lock(&s->ck_mu);
+        s->ck_stop = true;
+        pthread_cond_broadcast(&s->ck_cv);
+        pthread_mutex_unlock(&s->ck_mu);
+        pthread_join(s->checkpointer, NULL);
+    }
     if (s->completer_started) {
         pthread_mutex_lock(&s->done_mu);
         s->done_stop = true;
@@ -398,10 +702,25 @@ void lx_store_close(lx_store **sp)
         pthread_mutex_unlock(&s->done_mu);
         pthread_join(s->completer, NULL);
     }
+    if (s->mode == MODE_WAL && s->wal && s->env && s->page_size &&
+        !s->log_failed) {
+        /* A clean close: LMDB holds everything; nothing to replay. */
+        lx_error err;
+        lx_error_clear(&err);
+        if (checkpoint(s, true, &err) != 0)
+            lx_log_error(NULL, "store: final checkpoint: %s", err.msg);
+    }
+    if (s->pin)
+        mdb_txn_abort(s->pin);
     if (s->env)
         mdb_env_close(s->env);
+    lx_wal_close(&s->wal);
     pthread_mutex_destroy(&s->done_mu);
     pthread_cond_destroy(&s->done_cv);
+    pthread_mutex_destroy(&s->log_mu);
+    pthread_cond_destroy(&s->log_cv);
+    pthread_mutex_destroy(&s->ck_mu);
+    pthread_cond_destroy(&s->ck_cv);
     pthread_rwlock_destroy(&s->map_lock);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
@@ -1113,7 +1432,27 @@ typedef struct batch_ctx {
     MDB_txn *txn;
     uint64_t seq; /* last sequence assigned in this transaction */
     int mdb_rc;   /* the LMDB error that made the batch fail */
+    lx_buf *records; /* WAL: every write of the transaction, or NULL */
 } batch_ctx;
+
+/* The redo record of one write: op, database, u16be key length, u32be
+ * value length, key, value. Every write of the writer goes through put()
+ * or del(), so the log holds the whole transaction (docs/store.md). */
+static void record(batch_ctx *b, uint8_t op, int db, const void *k,
+                   size_t klen, const void *v, size_t vlen)
+{
+    if (!b->records)
+        return;
+    LX_ASSERT(klen <= 0xffff && vlen <= 0xffffffffu);
+    uint8_t h[REC_HEAD] = {op, (uint8_t)db, (uint8_t)(klen >> 8),
+                           (uint8_t)klen, (uint8_t)(vlen >> 24),
+                           (uint8_t)(vlen >> 16), (uint8_t)(vlen >> 8),
+                           (uint8_t)vlen};
+    if (lx_buf_append(b->records, h, sizeof(h)) != 0 ||
+        lx_buf_append(b->records, k, klen) != 0 ||
+        (vlen && lx_buf_append(b->records, v, vlen) != 0))
+        LX_ASSERT(!"redo record buffer has no ceiling");
+}
 
 static int put(batch_ctx *b, int db, const void *k, size_t klen,
                const void *v, size_t vlen, unsigned flags)
@@ -1126,6 +1465,22 @@ static int put(batch_ctx *b, int db, const void *k, size_t klen,
         b->mdb_rc = rc;
         return BATCH_FATAL;
     }
+    record(b, REC_PUT, db, k, klen, v, vlen);
+    return 0;
+}
+
+/* Delete a key; an absent key is fine. */
+static int del(batch_ctx *b, int db, const void *k, size_t klen)
+{
+    MDB_val key = {klen, (void *)k};
+    int rc = mdb_del(b->txn, b->s->dbi[db], &key, NULL);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0) {
+        b->mdb_rc = rc;
+        return BATCH_FATAL;
+    }
+    record(b, REC_DEL, db, k, klen, NULL, 0);
     return 0;
 }
 
@@ -1165,13 +1520,7 @@ static int apply_state(batch_ctx *b, item *it)
     size_t kl = strlen(it->key);
     if (it->text)
         return put(b, DB_STATE, it->key, kl, it->text, it->text_len, 0);
-    MDB_val key = {kl, it->key};
-    int rc = mdb_del(b->txn, b->s->dbi[DB_STATE], &key, NULL);
-    if (rc != 0 && rc != MDB_NOTFOUND) {
-        b->mdb_rc = rc;
-        return BATCH_FATAL;
-    }
-    return 0;
+    return del(b, DB_STATE, it->key, kl);
 }
 
 static int apply_many(batch_ctx *b, item *it)
@@ -1182,13 +1531,8 @@ static int apply_many(batch_ctx *b, item *it)
             if (put(b, DB_STATE, it->keys[i], kl, it->values[i],
                     strlen(it->values[i]), 0) != 0)
                 return BATCH_FATAL;
-        } else {
-            MDB_val key = {kl, it->keys[i]};
-            int rc = mdb_del(b->txn, b->s->dbi[DB_STATE], &key, NULL);
-            if (rc != 0 && rc != MDB_NOTFOUND) {
-                b->mdb_rc = rc;
-                return BATCH_FATAL;
-            }
+        } else if (del(b, DB_STATE, it->keys[i], kl) != 0) {
+            return BATCH_FATAL;
         }
     }
     return 0;
@@ -1657,6 +2001,7 @@ static int apply_group(batch_ctx *b, item *g, uint64_t now)
         return BATCH_FATAL;
     }
     uint64_t seq0 = b->seq;
+    size_t records0 = b->records ? b->records->len : 0;
     b->txn = child;
     item *failed = NULL;
     size_t index = 0, failed_index = 0;
@@ -1685,6 +2030,8 @@ static int apply_group(batch_ctx *b, item *g, uint64_t now)
     }
     mdb_txn_abort(child);
     b->seq = seq0;
+    if (b->records) /* nothing of the group reaches the log either */
+        b->records->len = records0;
     for (item *m = g->members; m; m = m->next) {
         if (m == failed)
             continue;
@@ -1723,9 +2070,12 @@ static bool grow_map(lx_store *s)
 
 /* Apply a list of items in one transaction. Returns 0 when committed, or
  * the LMDB error that made the whole batch fail (results reset). */
-static int run_batch(lx_store *s, item *list)
+static int run_batch(lx_store *s, item *list, lx_buf *records,
+                     uint64_t *txnid)
 {
-    batch_ctx b = {s, NULL, atomic_load(&s->last_seq), 0};
+    batch_ctx b = {s, NULL, atomic_load(&s->last_seq), 0, records};
+    if (records)
+        lx_buf_reset(records);
     int rc = mdb_txn_begin(s->env, NULL, 0, &b.txn);
     if (rc == MDB_MAP_RESIZED) {
         pthread_rwlock_wrlock(&s->map_lock);
@@ -1753,6 +2103,7 @@ static int run_batch(lx_store *s, item *list)
             return b.mdb_rc;
         }
     }
+    *txnid = mdb_txn_id(b.txn);
     rc = mdb_txn_commit(b.txn);
     if (rc != 0) {
         reset_results(list);
@@ -1895,27 +2246,322 @@ static void sync_unsynced(lx_store *s)
     release_unsynced(s);
 }
 
-static void committed(lx_store *s, item *list)
+/* ---- durability: checkpoints, baselines, the log thread ---- */
+
+/* Both LMDB meta pages, as they are in the file now. */
+static int read_metas(lx_store *s, uint8_t *out)
+{
+    mdb_filehandle_t fd;
+    int rc = mdb_env_get_fd(s->env, &fd);
+    if (rc != 0)
+        return rc;
+    size_t len = 2 * s->page_size, done = 0;
+    while (done < len) {
+        ssize_t n = pread(fd, out + done, len - done, (off_t)done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? errno : EIO;
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+/* Make LMDB durable up to its newest transaction and pin that snapshot.
+ * The meta pages are read while holding LMDB's write lock (no commit of
+ * any process in between) and before the sync, so they describe a
+ * snapshot the sync makes durable; the new pin keeps its pages (and every
+ * later snapshot's) from reuse. `also_sync_first` syncs under the lock
+ * (a non-owner: its baseline must include the owner's unsynced commits
+ * that its meta pages point past). */
+static int snapshot_durable(lx_store *s, bool sync_under_lock, uint8_t *metas,
+                            MDB_txn **pin, lx_error *err)
+{
+    MDB_txn *w = NULL;
+    *pin = NULL;
+    pthread_rwlock_rdlock(&s->map_lock); /* no map growth meanwhile */
+    int rc = mdb_txn_begin(s->env, NULL, 0, &w);
+    if (rc == 0 && sync_under_lock)
+        rc = mdb_env_sync(s->env, 1);
+    if (rc == 0)
+        rc = read_metas(s, metas);
+    if (rc == 0)
+        rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, pin);
+    if (w)
+        mdb_txn_abort(w);
+    pthread_rwlock_unlock(&s->map_lock);
+    if (rc == 0 && !sync_under_lock)
+        rc = mdb_env_sync(s->env, 1);
+    if (rc != 0) {
+        if (*pin)
+            mdb_txn_abort(*pin);
+        *pin = NULL;
+        return mdb_fail(err, rc, "cannot checkpoint the store");
+    }
+    return 0;
+}
+
+/* WAL owner: a checkpoint (see docs/store.md). Called by the checkpoint
+ * thread, or at open and close when it is not running. */
+static int checkpoint(lx_store *s, bool clean, lx_error *err)
+{
+    uint8_t *metas = lx_xmalloc(2 * s->page_size);
+    MDB_txn *pin;
+    int rc = snapshot_durable(s, false, metas, &pin, err);
+    if (rc == 0) {
+        rc = lx_wal_checkpoint(s->wal, mdb_txn_id(pin), metas, s->page_size,
+                               &s->origin, clean, err);
+        if (rc != 0) {
+            mdb_txn_abort(pin);
+        } else {
+            /* The old pin goes only once the new checkpoint is durable. */
+            if (s->pin)
+                mdb_txn_abort(s->pin);
+            s->pin = pin;
+        }
+    }
+    free(metas);
+    return rc;
+}
+
+/* SHARED: after a fully synced commit, record it as the baseline the log
+ * owner's recovery must not go below, and pin it until the next one. */
+static int baseline(lx_store *s, lx_error *err)
+{
+    uint8_t *metas = lx_xmalloc(2 * s->page_size);
+    MDB_txn *pin;
+    int rc = snapshot_durable(s, true, metas, &pin, err);
+    if (rc == 0) {
+        rc = lx_wal_base_write(s->path, mdb_txn_id(pin), metas, s->page_size,
+                               err);
+        if (rc != 0) {
+            mdb_txn_abort(pin);
+        } else {
+            if (s->pin)
+                mdb_txn_abort(s->pin);
+            s->pin = pin;
+        }
+    }
+    free(metas);
+    return rc;
+}
+
+/* Committed but not durable: the callers are told, not acknowledged. */
+static void refuse(item *list, const lx_error *e)
+{
+    for (item *it = list; it; it = it->next) {
+        it->res.code = e->code;
+        it->res.err = *e;
+        refuse(it->members, e);
+    }
+}
+
+static void request_checkpoint(lx_store *s)
+{
+    pthread_mutex_lock(&s->ck_mu);
+    s->ck_request = true;
+    pthread_cond_signal(&s->ck_cv);
+    pthread_mutex_unlock(&s->ck_mu);
+}
+
+static void log_push(lx_store *s, item *list, bool ok, uint64_t txnid,
+                     lx_buf *records)
+{
+    logged_txn *t = lx_xcalloc(1, sizeof(*t));
+    t->items = list;
+    t->committed = ok;
+    t->txnid = txnid;
+    t->seq = atomic_load(&s->last_seq);
+    lx_buf_init(&t->records, 0);
+    if (records) { /* moves the buffer */
+        t->records = *records;
+        lx_buf_init(records, 0);
+    }
+    pthread_mutex_lock(&s->log_mu);
+    if (s->log_tail)
+        s->log_tail->next = t;
+    else
+        s->log_head = t;
+    s->log_tail = t;
+    pthread_cond_signal(&s->log_cv);
+    pthread_mutex_unlock(&s->log_mu);
+}
+
+/* Write one transaction to the log. When the ring has no room, a
+ * checkpoint frees it, or covers this transaction (one too large for the
+ * ring is made durable that way). */
+static int log_write(lx_store *s, logged_txn *t, bool *wrote, lx_error *err)
+{
+    for (;;) {
+        if (s->log_failed)
+            return lx_error_set(err, LX_EIO, "%s", s->log_err.msg);
+        int rc = lx_wal_append(s->wal, t->txnid, t->records.data,
+                               t->records.len, err);
+        if (rc == 0) {
+            *wrote = true;
+            if (lx_wal_pending(s->wal) > s->wal_size / 4)
+                request_checkpoint(s);
+            return 0;
+        }
+        if (rc != LX_EFULL)
+            return rc;
+        if (lx_wal_checkpoint_txnid(s->wal) >= t->txnid)
+            return 0;
+        request_checkpoint(s);
+        lx_wal_wait_checkpoint(s->wal, 1000);
+    }
+}
+
+static void log_fail(lx_store *s, const lx_error *err)
+{
+    pthread_mutex_lock(&s->log_mu);
+    if (!s->log_failed) {
+        s->log_err = *err;
+        lx_error_prefix(&s->log_err, "the store refuses writes until "
+                                     "restarted");
+        s->log_failed = true;
+        lx_log_error(NULL, "store: %s", s->log_err.msg);
+    }
+    pthread_mutex_unlock(&s->log_mu);
+}
+
+/* Log thread: everything queued is written, then synced once, then
+ * acknowledged in commit order. The writer commits the next transaction
+ * meanwhile. */
+static void *logger_main(void *arg)
+{
+    lx_store *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->log_mu);
+        while (!s->log_head && !s->log_stop)
+            pthread_cond_wait(&s->log_cv, &s->log_mu);
+        logged_txn *list = s->log_head;
+        s->log_head = s->log_tail = NULL;
+        pthread_mutex_unlock(&s->log_mu);
+        if (!list)
+            break;
+        lx_error err;
+        lx_error_clear(&err);
+        bool wrote = false;
+        int rc = 0;
+        for (logged_txn *t = list; t && rc == 0; t = t->next)
+            if (t->committed && t->records.len)
+                rc = log_write(s, t, &wrote, &err);
+        if (rc == 0 && wrote)
+            rc = lx_wal_sync(s->wal, &err);
+        if (rc != 0)
+            log_fail(s, &err);
+        while (list) {
+            logged_txn *next = list->next;
+            bool ok = list->committed && !s->log_failed;
+            if (ok)
+                atomic_store(&s->durable_seq, list->seq);
+            else if (list->committed)
+                refuse(list->items, &s->log_err);
+            hand_over(s, list->items, ok);
+            lx_buf_fini(&list->records);
+            free(list);
+            list = next;
+        }
+    }
+    return NULL;
+}
+
+/* Checkpoint thread: every checkpoint_ms when something was committed
+ * since the last one, or at once when the log asks for room. */
+static void *checkpointer_main(void *arg)
+{
+    lx_store *s = arg;
+    pthread_mutex_lock(&s->ck_mu);
+    while (!s->ck_stop) {
+        if (!s->ck_request) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += s->checkpoint_ms / 1000;
+            until.tv_nsec += (long)(s->checkpoint_ms % 1000) * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&s->ck_cv, &s->ck_mu, &until);
+            if (s->ck_stop)
+                break;
+        }
+        s->ck_request = false;
+        pthread_mutex_unlock(&s->ck_mu);
+        if (atomic_load(&s->last_txnid) > lx_wal_checkpoint_txnid(s->wal)) {
+            lx_error err;
+            lx_error_clear(&err);
+            if (checkpoint(s, false, &err) != 0)
+                log_fail(s, &err);
+        }
+        pthread_mutex_lock(&s->ck_mu);
+    }
+    pthread_mutex_unlock(&s->ck_mu);
+    return NULL;
+}
+
+static void committed(lx_store *s, item *list, uint64_t txnid,
+                      lx_buf *records)
 {
     atomic_fetch_add(&s->commits, 1);
-    if (s->no_sync) {
+    atomic_store(&s->last_txnid, txnid);
+    switch (s->mode) {
+    case MODE_NOSYNC:
+        atomic_store(&s->durable_seq, atomic_load(&s->last_seq));
+        hand_over(s, list, true);
+        return;
+    case MODE_WAL:
+        log_push(s, list, true, txnid, records);
+        return;
+    case MODE_SHARED: {
+        lx_error err;
+        lx_error_clear(&err);
+        if (baseline(s, &err) != 0) {
+            lx_log_error(NULL, "store: %s", err.msg);
+            refuse(list, &err);
+            hand_over(s, list, false);
+            return;
+        }
         atomic_store(&s->durable_seq, atomic_load(&s->last_seq));
         hand_over(s, list, true);
         return;
     }
-    /* This commit synced its data, and with it the previous meta page. */
-    release_unsynced(s);
-    s->unsynced = list;
-    s->unsynced_seq = atomic_load(&s->last_seq);
+    case MODE_LMDB:
+        /* This commit synced its data, and with it the previous meta
+         * page. */
+        release_unsynced(s);
+        s->unsynced = list;
+        s->unsynced_seq = atomic_load(&s->last_seq);
+        return;
+    }
+}
+
+/* A batch that failed: answered in order with the others. */
+static void failed(lx_store *s, item *list)
+{
+    if (s->mode == MODE_WAL)
+        log_push(s, list, false, 0, NULL);
+    else
+        hand_over(s, list, false);
 }
 
 static void process(lx_store *s, item *list)
 {
+    if (s->log_failed) {
+        refuse(list, &s->log_err);
+        failed(s, list);
+        return;
+    }
+    lx_buf records;
+    lx_buf_init(&records, 0);
     for (;;) {
-        int rc = run_batch(s, list);
+        uint64_t txnid = 0;
+        int rc = run_batch(s, list, s->mode == MODE_WAL ? &records : NULL,
+                           &txnid);
         if (rc == 0) {
-            committed(s, list);
-            return;
+            committed(s, list, txnid, &records);
+            break;
         }
         if (rc == MDB_MAP_FULL && grow_map(s))
             continue;
@@ -1928,14 +2574,15 @@ static void process(lx_store *s, item *list)
                 process(s, list);
                 list = next;
             }
-            return;
+            break;
         }
         lx_log_error(NULL, "store: commit failed: %s", mdb_strerror(rc));
         sync_unsynced(s);
         fail_all(list, rc);
-        hand_over(s, list, false);
-        return;
+        failed(s, list);
+        break;
     }
+    lx_buf_fini(&records);
 }
 
 static void *writer_main(void *arg)

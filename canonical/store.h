@@ -46,15 +46,31 @@ typedef struct lx_store lx_store;
 #define LX_STORE_NATIVE_ID_MAX 256
 #define LX_STORE_ID_SIZE 48       /* "per_" + ULID + NUL fits easily */
 
+/* How a durable commit is made (docs/store.md). */
+typedef enum lx_store_durability {
+    /* Default. Each group commit is appended to <dir>/store/wal and that
+     * log is synced (one sequential write); LMDB itself is synced by
+     * checkpoints in the background, and a recovery at open replays the
+     * log after a power loss. */
+    LX_STORE_DURABILITY_WAL = 0,
+    /* LMDB syncs every commit's pages itself (MDB_NOMETASYNC): slower,
+     * no log. */
+    LX_STORE_DURABILITY_LMDB = 1
+} lx_store_durability;
+
 typedef struct lx_store_options {
     const char *dir;     /* data directory; created (0700) when missing */
     size_t map_size;     /* initial map size, bytes (default 64 MiB) */
     size_t max_map_size; /* growth ceiling, bytes (default 1 TiB) */
-    bool no_sync;        /* MDB_NOSYNC: for benchmarks and tests only */
+    bool no_sync;        /* MDB_NOSYNC, no log: for benchmarks and tests */
     size_t max_batch;    /* upserts per commit (default 1024) */
     bool read_only;      /* open for reading only: no writer thread */
     bool traces;         /* keep a trace step of every change (see
                             lx_store_trace_get) */
+    lx_store_durability durability; /* unless no_sync (default WAL) */
+    size_t wal_size;        /* bytes of the log's ring (default 64 MiB,
+                               at least 1 MiB) */
+    unsigned checkpoint_ms; /* WAL: checkpoint interval (default 1000) */
 } lx_store_options;
 
 /* Open (creating if needed) the store in opts->dir. Starts the writer

@@ -5,13 +5,15 @@
  *      and the durable commit rate with one put per commit;
  *   2. canonical upserts of ~1 KiB person records (every one a create)
  *      through lx_store_upsert from 1, 8 and 64 writer threads, durable
- *      (group commit, fsync) and with MDB_NOSYNC, on a fresh store each;
+ *      with the write-ahead log (the default), durable with LMDB syncing
+ *      each commit, and with MDB_NOSYNC, on a fresh store each;
  *   3. events per second through the bus, PUB -> SUB on 127.0.0.1, as fast
  *      as possible (PUB drops at the high-water mark by design, and the
  *      publish queue refuses past queue_max) and paced;
  *   4. peak RSS.
  * Options: --quick (counts / 10), --dir DIR (temp stores, default /tmp),
- * --json (the text goes to stderr, one JSON summary to stdout).
+ * --json (the text goes to stderr, one JSON summary to stdout),
+ * --store-only (section 2 only), --writers LIST (a subset of 1,8,64).
  * See tests/bench/README.md for what each figure means.
  *
  * A benchmark, not a test: it includes lmdb.h directly to measure the floor
@@ -307,8 +309,15 @@ static int bench_lmdb(const char *dir, size_t count, size_t per_txn,
 
 /* ---- 2. canonical upserts ---- */
 
+/* How the store makes a commit durable: the configurations compared. */
+enum { MODE_WAL, MODE_LMDB, MODE_NOSYNC, MODE_COUNT };
+static const char *const mode_names[MODE_COUNT] = {"durable (wal)",
+                                                   "durable (lmdb)", "NOSYNC"};
+static const char *const mode_keys[MODE_COUNT] = {"wal", "lmdb", "nosync"};
+
 typedef struct store_result {
     int writers;
+    int mode;
     bool no_sync;
     size_t count;
     size_t errors;
@@ -318,6 +327,7 @@ typedef struct store_result {
     uint64_t commits, upserts;
     double avg_batch;
     double kib_per_upsert; /* bytes this process wrote to storage */
+    double data_mib;       /* data.mdb at the end */
 } store_result;
 
 typedef struct writer_arg {
@@ -378,17 +388,22 @@ static uint64_t io_write_bytes(void)
     return v;
 }
 
-static int bench_store(const char *dir, int cfg, int writers, bool no_sync,
+static int bench_store(const char *dir, int cfg, int writers, int mode,
                        size_t count, store_result *r)
 {
     memset(r, 0, sizeof(*r));
     r->writers = writers;
-    r->no_sync = no_sync;
+    r->mode = mode;
+    r->no_sync = mode == MODE_NOSYNC;
     size_t per = count / (size_t)writers;
     count = per * (size_t)writers;
     r->count = count;
 
-    lx_store_options o = {.dir = dir, .no_sync = no_sync};
+    lx_store_options o = {.dir = dir,
+                          .no_sync = mode == MODE_NOSYNC,
+                          .durability = mode == MODE_LMDB
+                                            ? LX_STORE_DURABILITY_LMDB
+                                            : LX_STORE_DURABILITY_WAL};
     lx_store *s = NULL;
     lx_error err;
     lx_error_clear(&err);
@@ -436,6 +451,11 @@ static int bench_store(const char *dir, int cfg, int writers, bool no_sync,
         r->upserts = st.upserts;
     }
     lx_store_close(&s);
+    char data[PATH_MAX_LEN + 32];
+    snprintf(data, sizeof(data), "%s/store/data.mdb", dir);
+    struct stat fst;
+    if (stat(data, &fst) == 0)
+        r->data_mib = (double)fst.st_size / 1048576.0;
     qsort(lat, count, sizeof(*lat), cmp_u64);
     r->p50_ms = (double)percentile(lat, count, 50) / 1e6;
     r->p99_ms = (double)percentile(lat, count, 99) / 1e6;
@@ -740,8 +760,7 @@ static void print_store(const store_result *r)
 {
     char b[32];
     say("  %d writer%s, %s (%zu upserts in %.2f s)\n", r->writers,
-        r->writers == 1 ? "" : "s", r->no_sync ? "NOSYNC" : "durable",
-        r->count, r->secs);
+        r->writers == 1 ? "" : "s", mode_names[r->mode], r->count, r->secs);
     say("    upserts/s ............ %s\n", grouped(r->rate, b));
     say("    latency p50 .......... %.3f ms\n", r->p50_ms);
     say("    latency p99 .......... %.3f ms\n", r->p99_ms);
@@ -749,6 +768,7 @@ static void print_store(const store_result *r)
     say("    average batch ........ %.1f upserts/commit\n", r->avg_batch);
     if (!r->no_sync)
         say("    written to disk ...... %.1f KiB/upsert\n", r->kib_per_upsert);
+    say("    data file ............ %.0f MiB\n", r->data_mib);
     if (r->errors)
         say("    FAILED upserts ....... %zu\n", r->errors);
 }
@@ -756,7 +776,7 @@ static void print_store(const store_result *r)
 static json_t *store_json(const store_result *r)
 {
     return json_pack("{s:i,s:s,s:I,s:f,s:f,s:f,s:f,s:I,s:f,s:I}", "writers",
-                     r->writers, "mode", r->no_sync ? "nosync" : "durable",
+                     r->writers, "mode", mode_keys[r->mode],
                      "upserts", (json_int_t)r->count, "seconds", r->secs,
                      "upserts_per_s", r->rate, "p50_ms", r->p50_ms, "p99_ms",
                      r->p99_ms, "commits", (json_int_t)r->commits,
@@ -795,7 +815,8 @@ static json_t *bus_json(const bus_result *r)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_store [--quick] [--dir DIR] [--json]\n");
+    fprintf(stderr, "usage: bench_store [--quick] [--dir DIR] [--json] "
+                    "[--store-only] [--writers 1,8,64]\n");
 }
 
 /* Section 1. Returns the number of failed measurements. */
@@ -832,7 +853,7 @@ static int run_lmdb(const char *top, size_t div)
 }
 
 /* Section 2. */
-static int run_store(const char *top, size_t div)
+static int run_store(const char *top, size_t div, unsigned writers_mask)
 {
     int failures = 0;
     char b[32], path[PATH_MAX_LEN + 32];
@@ -846,23 +867,25 @@ static int run_store(const char *top, size_t div)
         rec_len);
     json_object_set_new(summary, "record_bytes",
                         json_integer((json_int_t)rec_len));
-    store_result sr[WRITER_COUNTS][2];
+    store_result sr[WRITER_COUNTS][MODE_COUNT];
+    memset(sr, 0, sizeof(sr));
     json_t *sj = json_array();
     int cfg = 0;
     for (int wi = 0; wi < WRITER_COUNTS; wi++) {
-        for (int m = 0; m < 2; m++) {
-            bool no_sync = m == 1;
+        if (!(writers_mask & (1u << wi)))
+            continue;
+        for (int m = 0; m < MODE_COUNT; m++) {
             int w = writer_counts[wi];
             /* One writer durable is one fsync'd commit per upsert (about
              * a thousand a second here); 64 writers get the most, so that
              * the store grows past 400 MiB and the indexes past the cache
              * of a small batch. */
-            size_t count = (w == 1 ? (no_sync ? 20000 : 4000)
+            size_t count = (w == 1 ? (m == MODE_NOSYNC ? 20000 : 4000)
                             : w == 8 ? 40000
                                      : 100000) / div;
             snprintf(path, sizeof(path), "%s/store-%d-%s", top, w,
-                     no_sync ? "nosync" : "durable");
-            if (bench_store(path, cfg++, w, no_sync, count, &sr[wi][m]) != 0)
+                     mode_keys[m]);
+            if (bench_store(path, cfg++, w, m, count, &sr[wi][m]) != 0)
                 failures++;
             print_store(&sr[wi][m]);
             json_array_append_new(sj, store_json(&sr[wi][m]));
@@ -870,23 +893,29 @@ static int run_store(const char *top, size_t div)
         }
     }
     json_object_set_new(summary, "store", sj);
-    say("  durable / NOSYNC\n");
+    say("  durable / NOSYNC (wal, lmdb)\n");
     json_t *ratios = json_object();
-    double ratio = 0;
+    double ratio = 0, rate = 0;
+    int last = -1;
     for (int wi = 0; wi < WRITER_COUNTS; wi++) {
-        ratio = sr[wi][1].rate > 0 ? 100.0 * sr[wi][0].rate / sr[wi][1].rate
-                                   : 0;
-        say("    %2d writer%s ........... %.1f %%\n", writer_counts[wi],
-            writer_counts[wi] == 1 ? " " : "s", ratio);
+        if (!(writers_mask & (1u << wi)))
+            continue;
+        double ns = sr[wi][MODE_NOSYNC].rate;
+        ratio = ns > 0 ? 100.0 * sr[wi][MODE_WAL].rate / ns : 0;
+        double lratio = ns > 0 ? 100.0 * sr[wi][MODE_LMDB].rate / ns : 0;
+        say("    %2d writer%s ........... %.1f %%, %.1f %%\n",
+            writer_counts[wi], writer_counts[wi] == 1 ? " " : "s", ratio,
+            lratio);
         char k[16];
         snprintf(k, sizeof(k), "%d", writer_counts[wi]);
         json_object_set_new(ratios, k, json_real(ratio));
+        rate = sr[wi][MODE_WAL].rate;
+        last = wi;
     }
     json_object_set_new(summary, "durable_over_nosync_pct", ratios);
     /* The targets, at the last (largest) writer count. */
-    double rate = sr[WRITER_COUNTS - 1][0].rate;
     bool met_ratio = ratio >= 80.0, met_rate = rate >= 25000.0;
-    say("  targets at %d writers\n", writer_counts[WRITER_COUNTS - 1]);
+    say("  targets at %d writers (wal)\n", last >= 0 ? writer_counts[last] : 0);
     say("    durable >= 80%% of NOSYNC ..... %s (%.1f %%)\n",
         met_ratio ? "met" : "NOT MET", ratio);
     say("    durable >= 25,000 upserts/s .. %s (%s/s)\n",
@@ -940,6 +969,8 @@ static int run_bus(size_t div)
 int main(int argc, char **argv)
 {
     bench_opts o = {.dir = "/tmp"};
+    bool store_only = false;
+    unsigned writers_mask = (1u << WRITER_COUNTS) - 1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             o.quick = true;
@@ -947,6 +978,20 @@ int main(int argc, char **argv)
             o.json = true;
         else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
             o.dir = argv[++i];
+        else if (strcmp(argv[i], "--store-only") == 0)
+            store_only = true;
+        else if (strcmp(argv[i], "--writers") == 0 && i + 1 < argc) {
+            /* a subset of 1,8,64 */
+            writers_mask = 0;
+            for (char *t = strtok(argv[++i], ","); t; t = strtok(NULL, ","))
+                for (int wi = 0; wi < WRITER_COUNTS; wi++)
+                    if (atoi(t) == writer_counts[wi])
+                        writers_mask |= 1u << wi;
+            if (!writers_mask) {
+                usage();
+                return 2;
+            }
+        }
         else {
             usage();
             return 2;
@@ -975,10 +1020,11 @@ int main(int argc, char **argv)
     json_object_set_new(summary, "cpus", json_integer(cpus));
     uint64_t t_all = now_ns();
 
-    int failures = run_lmdb(top, div);
-    failures += run_store(top, div);
+    int failures = store_only ? 0 : run_lmdb(top, div);
+    failures += run_store(top, div, writers_mask);
     long rss_store = peak_rss_kib();
-    failures += run_bus(div);
+    if (!store_only)
+        failures += run_bus(div);
     long rss_end = peak_rss_kib();
     remove_tree(top);
 
