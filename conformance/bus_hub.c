@@ -3,6 +3,7 @@
  * unchanged. */
 #include "canonical/ingest.h"
 #include "conformance/bus_hub.h"
+#include "conformance/target.h"
 #include "core/bus.h"
 #include "core/json.h"
 #include "core/mem.h"
@@ -217,12 +218,7 @@ static void *heartbeat(void *arg)
     pthread_mutex_lock(&h->mu);
     while (!h->stop) {
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 200 * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        lx_conform_deadline(&until, 200);
         pthread_cond_timedwait(&h->cv, &h->mu, &until);
         if (h->store && !h->stop) {
             char beat[64];
@@ -310,13 +306,7 @@ bool lx_conform_bushub_wait_replays(lx_conform_bushub *h, unsigned n,
                                     unsigned timeout_ms)
 {
     struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    lx_conform_deadline(&until, timeout_ms);
     pthread_mutex_lock(&h->mu);
     int rc = 0;
     while (h->replays < n && rc != ETIMEDOUT)

@@ -482,6 +482,19 @@ static const json_t *nth_named(const json_t *children, const char *name,
     return NULL;
 }
 
+/* How many children before the i-th are named `name`. */
+static size_t rank_of(const json_t *children, size_t i, const char *name)
+{
+    size_t rank = 0;
+    for (size_t j = 0; j < i; j++) {
+        const char *n =
+            json_string_value(json_object_get(json_array_get(children, j),
+                                              "name"));
+        rank += n && strcmp(n, name) == 0;
+    }
+    return rank;
+}
+
 /* The text of an element (its string children joined). */
 static void text_of(const json_t *el, lx_buf *out)
 {
@@ -548,12 +561,7 @@ static bool element_equal(const json_t *e, const json_t *a, const char *path,
         const char *name = json_string_value(json_object_get(c, "name"));
         if (!name)
             continue;
-        size_t rank = 0;
-        for (size_t j = 0; j < i; j++) {
-            const char *n = json_string_value(
-                json_object_get(json_array_get(ec, j), "name"));
-            rank += n && strcmp(n, name) == 0;
-        }
+        size_t rank = rank_of(ec, i, name);
         snprintf(p, sizeof(p), "%s/%s[%zu]", path, local_of(name), rank + 1);
         const json_t *match = nth_named(ac, name, rank);
         if (!match) {
@@ -568,12 +576,7 @@ static bool element_equal(const json_t *e, const json_t *a, const char *path,
         const char *name = json_string_value(json_object_get(c, "name"));
         if (!name)
             continue;
-        size_t rank = 0;
-        for (size_t j = 0; j < i; j++) {
-            const char *n = json_string_value(
-                json_object_get(json_array_get(ac, j), "name"));
-            rank += n && strcmp(n, name) == 0;
-        }
+        size_t rank = rank_of(ac, i, name);
         if (nth_named(ec, name, rank))
             continue;
         snprintf(p, sizeof(p), "%s/%s[%zu]", path, local_of(name), rank + 1);

@@ -100,6 +100,16 @@ static bool ingest(run *r, const char *system, const json_t *input,
     return true;
 }
 
+/* ingest() of a document the adapter must accept. */
+static bool accepted(run *r, const char *system, const json_t *input,
+                     const char *doc, size_t len)
+{
+    lx_conform_answer ans;
+    bool ok = ingest(r, system, input, doc, len, false, &ans);
+    json_decref(ans.rejection);
+    return ok;
+}
+
 typedef struct refs_ctx {
     json_t *refs;
 } refs_ctx;
@@ -381,6 +391,23 @@ static void compare_calls(run *r, const json_t *requests, const json_t *calls)
     }
 }
 
+/* The document the adapter renders from the stored records (refs);
+ * false, with the case failed and why, when it cannot. */
+static bool render(run *r, const char *system, const json_t *refs,
+                   char **doc, size_t *len)
+{
+    lx_error err;
+    lx_error_clear(&err);
+    if (r->drv->render(r->state, r->hub, system, refs, doc, len, &err) == 0)
+        return true;
+    failed(r);
+    char line[800];
+    lx_conform_diffs_add(&r->res->msgs,
+                         "the adapter cannot render the records: %s",
+                         lx_error_format(&err, line, sizeof(line)));
+    return false;
+}
+
 /* What the adapter sends for the records in the store now: its calls to
  * the target, or for an adapter without an outbound transport the
  * document it renders. Compared with expect.requests / expect.document. */
@@ -416,18 +443,8 @@ static void expect_output(run *r, const char *system)
     json_t *refs = events_from(r, 1);
     char *doc = NULL;
     size_t len = 0;
-    lx_error err;
-    lx_error_clear(&err);
-    if (r->drv->render(r->state, r->hub, system, refs, &doc, &len, &err) !=
-        0) {
-        failed(r);
-        char line[800];
-        lx_conform_diffs_add(&r->res->msgs,
-                             "the adapter cannot render the records: %s",
-                             lx_error_format(&err, line, sizeof(line)));
-    } else {
+    if (render(r, system, refs, &doc, &len))
         compare_body(r, document, doc, len, "document");
-    }
     free(doc);
     json_decref(refs);
 }
@@ -435,10 +452,7 @@ static void expect_output(run *r, const char *system)
 static void case_inbound(run *r, const json_t *input, const char *doc,
                          size_t len)
 {
-    lx_conform_answer ans;
-    bool ok = ingest(r, LX_CONFORM_SYSTEM_IN, input, doc, len, false, &ans);
-    json_decref(ans.rejection);
-    if (!ok)
+    if (!accepted(r, LX_CONFORM_SYSTEM_IN, input, doc, len))
         return;
     json_t *expected = file_or_value(r, json_object_get(r->expect, "records"),
                                      "expected records");
@@ -495,10 +509,7 @@ static void case_inbound(run *r, const json_t *input, const char *doc,
 static void case_idempotency(run *r, const json_t *input, const char *doc,
                              size_t len)
 {
-    lx_conform_answer ans;
-    bool ok = ingest(r, LX_CONFORM_SYSTEM_IN, input, doc, len, false, &ans);
-    json_decref(ans.rejection);
-    if (!ok)
+    if (!accepted(r, LX_CONFORM_SYSTEM_IN, input, doc, len))
         return;
     uint64_t first = lx_store_last_seq(r->hub->store);
     if (first == 0) {
@@ -507,9 +518,7 @@ static void case_idempotency(run *r, const json_t *input, const char *doc,
                                             "nothing");
         return;
     }
-    ok = ingest(r, LX_CONFORM_SYSTEM_IN, input, doc, len, false, &ans);
-    json_decref(ans.rejection);
-    if (!ok)
+    if (!accepted(r, LX_CONFORM_SYSTEM_IN, input, doc, len))
         return;
     json_t *again = events_from(r, first + 1);
     size_t i;
@@ -538,14 +547,10 @@ static void case_idempotency(run *r, const json_t *input, const char *doc,
 static void case_echo(run *r, const json_t *input, const char *doc,
                       size_t len)
 {
-    lx_conform_answer ans;
     if (r->drv->out_start) {
         /* The change comes from the system the adapter delivers to: it
          * must not go back there (DESIGN.md, "Deliver"). */
-        bool ok = ingest(r, LX_CONFORM_SYSTEM_OUT, input, doc, len, false,
-                         &ans);
-        json_decref(ans.rejection);
-        if (!ok)
+        if (!accepted(r, LX_CONFORM_SYSTEM_OUT, input, doc, len))
             return;
         json_t *calls = deliver(r, LX_CONFORM_SYSTEM_OUT, NULL, NULL);
         size_t i;
@@ -567,26 +572,14 @@ static void case_echo(run *r, const json_t *input, const char *doc,
     /* No outbound transport: the document the adapter makes of the hub's
      * record, sent back by its system, must change nothing (the loop ends
      * at the first echo). */
-    bool ok = ingest(r, LX_CONFORM_SYSTEM_IN, input, doc, len, false, &ans);
-    json_decref(ans.rejection);
-    ans.rejection = NULL;
-    if (!ok)
+    if (!accepted(r, LX_CONFORM_SYSTEM_IN, input, doc, len))
         return;
     uint64_t first = lx_store_last_seq(r->hub->store);
     json_t *refs = events_from(r, 1);
     char *echo = NULL;
     size_t elen = 0;
-    lx_error err;
-    lx_error_clear(&err);
-    if (r->drv->render(r->state, r->hub, LX_CONFORM_SYSTEM_IN, refs, &echo,
-                       &elen, &err) != 0) {
-        failed(r);
-        char line[800];
-        lx_conform_diffs_add(&r->res->msgs,
-                             "the adapter cannot render the records: %s",
-                             lx_error_format(&err, line, sizeof(line)));
-    } else if (ingest(r, LX_CONFORM_SYSTEM_IN, input, echo, elen, false,
-                      &ans)) {
+    if (render(r, LX_CONFORM_SYSTEM_IN, refs, &echo, &elen) &&
+        accepted(r, LX_CONFORM_SYSTEM_IN, input, echo, elen)) {
         json_t *again = events_from(r, first + 1);
         size_t i;
         json_t *ref;
@@ -603,7 +596,6 @@ static void case_echo(run *r, const json_t *input, const char *doc,
         }
         json_decref(again);
     }
-    json_decref(ans.rejection);
     free(echo);
     json_decref(refs);
 }
@@ -719,11 +711,7 @@ void lx_conform_case_run(const lx_conform_driver *drv, void *state,
         if (strcmp(d, "inbound") == 0) {
             case_inbound(&r, input, doc, len);
         } else if (strcmp(d, "roundtrip") == 0) {
-            lx_conform_answer ans;
-            bool ok = ingest(&r, LX_CONFORM_SYSTEM_IN, input, doc, len, false,
-                             &ans);
-            json_decref(ans.rejection);
-            if (ok)
+            if (accepted(&r, LX_CONFORM_SYSTEM_IN, input, doc, len))
                 expect_output(&r, LX_CONFORM_SYSTEM_OUT);
         } else if (strcmp(d, "idempotency") == 0) {
             case_idempotency(&r, input, doc, len);

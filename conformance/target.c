@@ -166,17 +166,22 @@ static bool has_marker(const json_t *call, const char *marker)
     return false;
 }
 
+void lx_conform_deadline(struct timespec *until, unsigned timeout_ms)
+{
+    clock_gettime(CLOCK_REALTIME, until);
+    until->tv_sec += timeout_ms / 1000;
+    until->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until->tv_nsec >= 1000000000L) {
+        until->tv_sec++;
+        until->tv_nsec -= 1000000000L;
+    }
+}
+
 bool lx_conform_target_wait(lx_conform_target *t, const char *marker,
                             unsigned timeout_ms, size_t *index)
 {
     struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    lx_conform_deadline(&until, timeout_ms);
     bool found = false;
     pthread_mutex_lock(&t->mu);
     for (;;) {

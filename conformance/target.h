@@ -40,6 +40,11 @@ void lx_conform_target_reset(lx_conform_target *t, const json_t *headers,
 bool lx_conform_target_wait(lx_conform_target *t, const char *marker,
                             unsigned timeout_ms, size_t *index);
 
+/* The absolute CLOCK_REALTIME time timeout_ms from now, for
+ * pthread_cond_timedwait. */
+struct timespec;
+void lx_conform_deadline(struct timespec *until, unsigned timeout_ms);
+
 /* The recorded calls, oldest first, as a new JSON array of
  * {"method","path","query":{},"headers":{},"body": text}. */
 json_t *lx_conform_target_calls(lx_conform_target *t);
