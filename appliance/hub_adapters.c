@@ -224,6 +224,7 @@ void lx_hub_adapters_stop(lx_hub *hub)
         free(ha->secret);
         ha->secret = NULL;
         lx_fhir_out_destroy(&ha->fhir_out);
+        lx_edi_out_destroy(&ha->edi_out);
         for (size_t k = 0; ha->subscribe[k]; k++)
             free(ha->subscribe[k]);
     }

@@ -1,16 +1,93 @@
-/* appliance/hub_edi.c: EDI adapter instances (X12 and EDIFACT).
+/* appliance/hub_edi.c: EDI adapter instances (X12 and EDIFACT), with the
+ * trading partner profiles of the top-level "partners" object
+ * (docs/edi-partners.md).
  *
  *   {"name": "insurer-in", "system": "insurer", "use": "edi",
- *    "direction": "in", "ack": "999", "ack_outbox": "/var/lib/lingua/out",
- *    "transport": {"inbox": "/var/lib/lingua/in", "http": "/edi/insurer"}}
+ *    "direction": "in", "partner": "insurer",
+ *    "ack_outbox": "/var/lib/lingua/edi/insurer/out",
+ *    "transport": {"inbox": "/var/lib/lingua/edi/insurer/in"}}
+ *   {"name": "insurer-out", "system": "insurer", "use": "edi",
+ *    "direction": "out", "partner": "insurer", "subscribe": ["coverage.*"],
+ *    "transport": {"outbox": "/var/lib/lingua/edi/insurer/out"}}
  */
 #include "appliance/hub_int.h"
+#include "core/buf.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/mem.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+/* Give a configuration error located by JSON pointer (err->where) the
+ * file's line and column: the file is read again, errors are rare. */
+static int locate(const lx_config *cfg, lx_error *err)
+{
+    char ptr[LX_ERROR_WHERE_MAX];
+    snprintf(ptr, sizeof(ptr), "%s", err ? err->where : "");
+    long line = 0, column = 0;
+    FILE *f = fopen(cfg->path, "rb");
+    if (f && err) {
+        lx_buf b;
+        lx_buf_init(&b, LX_CONFIG_MAX_LEN);
+        char chunk[8192];
+        size_t n;
+        int rc = 0;
+        while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+            rc = lx_buf_append(&b, chunk, n);
+        if (rc == 0 &&
+            lx_json_locate(b.data ? b.data : "", b.len, ptr, &line,
+                           &column) != 0)
+            line = column = 0;
+        lx_buf_fini(&b);
+    }
+    if (f)
+        fclose(f);
+    lx_error_at(err, cfg->path, line, column);
+    return err ? err->code : LX_ECONFIG;
+}
+
+/* An adapter error at /adapters/<i>/<member>, located in the file. */
+static int bad(const lx_config *cfg, size_t i, const char *member,
+               const char *what, lx_error *err)
+{
+    char ptr[LX_ERROR_WHERE_MAX];
+    snprintf(ptr, sizeof(ptr), "/adapters/%zu/%s", i, member);
+    lx_error_set(err, LX_ECONFIG, "%s: %s", ptr, what);
+    if (err)
+        snprintf(err->where, sizeof(err->where), "%s", ptr);
+    return locate(cfg, err);
+}
+
+static bool is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The instance's partner profile, when it names one ("partner"). */
+static int partner_of(lx_hub *hub, size_t i, const json_t *a,
+                      lx_hub_adapter *ha, lx_error *err)
+{
+    const json_t *name = json_object_get(a, "partner");
+    if (!name)
+        return 0;
+    if (!json_is_string(name))
+        return bad(hub->cfg, i, "partner", "must be the name of a member "
+                                           "of /partners", err);
+    if (!json_object_get(hub->cfg->partners, json_string_value(name)))
+        return bad(hub->cfg, i, "partner", "no such partner in /partners",
+                   err);
+    int rc = lx_edi_partner_parse(hub->cfg->partners,
+                                  json_string_value(name), &ha->partner, err);
+    if (rc == 0) {
+        ha->has_partner = true;
+        return 0;
+    }
+    return locate(hub->cfg, err);
+}
 
 static int open_edi(lx_hub *hub, lx_error *err)
 {
@@ -44,17 +121,76 @@ static int edi_file(void *ctx, const char *path, const char *data,
     return rc;
 }
 
+/* "direction": "out": events -> interchanges in the partner's outbox. */
+static int start_out(lx_hub *hub, size_t i, const json_t *a,
+                     lx_hub_adapter *ha, lx_error *err)
+{
+    const lx_config *cfg = hub->cfg;
+    if (!ha->has_partner)
+        return bad(cfg, i, "partner", "an outbound EDI adapter needs a "
+                                      "\"partner\" (a member of /partners)",
+                   err);
+    const char *outbox = lx_json_str(json_object_get(a, "transport"),
+                                     "outbox");
+    if (!outbox || !is_dir(outbox))
+        return bad(cfg, i, "transport/outbox",
+                   "an outbound EDI adapter needs an existing \"outbox\" "
+                   "directory",
+                   err);
+    const char *standard = lx_json_str(a, "standard");
+    lx_edi_standard std = 0;
+    if (standard && strcmp(standard, "x12") == 0)
+        std = LX_EDI_X12;
+    else if (standard && strcmp(standard, "edifact") == 0)
+        std = LX_EDI_EDIFACT;
+    else if (json_object_get(a, "standard"))
+        return bad(cfg, i, "standard", "must be \"x12\" or \"edifact\"",
+                   err);
+    if ((std == LX_EDI_X12 && !ha->partner.has_x12) ||
+        (std == LX_EDI_EDIFACT && !ha->partner.has_edifact))
+        return bad(cfg, i, "standard", "the partner has no profile for this "
+                                       "standard",
+                   err);
+    const json_t *mid = json_object_get(a, "member_id_system");
+    if (mid && (!json_is_string(mid) || json_string_length(mid) == 0 ||
+                json_string_length(mid) > 256))
+        return bad(cfg, i, "member_id_system",
+                   "must be an identifier system (1 to 256 characters)", err);
+    lx_delivery_options dopt;
+    int rc = lx_hub_delivery_options(hub, i, a, ha, &dopt, err);
+    if (rc != 0)
+        return rc;
+    lx_edi_out_options oo = {.store = hub->store,
+                             .x12_defs = hub->x12_defs,
+                             .edifact_defs = hub->edifact_defs,
+                             .maps = hub->edi_maps,
+                             .partner = &ha->partner,
+                             .standard = std,
+                             .outbox = outbox,
+                             .member_id_system = json_string_value(mid)};
+    hub->adapter_count++; /* from here on, stop() cleans it up */
+    rc = lx_edi_out_new(&oo, &ha->edi_out, err);
+    if (rc != 0)
+        return rc;
+    lx_outbound_ops ops;
+    lx_edi_out_ops(ha->edi_out, &ops);
+    rc = lx_delivery_start(hub->store, &dopt, &ops, &ha->delivery, err);
+    if (rc == 0)
+        lx_log_info(NULL, "adapter %s: EDI interchanges for partner %s to %s",
+                    ha->name, ha->partner.name, outbox);
+    return rc;
+}
+
 int lx_hub_edi_start(lx_hub *hub, size_t i, const json_t *a,
                      lx_hub_adapter *ha, lx_error *err)
 {
     const lx_config *cfg = hub->cfg;
-    if (!lx_hub_is_inbound(a))
-        return lx_hub_bad(err, cfg, i, "direction",
-                   "EDI adapters are inbound for now (outbound EDI files "
-                   "come with the EDI outbox delivery)");
     int rc = open_edi(hub, err);
+    rc = rc ? rc : partner_of(hub, i, a, ha, err);
     if (rc != 0)
         return rc;
+    if (!lx_hub_is_inbound(a))
+        return start_out(hub, i, a, ha, err);
     json_t *transport = json_object_get(a, "transport");
     const char *inbox = lx_json_str(transport, "inbox");
     const char *http = lx_json_str(transport, "http");
@@ -64,12 +200,22 @@ int lx_hub_edi_start(lx_hub *hub, size_t i, const json_t *a,
         return lx_hub_bad(err, cfg, i, "transport",
                    "an inbound EDI adapter needs an \"inbox\" directory "
                    "and/or an \"http\" path");
+    if (ack && ha->has_partner)
+        return bad(cfg, i, "ack", "with a \"partner\", its profile says "
+                                  "which acknowledgement it wants "
+                                  "(/partners/<name>/x12/ack, "
+                                  "/partners/<name>/edifact/ack)",
+                   err);
     if (ack && strcmp(ack, "997") != 0 && strcmp(ack, "999") != 0 &&
         strcmp(ack, "contrl") != 0 && strcmp(ack, "none") != 0)
         return lx_hub_bad(err, cfg, i, "ack", "must be 997, 999, contrl or none");
-    if (ack && strcmp(ack, "none") != 0 && !outbox)
-        return lx_hub_bad(err, cfg, i, "ack_outbox",
-                   "acknowledgements need an outbox directory");
+    bool wants_ack = ha->has_partner
+                         ? ha->partner.x12_ack != LX_EDI_ACK_NONE ||
+                               ha->partner.edifact_ack != LX_EDI_ACK_NONE
+                         : ack && strcmp(ack, "none") != 0;
+    if (wants_ack && !outbox)
+        return bad(cfg, i, "ack_outbox",
+                   "acknowledgements need an outbox directory", err);
     if (http && (http[0] != '/' || strlen(http) >= sizeof(ha->base)))
         return lx_hub_bad(err, cfg, i, "transport/http",
                    "must be a path starting with '/'");
@@ -90,7 +236,8 @@ int lx_hub_edi_start(lx_hub *hub, size_t i, const json_t *a,
         .adapter = ha->name,
         .ack = ha->ack,
         .ack_outbox = ha->ack_outbox[0] ? ha->ack_outbox : NULL,
-        .reject_whole = json_is_true(whole)};
+        .reject_whole = json_is_true(whole),
+        .partner = ha->has_partner ? &ha->partner : NULL};
     hub->adapter_count++; /* from here on, stop() cleans it up */
     if (inbox) {
         json_t *poll = json_object_get(transport, "poll_ms");
@@ -110,10 +257,12 @@ int lx_hub_edi_start(lx_hub *hub, size_t i, const json_t *a,
         if (rc != 0)
             return rc;
     }
-    lx_log_info(NULL, "adapter %s: EDI for system %s%s%s%s%s (acks: %s)",
-                ha->name, ha->system, inbox ? ", inbox " : "",
-                inbox ? inbox : "", http ? ", HTTP " : "", http ? http : "",
-                ha->ack);
+    lx_log_info(NULL, "adapter %s: EDI for system %s%s%s%s%s%s%s (acks: %s)",
+                ha->name, ha->system, ha->has_partner ? ", partner " : "",
+                ha->has_partner ? ha->partner.name : "",
+                inbox ? ", inbox " : "", inbox ? inbox : "",
+                http ? ", HTTP " : "", http ? http : "",
+                ha->has_partner ? "per the partner's profile" : ha->ack);
     return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include "adapters/delivery/delivery.h"
 #include "adapters/edi/edi_inbound.h"
+#include "adapters/edi/edi_outbound.h"
 #include "adapters/hropen/hropen.h"
 #include "adapters/transport/filedrop.h"
 #include "adapters/fhir/fhir.h"
@@ -37,6 +38,9 @@ typedef struct lx_hub_adapter {
     char ack[8];
     char ack_outbox[1024];
     lx_filedrop *inbox;      /* inbound EDI file drop, or NULL */
+    bool has_partner;        /* EDI: "partner" names a profile */
+    lx_edi_partner partner;  /* EDI: that profile */
+    lx_edi_out *edi_out;     /* outbound EDI, or NULL */
     lx_hropen *hropen;       /* inbound HR Open webhook, or NULL */
     char sig_header[64];     /* webhook signature header, "" = unsigned */
     char *secret;            /* webhook HMAC secret (owned) */

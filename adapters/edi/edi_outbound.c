@@ -162,6 +162,39 @@ static void order_segments(json_t *node, const char *const *ranks)
         }
 }
 
+/* 2100A allows one PER with up to three contacts (PER03/04, 05/06,
+ * 07/08); the person map writes one PER*IP per contact. Merged here; a
+ * fourth contact and more are left out. */
+static void merge_contacts(json_t *loop)
+{
+    json_t *segs = json_object_get(loop, "segments");
+    json_t *first = NULL;
+    int pairs = 0;
+    for (size_t i = 0; i < json_array_size(segs);) {
+        json_t *s = json_array_get(segs, i);
+        const char *id = lx_json_str(s, "id");
+        if (!id || strcmp(id, "PER") != 0) {
+            i++;
+            continue;
+        }
+        if (!first) {
+            first = s;
+            pairs = 1;
+            i++;
+            continue;
+        }
+        if (pairs < 3) {
+            char q[8], v[8];
+            snprintf(q, sizeof(q), "PER%02d", 3 + 2 * pairs);
+            snprintf(v, sizeof(v), "PER%02d", 4 + 2 * pairs);
+            json_object_set(first, q, json_object_get(s, "PER03"));
+            json_object_set(first, v, json_object_get(s, "PER04"));
+            pairs++;
+        }
+        json_array_remove(segs, i);
+    }
+}
+
 /* ---- reading what the event refers to ---- */
 
 /* The record of the event: deleted events carry the last version too. */
@@ -317,6 +350,7 @@ static int member_loop(const lx_edi_out *o, const json_t *coverage,
             }
             static const char *const ranks[] = {"NM1", "PER", "N3", "N4",
                                                 "DMG", NULL};
+            merge_contacts(name);
             order_segments(name, ranks);
             json_array_append(loops, name);
         }
