@@ -128,13 +128,18 @@ static int fhir_ingest(void *state, lx_conform_hub *hub, const char *system,
     st->rest.store = hub->store;
     st->rest.registry = hub->registry;
     st->rest.system = system;
-    char url[256];
+    /* With the sender's id: update as create (PUT [base]/Type/id), so that
+     * later documents can refer to it as Type/id. */
+    const char *nid = lx_json_str(input, "native_id");
+    char url[512];
     if (strcmp(type, "Bundle") == 0 || !type[0])
         snprintf(url, sizeof(url), "%s", st->url);
+    else if (nid)
+        snprintf(url, sizeof(url), "%s/%s/%s", st->url, type, nid);
     else
         snprintf(url, sizeof(url), "%s/%s", st->url, type);
     lx_http_call call = {
-        .method = "POST",
+        .method = nid ? "PUT" : "POST",
         .url = url,
         .headers = {xml ? "Content-Type: application/fhir+xml"
                         : "Content-Type: application/fhir+json",
