@@ -30,6 +30,7 @@ typedef struct cel {
 
 typedef struct cseg_def {
     char tag[LX_EDIFACT_TAG_MAX + 1];
+    uint64_t key;
     const cel *els;
     size_t nel;
 } cseg_def;
@@ -38,10 +39,18 @@ typedef struct centry centry;
 typedef struct cstruct {
     const centry *e;
     size_t n;
+    /* Indexes that make placing a segment O(1) per frame:
+     * next_m[j], the first mandatory entry at or after j (n: none);
+     * next_same[j], the next entry after j with the same tag (n: none);
+     * slot[h] -> the first entry with a tag, by hash (mask: slot_mask). */
+    const uint32_t *next_m, *next_same;
+    const int32_t *slot;
+    uint32_t slot_mask;
 } cstruct;
 
 struct centry {
     char tag[LX_EDIFACT_TAG_MAX + 1]; /* the segment, or group trigger */
+    uint64_t key;
     const char *group_id;             /* NULL for a segment */
     int mandatory;
     long max;
@@ -258,20 +267,17 @@ static void *block(lx_edifact_defs *defs, size_t n, size_t size)
     return p;
 }
 
-static uint32_t tag_hash(const char *tag)
+static uint32_t tag_hash(uint64_t key)
 {
-    uint32_t h = 2166136261u;
-    for (; *tag; tag++)
-        h = (h ^ (unsigned char)*tag) * 16777619u;
-    return h;
+    return (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 40);
 }
 
-static long cseg_find(const lx_edifact_defs *defs, const char *tag)
+static long cseg_find(const lx_edifact_defs *defs, uint64_t key)
 {
-    for (uint32_t k = tag_hash(tag) & (CSEG_SLOTS - 1);;
+    for (uint32_t k = tag_hash(key) & (CSEG_SLOTS - 1);;
          k = (k + 1) & (CSEG_SLOTS - 1)) {
         int32_t i = defs->cseg_slot[k];
-        if (i < 0 || strcmp(defs->csegs[i].tag, tag) == 0)
+        if (i < 0 || defs->csegs[i].key == key)
             return i;
     }
 }
@@ -286,9 +292,56 @@ static void compile_val(const json_t *d, cval *v)
         v->kind = 0; /* composite: no format of its own */
 }
 
+static void index_struct(lx_edifact_defs *defs, cstruct *cs)
+{
+    uint32_t *next_m = block(defs, cs->n + 1, sizeof(uint32_t));
+    uint32_t *next_same = block(defs, cs->n + 1, sizeof(uint32_t));
+    uint32_t size = 8;
+    while (size < 2 * cs->n)
+        size *= 2;
+    int32_t *slot = block(defs, size, sizeof(int32_t));
+    for (uint32_t h = 0; h < size; h++)
+        slot[h] = -1;
+    next_m[cs->n] = (uint32_t)cs->n;
+    for (size_t j = cs->n; j-- > 0;)
+        next_m[j] = cs->e[j].mandatory ? (uint32_t)j : next_m[j + 1];
+    for (size_t j = 0; j < cs->n; j++) {
+        next_same[j] = (uint32_t)cs->n;
+        for (size_t k = j + 1; k < cs->n; k++)
+            if (cs->e[k].key == cs->e[j].key) {
+                next_same[j] = (uint32_t)k;
+                break;
+            }
+        uint32_t h = tag_hash(cs->e[j].key) & (size - 1);
+        while (slot[h] >= 0 && cs->e[slot[h]].key != cs->e[j].key)
+            h = (h + 1) & (size - 1);
+        if (slot[h] < 0)
+            slot[h] = (int32_t)j;
+    }
+    cs->next_m = next_m;
+    cs->next_same = next_same;
+    cs->slot = slot;
+    cs->slot_mask = size - 1;
+}
+
+/* The first entry at or after `from` whose tag is key, or n. */
+static size_t struct_find(const cstruct *cs, uint64_t key, size_t from)
+{
+    uint32_t h = tag_hash(key) & cs->slot_mask;
+    while (cs->slot[h] >= 0 && cs->e[cs->slot[h]].key != key)
+        h = (h + 1) & cs->slot_mask;
+    if (cs->slot[h] < 0)
+        return cs->n;
+    size_t k = (size_t)cs->slot[h];
+    while (k < from)
+        k = cs->next_same[k];
+    return k;
+}
+
 static cstruct compile_struct(lx_edifact_defs *defs, const json_t *entries)
 {
     cstruct cs;
+    memset(&cs, 0, sizeof cs);
     cs.n = json_array_size(entries);
     centry *e = block(defs, cs.n, sizeof(centry));
     cs.e = e;
@@ -298,6 +351,7 @@ static cstruct compile_struct(lx_edifact_defs *defs, const json_t *entries)
         const json_t *j = json_array_get(entries, i);
         const char *tag = entry_tag(j);
         snprintf(e[i].tag, sizeof e[i].tag, "%s", tag ? tag : "");
+        e[i].key = lx_edifact_tag_key(e[i].tag);
         e[i].mandatory =
             strcmp(json_string_value(json_array_get(j, 1)), "M") == 0;
         e[i].max = (long)json_integer_value(json_array_get(j, 2));
@@ -306,6 +360,7 @@ static cstruct compile_struct(lx_edifact_defs *defs, const json_t *entries)
             e[i].content = compile_struct(defs, json_array_get(j, 3));
         }
     }
+    index_struct(defs, &cs);
     return cs;
 }
 
@@ -323,7 +378,8 @@ static void compile_defs(lx_edifact_defs *defs)
             break;
         cseg_def *sd = &defs->csegs[defs->cseg_count];
         snprintf(sd->tag, sizeof sd->tag, "%s", tag);
-        if (cseg_find(defs, sd->tag) >= 0)
+        sd->key = lx_edifact_tag_key(sd->tag);
+        if (cseg_find(defs, sd->key) >= 0)
             continue;
         sd->nel = json_array_size(els);
         cel *ce = block(defs, sd->nel, sizeof(cel));
@@ -340,7 +396,7 @@ static void compile_defs(lx_edifact_defs *defs)
                 ce[i].comps = cv;
             }
         }
-        uint32_t k = tag_hash(sd->tag) & (CSEG_SLOTS - 1);
+        uint32_t k = tag_hash(sd->key) & (CSEG_SLOTS - 1);
         while (defs->cseg_slot[k] >= 0)
             k = (k + 1) & (CSEG_SLOTS - 1);
         defs->cseg_slot[k] = (int32_t)defs->cseg_count++;
@@ -870,9 +926,11 @@ static void cpush(capplier *a, const cstruct *content, uint32_t node)
 
 static void cadvance(capplier *a, cframe *f, size_t to, long pos)
 {
-    for (size_t j = f->idx; j < to; j++) {
-        const centry *e = &f->content->e[j];
-        if (f->counts[j] == 0 && e->mandatory) {
+    const cstruct *cs = f->content;
+    for (size_t j = f->idx < cs->n ? cs->next_m[f->idx] : cs->n; j < to;
+         j = cs->next_m[j + 1]) {
+        const centry *e = &cs->e[j];
+        if (f->counts[j] == 0) {
             if (e->group_id)
                 cfinding(a, LX_EDIFACT_UC_MISSING, pos, NULL, 0, 0,
                          "mandatory segment group %s missing", e->group_id);
@@ -897,11 +955,13 @@ static void ccheck_value(capplier *a, long pos, const char *tag, int element,
                          int component, const cval *def, const char *v,
                          size_t n)
 {
-    const char *nul = memchr(v, '\0', n);
-    const char *end = nul ? nul : v + n;
+    /* an..35 with n bytes <= 35: no character count can break a rule. */
+    if (def->kind == 'x' && def->lo == 0 && (long)n <= def->hi)
+        return;
+    const char *end = v;
     size_t len = 0;
-    for (const char *p = v; p < end; p++)
-        len += ((unsigned char)*p & 0xC0) != 0x80;
+    for (; end < v + n && *end != '\0'; end++)
+        len += ((unsigned char)*end & 0xC0) != 0x80;
     if (def->kind == 'n') {
         const char *p = v;
         int marks = 0;
@@ -943,7 +1003,7 @@ static void ccheck_value(capplier *a, long pos, const char *tag, int element,
 
 static void ccheck_segment(capplier *a, const lx_edifact_cseg *seg)
 {
-    long si = cseg_find(a->defs, seg->tag);
+    long si = cseg_find(a->defs, seg->key);
     if (si < 0)
         return;
     const cseg_def *sd = &a->defs->csegs[si];
@@ -983,7 +1043,7 @@ static void ccheck_segment(capplier *a, const lx_edifact_cseg *seg)
                          (int)i + 1, 2, "simple element %s has components",
                          d->v.id);
             ccheck_value(a, pos, tag, (int)i + 1, 0, &d->v,
-                         s->text + comps[0].first, comps[0].count);
+                         lx_edifact_comp_text(s, &comps[0]), comps[0].count);
             continue;
         }
         if (part->count > d->ncomp)
@@ -994,7 +1054,7 @@ static void ccheck_segment(capplier *a, const lx_edifact_cseg *seg)
         for (size_t j = 0; j < d->ncomp; j++) {
             const cval *cd = &d->comps[j];
             if (j >= part->count || comps[j].count == 0 ||
-                s->text[comps[j].first] == '\0') {
+                lx_edifact_comp_text(s, &comps[j])[0] == '\0') {
                 if (cd->mandatory)
                     cfinding(a, LX_EDIFACT_UC_MISSING, pos, tag, (int)i + 1,
                              (int)j + 1, "mandatory component %s missing",
@@ -1002,33 +1062,33 @@ static void ccheck_segment(capplier *a, const lx_edifact_cseg *seg)
                 continue;
             }
             ccheck_value(a, pos, tag, (int)i + 1, (int)j + 1, cd,
-                         s->text + comps[j].first, comps[j].count);
+                         lx_edifact_comp_text(s, &comps[j]), comps[j].count);
         }
     }
 }
 
-static int clocate(const capplier *a, const char *tag, size_t *entry)
+static int clocate(const capplier *a, uint64_t key, size_t *entry)
 {
     for (int d = a->depth; d >= 0; d--) {
         const cframe *f = &a->stack[d];
         size_t from = d > 0 && f->idx == 0 ? 1 : f->idx;
-        for (size_t k = from; k < f->content->n; k++)
-            if (strcmp(f->content->e[k].tag, tag) == 0) {
-                *entry = k;
-                return d;
-            }
+        size_t k = struct_find(f->content, key, from);
+        if (k < f->content->n) {
+            *entry = k;
+            return d;
+        }
     }
     return -1;
 }
 
-static int ctag_in(const cstruct *content, const char *tag, int depth)
+static int ctag_in(const cstruct *content, uint64_t key, int depth)
 {
     for (size_t i = 0; i < content->n; i++) {
         const centry *e = &content->e[i];
-        if (strcmp(e->tag, tag) == 0)
+        if (e->key == key)
             return 1;
         if (e->group_id && depth < DEFS_MAX_DEPTH &&
-            ctag_in(&e->content, tag, depth + 1))
+            ctag_in(&e->content, key, depth + 1))
             return 1;
     }
     return 0;
@@ -1049,9 +1109,9 @@ static void cplace(capplier *a, const lx_edifact_cseg *seg)
     const char *tag = seg->tag;
     long pos = seg->pos;
     size_t k = 0;
-    int d = clocate(a, tag, &k);
+    int d = clocate(a, seg->key, &k);
     if (d < 0) {
-        int known = ctag_in(a->stack[0].content, tag, 0);
+        int known = ctag_in(a->stack[0].content, seg->key, 0);
         cfinding(a, LX_EDIFACT_UC_NOT_SUPPORTED_HERE, pos, tag, 0, 0, "%s",
                  known ? "segment out of order or in the wrong group"
                        : "segment not defined in this message");

@@ -18,6 +18,7 @@ typedef struct lx_edifact_range {
 
 typedef struct lx_edifact_cseg {
     char tag[LX_EDIFACT_TAG_MAX + 1];
+    uint64_t key;           /* tag packed (lx_edifact_tag_key) */
     lx_edifact_range elems; /* store->elems */
     long pos;               /* in its message, UNH = 1 */
     size_t offset;          /* of the tag in the lexer's buffer */
@@ -29,9 +30,13 @@ typedef struct lx_edifact_cseg {
  * components, a component a range of text (unescaped). An element is
  * repeated (JSON {"repeats": ...}) when it has more than one part. */
 typedef struct lx_edifact_store {
+    /* Component text: a range of `base` (the lexer's buffer, which must
+     * outlive the store) or, for values that held a release character,
+     * of `text` (unescaped), marked LX_EDIFACT_IN_TEXT in first. */
+    const char *base;
     char *text;
     size_t text_len, text_cap;
-    lx_edifact_range *comps; /* ranges of text */
+    lx_edifact_range *comps; /* ranges of base or text */
     size_t comp_count, comp_cap;
     lx_edifact_range *parts; /* ranges of comps */
     size_t part_count, part_cap;
@@ -40,6 +45,27 @@ typedef struct lx_edifact_store {
     lx_edifact_cseg *segs;
     size_t seg_count, seg_cap;
 } lx_edifact_store;
+
+#define LX_EDIFACT_IN_TEXT 0x80000000u
+
+/* The first byte of component c. */
+static inline const char *lx_edifact_comp_text(const lx_edifact_store *s,
+                                               const lx_edifact_range *c)
+{
+    return c->first & LX_EDIFACT_IN_TEXT
+               ? s->text + (c->first & ~LX_EDIFACT_IN_TEXT)
+               : s->base + c->first;
+}
+
+/* A tag (up to LX_EDIFACT_TAG_MAX characters) as one integer, so that
+ * definition lookups compare once instead of strcmp. */
+static inline uint64_t lx_edifact_tag_key(const char *tag)
+{
+    uint64_t k = 0;
+    for (size_t i = 0; i < LX_EDIFACT_TAG_MAX && tag[i]; i++)
+        k |= (uint64_t)(unsigned char)tag[i] << (8 * i);
+    return k;
+}
 
 void lx_edifact_store_init(lx_edifact_store *s);
 /* Init with room for the segments of about `len` bytes of input (up to a

@@ -18,6 +18,7 @@ typedef struct lazy {
 
 struct lx_edifact_msg {
     json_t *root;
+    char *input; /* the store's base */
     lx_edifact_store store;
     lx_edifact_puts puts;
     lazy *lazies;
@@ -437,6 +438,8 @@ static int is_service(const char *t)
 static int on_segment(parser *p, const lx_edifact_token *tok)
 {
     const char *t = tok->tag;
+    if (!is_service(t))
+        return on_data(p, tok);
     if (strcmp(t, "UNB") == 0)
         return on_unb(p, tok);
     if (strcmp(t, "UNZ") == 0)
@@ -459,6 +462,7 @@ void lx_edifact_msg_destroy(lx_edifact_msg **doc)
     lx_edifact_msg *d = *doc;
     json_decref(d->root);
     lx_edifact_store_fini(&d->store);
+    free(d->input);
     free(d->puts.items);
     free(d->lazies);
     free(d);
@@ -537,6 +541,8 @@ json_t *lx_edifact_msg_tree(lx_edifact_msg *doc)
         doc->lazies = NULL;
         doc->lazy_count = doc->lazy_cap = 0;
         lx_edifact_store_fini(&doc->store);
+        free(doc->input);
+        doc->input = NULL;
         free(doc->puts.items);
         memset(&doc->puts, 0, sizeof(doc->puts));
     }
@@ -565,7 +571,12 @@ int lx_edifact_parse_msg(const char *buf, size_t len,
     p.unh = SIZE_MAX;
     p.doc = lx_xcalloc(1, sizeof(*p.doc));
     lx_edifact_store_reserve(&p.doc->store, len);
-    lx_edifact_lexer_init(&p.lx, buf, len, opts->max_segments);
+    /* Component values are views of the input until the tree is built:
+     * the doc keeps its own copy. */
+    p.doc->input = lx_xmalloc(len ? len : 1);
+    if (len > 0)
+        memcpy(p.doc->input, buf, len);
+    lx_edifact_lexer_init(&p.lx, p.doc->input, len, opts->max_segments);
     p.doc->root = json_object();
     p.interchanges = json_array();
     json_object_set_new(p.doc->root, "interchanges", p.interchanges);

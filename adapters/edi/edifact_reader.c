@@ -213,6 +213,22 @@ static int skip_data_segment(lx_edifact_reader *r, lx_edifact_token *tok)
         return 0;
     tok->offset = at;
     tok->line = line;
+    /* Common case: no release character before the terminator; then the
+     * terminator ends it and only line feeds need counting. */
+    const char *term = memchr(lx->buf + pos, d->segment, lx->len - pos);
+    if (term != NULL &&
+        (d->release == '\0' ||
+         memchr(lx->buf + pos, d->release, (size_t)(term - (lx->buf + pos))) ==
+             NULL)) {
+        for (const char *nl = lx->buf + pos;
+             (nl = memchr(nl, '\n', (size_t)(term - nl))) != NULL; nl++)
+            line++;
+        lx->pos = (size_t)(term - lx->buf) + 1;
+        lx->line = line;
+        lx->segment_count++;
+        tok->elements = NULL;
+        return 1;
+    }
     for (; pos < lx->len; pos++) {
         char c = lx->buf[pos];
         if (c == '\n')
@@ -571,9 +587,9 @@ static int emit(lx_edifact_reader *r, const cut *c, lx_edifact_msg **out,
  * out and the segment handled on the next call. */
 static int is_envelope_tag(const char *t)
 {
-    return strcmp(t, "UNB") == 0 || strcmp(t, "UNZ") == 0 ||
-           strcmp(t, "UNG") == 0 || strcmp(t, "UNE") == 0 ||
-           strcmp(t, "UNH") == 0;
+    return t[0] == 'U' && t[1] == 'N' && t[3] == '\0' &&
+           (t[2] == 'B' || t[2] == 'Z' || t[2] == 'G' || t[2] == 'E' ||
+            t[2] == 'H');
 }
 
 static int on_segment(lx_edifact_reader *r, lx_edifact_token *tok,
@@ -583,7 +599,7 @@ static int on_segment(lx_edifact_reader *r, lx_edifact_token *tok,
     const char *t = tok->tag;
     r->seen_any = 1;
     if (r->msg_open) {
-        int is_unt = strcmp(t, "UNT") == 0;
+        int is_unt = t[0] == 'U' && t[1] == 'N' && t[2] == 'T' && t[3] == '\0';
         if (!is_envelope_tag(t) && !(is_unt && !r->msg_has_unh)) {
             int rc = raw(r, &r->body, start, tok, err);
             if (rc < 0 || !is_unt)

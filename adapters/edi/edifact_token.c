@@ -147,7 +147,7 @@ void lx_edifact_store_reserve(lx_edifact_store *s, size_t len)
         len = (size_t)1 << 20;
     /* Generous for typical data: a segment is rarely under 8 bytes, a
      * component under 3. */
-    s->text_cap = len + 16;
+    s->text_cap = 256;
     s->seg_cap = len / 8 + 16;
     s->elem_cap = s->part_cap = len / 4 + 16;
     s->comp_cap = len / 3 + 16;
@@ -179,25 +179,36 @@ static void text_append(lx_edifact_store *s, const char *p, size_t n)
     s->text_len += n;
 }
 
-/* The element being read: its parts (repetitions) so far, and the
- * components of the current part. */
+/* The element being read: its parts (repetitions) so far, the
+ * components of the current part, and where the current component
+ * started: in the lexer's buffer, or in store->text once a release
+ * character made it differ from its input. */
 typedef struct elem_state {
     uint32_t part_first, comp_first;
-    size_t comp_start; /* text offset of the current component */
+    size_t comp_start; /* buffer offset of the current component */
+    int escaped;
+    size_t text_start; /* its text offset when escaped */
 } elem_state;
 
+/* End the current component; `end` is the offset of its separator. */
 static int push_component(lx_edifact_lexer *lx, lx_edifact_store *s,
-                          elem_state *es, const lx_edifact_cseg *seg,
-                          lx_error *err)
+                          elem_state *es, size_t end,
+                          const lx_edifact_cseg *seg, lx_error *err)
 {
     if (s->comp_count - es->comp_first >= LX_EDIFACT_MAX_COMPONENTS)
         return lex_error(lx, seg->offset, seg->line, LX_ELIMIT, err,
                          "too many components");
     LX_EDIFACT_GROW(s->comps, s->comp_count, s->comp_cap);
-    s->comps[s->comp_count].first = (uint32_t)es->comp_start;
-    s->comps[s->comp_count].count = (uint32_t)(s->text_len - es->comp_start);
-    s->comp_count++;
-    es->comp_start = s->text_len;
+    lx_edifact_range *c = &s->comps[s->comp_count++];
+    if (es->escaped) {
+        c->first = (uint32_t)es->text_start | LX_EDIFACT_IN_TEXT;
+        c->count = (uint32_t)(s->text_len - es->text_start);
+    } else {
+        c->first = (uint32_t)es->comp_start;
+        c->count = (uint32_t)(end - es->comp_start);
+    }
+    es->escaped = 0;
+    es->comp_start = end + 1;
     return 0;
 }
 
@@ -220,11 +231,34 @@ static void push_element(lx_edifact_store *s, elem_state *es)
     es->part_first = (uint32_t)s->part_count;
 }
 
-static int is_special(char c, const lx_edifact_delims *d)
+/* The bytes that end a run of ordinary text, as a 256-bit set. */
+typedef struct special_set {
+    uint64_t bits[4];
+} special_set;
+
+static void special_add(special_set *set, char c)
 {
-    return c == d->component || c == d->element || c == d->segment ||
-           c == '\n' || (d->release != '\0' && c == d->release) ||
-           (d->repetition != '\0' && c == d->repetition);
+    unsigned char u = (unsigned char)c;
+    set->bits[u >> 6] |= (uint64_t)1 << (u & 63);
+}
+
+static void special_init(special_set *set, const lx_edifact_delims *d)
+{
+    memset(set, 0, sizeof(*set));
+    special_add(set, d->component);
+    special_add(set, d->element);
+    special_add(set, d->segment);
+    special_add(set, '\n');
+    if (d->release != '\0')
+        special_add(set, d->release);
+    if (d->repetition != '\0')
+        special_add(set, d->repetition);
+}
+
+static int is_special(const special_set *set, char c)
+{
+    unsigned char u = (unsigned char)c;
+    return (int)((set->bits[u >> 6] >> (u & 63)) & 1);
 }
 
 static int read_elements(lx_edifact_lexer *lx, lx_edifact_store *s,
@@ -232,25 +266,27 @@ static int read_elements(lx_edifact_lexer *lx, lx_edifact_store *s,
 {
     const lx_edifact_delims *d = &lx->delims;
     elem_state es = {(uint32_t)s->part_count, (uint32_t)s->comp_count,
-                     s->text_len};
+                     lx->pos, 0, 0};
     const char *buf = lx->buf;
+    special_set set;
+    special_init(&set, d);
     int rc = 0;
     /* pos is just after the element separator that follows the tag. */
     for (;;) {
-        /* Ordinary bytes are copied in one run up to the next service
-         * character or line feed. */
+        /* Ordinary bytes are skipped in one run up to the next service
+         * character or line feed (copied only in an escaped value). */
         size_t run = lx->pos;
-        while (run < lx->len && !is_special(buf[run], d))
+        while (run < lx->len && !is_special(&set, buf[run]))
             run++;
-        if (run > lx->pos) {
+        if (es.escaped && run > lx->pos)
             text_append(s, buf + lx->pos, run - lx->pos);
-            lx->pos = run;
-        }
+        lx->pos = run;
         if (lx->pos >= lx->len) {
             rc = lex_error(lx, seg->offset, seg->line, LX_ESYNTAX, err,
                            "segment not terminated");
             break;
         }
+        size_t at = lx->pos;
         char c = buf[lx->pos++];
         if (c == '\n')
             lx->line++;
@@ -260,14 +296,19 @@ static int read_elements(lx_edifact_lexer *lx, lx_edifact_store *s,
                                "release character at the end of input");
                 break;
             }
+            if (!es.escaped) {
+                es.escaped = 1;
+                es.text_start = s->text_len;
+                text_append(s, buf + es.comp_start, at - es.comp_start);
+            }
             c = buf[lx->pos++];
             if (c == '\n')
                 lx->line++;
             text_append(s, &c, 1);
         } else if (c == d->component) {
-            rc = push_component(lx, s, &es, seg, err);
+            rc = push_component(lx, s, &es, at, seg, err);
         } else if (d->repetition != '\0' && c == d->repetition) {
-            rc = push_component(lx, s, &es, seg, err);
+            rc = push_component(lx, s, &es, at, seg, err);
             if (rc == 0) {
                 if (s->part_count - es.part_first >= LX_EDIFACT_MAX_REPEATS)
                     rc = lex_error(lx, seg->offset, seg->line, LX_ELIMIT, err,
@@ -276,7 +317,7 @@ static int read_elements(lx_edifact_lexer *lx, lx_edifact_store *s,
                     push_part(s, &es);
             }
         } else if (c == d->element || c == d->segment) {
-            rc = push_component(lx, s, &es, seg, err);
+            rc = push_component(lx, s, &es, at, seg, err);
             if (rc == 0 &&
                 s->elem_count - seg->elems.first >= LX_EDIFACT_MAX_ELEMENTS)
                 rc = lex_error(lx, seg->offset, seg->line, LX_ELIMIT, err,
@@ -285,7 +326,7 @@ static int read_elements(lx_edifact_lexer *lx, lx_edifact_store *s,
                 push_element(s, &es);
             if (rc == 0 && c == d->segment)
                 break;
-        } else {
+        } else if (es.escaped) {
             text_append(s, &c, 1); /* a line feed inside a value */
         }
         if (rc != 0)
@@ -310,7 +351,7 @@ const char *lx_edifact_cseg_comp(const lx_edifact_store *s,
         return "";
     const lx_edifact_range *comp = &s->comps[part->first + c];
     *len = comp->count;
-    return s->text + comp->first;
+    return lx_edifact_comp_text(s, comp);
 }
 
 static json_t *part_json(const lx_edifact_store *s, const lx_edifact_range *p)
@@ -319,7 +360,7 @@ static json_t *part_json(const lx_edifact_store *s, const lx_edifact_range *p)
     for (uint32_t i = 0; i < p->count; i++) {
         const lx_edifact_range *c = &s->comps[p->first + i];
         json_array_append_new(
-            a, json_stringn_nocheck(c->count ? s->text + c->first : "",
+            a, json_stringn_nocheck(c->count ? lx_edifact_comp_text(s, c) : "",
                                     c->count));
     }
     return a;
@@ -361,6 +402,11 @@ static int unb_syntax_version(const lx_edifact_store *s,
 int lx_edifact_lex(lx_edifact_lexer *lx, lx_edifact_store *s, lx_error *err)
 {
     LX_ASSERT(lx != NULL && s != NULL);
+    LX_ASSERT(s->base == NULL || s->base == lx->buf);
+    s->base = lx->buf;
+    if (lx->len >= LX_EDIFACT_IN_TEXT)
+        return lex_error(lx, lx->pos, lx->line, LX_ELIMIT, err,
+                         "input over 2 GiB");
     for (;;) {
         skip_line_ends(lx);
         if (lx->pos >= lx->len)
@@ -412,6 +458,7 @@ int lx_edifact_lex(lx_edifact_lexer *lx, lx_edifact_store *s, lx_error *err)
                              ? "segment tag with components is not supported"
                              : "segment tag not followed by a separator");
     }
+    seg.key = lx_edifact_tag_key(seg.tag);
     LX_EDIFACT_GROW(s->segs, s->seg_count, s->seg_cap);
     s->segs[s->seg_count++] = seg;
     if (is_unb)

@@ -6,6 +6,7 @@
 #include "core/mem.h"
 
 #include <dirent.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,13 @@
 #define ITEMS_MAX 64
 #define UNBOUNDED ((size_t)-1)
 #define SLOTS 4096 /* > 2x the dictionary's segments */
+
+/* A code list compiled for lookups: its string codes sorted by length,
+ * then bytes. */
+typedef struct codeset {
+    lx_x12_view *v; /* views of the JSON strings (defs->docs keeps them) */
+    size_t n;
+} codeset;
 
 typedef struct edef {
     char req;     /* 'M', 'O' (X counts as O), 0: position not used */
@@ -40,6 +48,7 @@ typedef struct item {
     int summary;   /* a transaction segment after the loops */
     const char *when_key;    /* "N101": the trigger must hold a code */
     const json_t *when_codes; /* borrowed from defs->docs */
+    const codeset *when_set;  /* the same, compiled */
 } item;
 
 struct node {
@@ -54,7 +63,7 @@ typedef struct tset {
     const json_t *codes; /* {"INS01": [...]}, borrowed from defs->docs */
     /* The same lists by dictionary index: by_seg[seg * ELEMENTS_MAX + i]
      * (NULL: no list), built once all files are read. */
-    const json_t **by_seg;
+    const codeset **by_seg;
 } tset;
 
 struct lx_x12_defs {
@@ -65,6 +74,8 @@ struct lx_x12_defs {
     node **nodes; /* every node, for destroy */
     size_t node_count;
     json_t *docs; /* the loaded files, kept for code lists */
+    codeset **codesets; /* every compiled list, for destroy */
+    size_t codeset_count;
     /* Dictionary index by packed id: open addressing, -1 empty. */
     int32_t slot[SLOTS];
 };
@@ -165,6 +176,40 @@ static int parse_item(const char *s, item *it)
     return *s == '\0' && v > 0 ? 0 : -1;
 }
 
+static int view_cmp(const void *a, const void *b)
+{
+    const lx_x12_view *x = a, *y = b;
+    if (x->len != y->len)
+        return x->len < y->len ? -1 : 1;
+    return memcmp(x->ptr, y->ptr, x->len);
+}
+
+static const codeset *compile_codes(lx_x12_defs *d, const json_t *list)
+{
+    codeset *cs = lx_xcalloc(1, sizeof(*cs));
+    size_t i;
+    json_t *c;
+    cs->v = lx_xcalloc(json_array_size(list) + 1, sizeof(*cs->v));
+    json_array_foreach(list, i, c) {
+        if (!json_is_string(c))
+            continue;
+        cs->v[cs->n].ptr = json_string_value(c);
+        cs->v[cs->n].len = json_string_length(c);
+        cs->n++;
+    }
+    qsort(cs->v, cs->n, sizeof(*cs->v), view_cmp);
+    d->codesets = lx_xrealloc(d->codesets,
+                              (d->codeset_count + 1) * sizeof(codeset *));
+    d->codesets[d->codeset_count++] = cs;
+    return cs;
+}
+
+static int in_codes(const codeset *cs, const char *s, size_t n)
+{
+    lx_x12_view key = {s, n};
+    return bsearch(&key, cs->v, cs->n, sizeof(*cs->v), view_cmp) != NULL;
+}
+
 static int parse_max(const json_t *m, size_t *max)
 {
     if (!m) {
@@ -251,6 +296,7 @@ static int compile_node(lx_x12_defs *d, const json_t *j, node **out,
                 size_t kl = strlen(key);
                 it->when_key = key;
                 it->when_codes = codes;
+                it->when_set = compile_codes(d, codes);
                 /* "N101": the element number is the last two digits. */
                 if (kl < 4 || key[kl - 2] < '0' || key[kl - 2] > '9' ||
                     key[kl - 1] < '0' || key[kl - 1] > '9' ||
@@ -331,8 +377,10 @@ static void index_defs(lx_x12_defs *d)
             memcpy(id, key, kl - 2);
             size_t el = (size_t)((key[kl - 2] - '0') * 10 + key[kl - 1] - '0');
             long si = seg_index(d, pack_id(id));
-            if (si >= 0 && el >= 1 && strcmp(d->segs[si].id, id) == 0)
-                ts->by_seg[(size_t)si * LX_X12_ELEMENTS_MAX + el - 1] = codes;
+            if (si >= 0 && el >= 1 && strcmp(d->segs[si].id, id) == 0 &&
+                json_is_array(codes))
+                ts->by_seg[(size_t)si * LX_X12_ELEMENTS_MAX + el - 1] =
+                    compile_codes(d, codes);
         }
     }
 }
@@ -400,6 +448,11 @@ void lx_x12_defs_destroy(lx_x12_defs **defs)
     free(d->segs);
     for (size_t i = 0; i < d->set_count; i++)
         free(d->sets[i].by_seg);
+    for (size_t i = 0; i < d->codeset_count; i++) {
+        free(d->codesets[i]->v);
+        free(d->codesets[i]);
+    }
+    free(d->codesets);
     free(d->sets);
     json_decref(d->docs);
     free(d);
@@ -483,7 +536,7 @@ static int valid_time(const char *s, size_t n)
 /* Length and characters of a simple value; returns the AK4/IK4 code or
  * NULL and the rule in *rule. */
 static const char *check_value(const edef *e, const char *s, size_t n,
-                               const json_t *codes, const char **rule)
+                               const codeset *codes, const char **rule)
 {
     size_t len = n;
     if (e->kind == 'N' || e->kind == 'R') {
@@ -522,14 +575,9 @@ static const char *check_value(const edef *e, const char *s, size_t n,
         *rule = "data element too long";
         return "5";
     }
-    if (codes && json_is_array(codes)) {
-        size_t i;
-        json_t *c;
-        json_array_foreach(codes, i, c) {
-            const char *v = json_string_value(c);
-            if (v && json_string_length(c) == n && memcmp(v, s, n) == 0)
-                return NULL;
-        }
+    if (codes) {
+        if (in_codes(codes, s, n))
+            return NULL;
         *rule = "invalid code value";
         return "7";
     }
@@ -554,7 +602,7 @@ static void check_elements(ctx *c, const lx_x12_cseg *seg, size_t pos,
     const sdef *sd = &c->defs->segs[si];
     const char *id = seg->id;
     const lx_x12_view *els = c->body->els + seg->first;
-    const json_t **codes =
+    const codeset **codes =
         c->set ? c->set->by_seg + (size_t)si * LX_X12_ELEMENTS_MAX : NULL;
     long off = offset_at(c, pos);
     for (size_t i = 0; i < LX_X12_ELEMENTS_MAX; i++) {
@@ -614,14 +662,7 @@ static int item_matches(const ctx *c, const item *it, const lx_x12_cseg *seg,
     lx_x12_view v = c->body->els[seg->first + it->when_el];
     if (!is_simple(v, &c->body->delims))
         return 0;
-    size_t i;
-    json_t *code;
-    json_array_foreach(it->when_codes, i, code) {
-        const char *s = json_string_value(code);
-        if (s && json_string_length(code) == v.len &&
-            memcmp(s, v.ptr, v.len) == 0)
-            return 1;
-    }
+    return in_codes(it->when_set, v.ptr, v.len);
     return 0;
 }
 
@@ -687,8 +728,8 @@ static uint32_t open_loop(ctx *c, const char *id)
 {
     lx_x12_doc *doc = c->doc;
     LX_X12_GROW(doc->loops, doc->loop_count, doc->loop_cap);
-    snprintf(doc->loops[doc->loop_count].id,
-             sizeof(doc->loops[doc->loop_count].id), "%s", id);
+    memcpy(doc->loops[doc->loop_count].id, id,
+           sizeof(doc->loops[doc->loop_count].id)); /* node.id: char[8] */
     doc->loop_count++;
     return (uint32_t)++c->lz->loop_count;
 }
