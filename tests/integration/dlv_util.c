@@ -6,6 +6,13 @@
 #include <string.h>
 #include <time.h>
 
+int dlv_checks;
+
+int dlv_ms(int ms)
+{
+    return ms * lxt_scale();
+}
+
 uint64_t dlv_now_us(void)
 {
     struct timespec ts;

@@ -25,6 +25,19 @@
 #define DLV_IDENT_SYSTEM "urn:lingua:dlv"
 #define DLV_IDENT_MAX 32
 
+/* A soft check: counted in dlv_checks; a failure is reported and counted
+ * by the harness (lxt_soft_failures) and the test goes on. */
+extern int dlv_checks;
+#define DLV_CHECK(cond, ...)                                                 \
+    do {                                                                     \
+        dlv_checks++;                                                        \
+        if (!(cond))                                                         \
+            LXT_SOFT_FAIL("check failed: " #cond ": " __VA_ARGS__);          \
+    } while (0)
+
+/* A wait of ms milliseconds, scaled for slow builds (lxt_scale). */
+int dlv_ms(int ms);
+
 /* CLOCK_MONOTONIC in microseconds (the same clock as lxt_now_ms). */
 uint64_t dlv_now_us(void);
 

@@ -43,25 +43,12 @@ static lxt_hub hub;
 static dlv_target target;
 static atomic_int phase;
 static char base[128];
-static int checks;
 
 /* Written by the client thread only until it is joined. */
 static int acked[RECS];
 static int patients;
 static long acks, tries_failed, unexpected;
 static unsigned seed;
-
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        checks++;                                                            \
-        if (!(cond))                                                         \
-            LXT_SOFT_FAIL("check failed: " #cond ": " __VA_ARGS__);          \
-    } while (0)
-
-static int T(int ms)
-{
-    return ms * lxt_scale();
-}
 
 static void step(const char *what)
 {
@@ -139,7 +126,7 @@ static json_t *whole_log(json_int_t *last_seq)
     lxt_client *c = lxt_client_new(hub.router);
     json_t *b = json_object(), *st = NULL;
     char status[16];
-    LXT_CHECK(lxt_call(c, "STATUS", b, T(5000), status, &st) == 0 &&
+    LXT_CHECK(lxt_call(c, "STATUS", b, dlv_ms(5000), status, &st) == 0 &&
                   strcmp(status, "OK") == 0,
               "STATUS");
     *last_seq = lxt_jint(st, "last_seq", "STATUS");
@@ -149,7 +136,7 @@ static json_t *whole_log(json_int_t *last_seq)
     json_int_t from = 1;
     for (int page = 0; page < 1000; page++) {
         size_t before = json_array_size(evs);
-        LXT_CHECK(lxt_replay(c, (uint64_t)from, 10000, T(20000), evs, &end) ==
+        LXT_CHECK(lxt_replay(c, (uint64_t)from, 10000, dlv_ms(20000), evs, &end) ==
                       0,
                   "REPLAY from %lld", (long long)from);
         from = lxt_jint(end, "next", "END");
@@ -202,7 +189,7 @@ int main(void)
     lxt_hub_init_http(&hub, extra);
 
     step("kill -9 at random moments while a client ingests");
-    lxt_hub_start(&hub, T(20000), true);
+    lxt_hub_start(&hub, dlv_ms(20000), true);
     snprintf(base, sizeof(base), "%s/fhir/r4", hub.http_url);
     pthread_t th;
     LXT_CHECK(pthread_create(&th, NULL, client_main, NULL) == 0, "thread");
@@ -210,29 +197,29 @@ int main(void)
     int done = 0;
     for (int round = 0; round < rounds; round++) {
         if (round > 0)
-            lxt_hub_start(&hub, T(20000), false);
+            lxt_hub_start(&hub, dlv_ms(20000), false);
         lxt_sleep_ms(300 + rand() % 1200);
         size_t got = dlv_target_count(&target);
-        int st = lxt_hub_stop(&hub, SIGKILL, T(5000));
+        int st = lxt_hub_stop(&hub, SIGKILL, dlv_ms(5000));
         LXT_CHECK(st == -1 || (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL),
                   "round %d: the hub was not killed (status 0x%x)", round,
                   (unsigned)st);
         done++;
         printf("   round %d: killed after %zu deliveries\n", round + 1, got);
-        if (lxt_now_ms() - t0 > (uint64_t)T(60000))
+        if (lxt_now_ms() - t0 > (uint64_t)dlv_ms(60000))
             break; /* the whole test stays bounded */
     }
     step("restart, finish the pending change, let deliveries drain");
-    lxt_hub_start(&hub, T(20000), false);
+    lxt_hub_start(&hub, dlv_ms(20000), false);
     atomic_store(&phase, FINISH);
     pthread_join(th, NULL);
     printf("   %d kills in %.1f s; %ld acknowledged changes of %d "
            "Patients, %ld tries failed\n",
            done, (double)(lxt_now_ms() - t0) / 1000.0, acks, patients,
            tries_failed);
-    CHECK(unexpected == 0, "%ld unexpected HTTP statuses (see above)",
+    DLV_CHECK(unexpected == 0, "%ld unexpected HTTP statuses (see above)",
           unexpected);
-    uint64_t deadline = lxt_now_ms() + (uint64_t)T(60000);
+    uint64_t deadline = lxt_now_ms() + (uint64_t)dlv_ms(60000);
     long long lag = -1, failing = -1;
     while (lxt_now_ms() < deadline) {
         lag = dlv_metric(&hub, "lingua_delivery_lag", "registry-out");
@@ -241,7 +228,7 @@ int main(void)
             break;
         lxt_sleep_ms(100);
     }
-    CHECK(lag == 0 && failing == 0, "not drained: lag %lld, failing %lld",
+    DLV_CHECK(lag == 0 && failing == 0, "not drained: lag %lld, failing %lld",
           lag, failing);
 
     step("every acknowledged change is stored");
@@ -252,14 +239,14 @@ int main(void)
         char url[256];
         snprintf(url, sizeof(url), "%s/Patient/c%d", base, p);
         lx_http_result res;
-        int rc = lxt_http("GET", url, NULL, NULL, 0, T(10000), &res);
+        int rc = lxt_http("GET", url, NULL, NULL, 0, dlv_ms(10000), &res);
         json_t *pat = rc == 0 && res.status == 200
                           ? json_loadb(res.body, res.body_len, 0, NULL)
                           : NULL;
         char ident[DLV_IDENT_MAX];
         int v = 0;
         bool ok = pat && dlv_identify(pat, ident, &v) && v == acked[p];
-        CHECK(ok, "GET %s: HTTP %ld, version %d, acknowledged %d", url,
+        DLV_CHECK(ok, "GET %s: HTTP %ld, version %d, acknowledged %d", url,
               res.status, v, acked[p]);
         stored_ok += ok;
         json_decref(pat);
@@ -270,14 +257,14 @@ int main(void)
     step("the log has no gap, one event per acknowledged change");
     json_int_t last_seq = 0;
     json_t *evs = whole_log(&last_seq);
-    CHECK((json_int_t)json_array_size(evs) == last_seq,
+    DLV_CHECK((json_int_t)json_array_size(evs) == last_seq,
           "REPLAY returned %zu events, last_seq %lld", json_array_size(evs),
           (long long)last_seq);
     for (size_t i = 0; i < json_array_size(evs); i++) {
         json_t *ev = json_array_get(evs, i);
         json_int_t seq = lxt_jint(ev, "seq", "event");
         if (seq != (json_int_t)i + 1) {
-            CHECK(false, "gap: event %zu has seq %lld", i + 1,
+            DLV_CHECK(false, "gap: event %zu has seq %lld", i + 1,
                   (long long)seq);
             break;
         }
@@ -287,16 +274,16 @@ int main(void)
         if (dlv_identify(json_object_get(ev, "record"), ident, &v))
             p = patient_index(ident);
         if (p < 0 || v >= VMAX) {
-            CHECK(false, "event %lld: not a test change", (long long)seq);
+            DLV_CHECK(false, "event %lld: not a test change", (long long)seq);
             continue;
         }
-        CHECK(in_log[p][v] == 0, "event %lld repeats c%d version %d",
+        DLV_CHECK(in_log[p][v] == 0, "event %lld repeats c%d version %d",
               (long long)seq, p, v);
         in_log[p][v]++;
     }
     for (int p = 0; p < patients; p++)
         for (int v = 1; v <= acked[p]; v++)
-            CHECK(in_log[p][v] == 1, "c%d version %d (acknowledged) has %d "
+            DLV_CHECK(in_log[p][v] == 1, "c%d version %d (acknowledged) has %d "
                                      "events",
                   p, v, in_log[p][v]);
 
@@ -306,7 +293,7 @@ int main(void)
         dlv_got g = dlv_target_got(&target, i);
         int p = patient_index(g.ident);
         if (p < 0 || g.version >= VMAX || !in_log[p][g.version]) {
-            CHECK(false, "the target got %s version %d, which is not in "
+            DLV_CHECK(false, "the target got %s version %d, which is not in "
                          "the log",
                   g.ident, g.version);
             continue;
@@ -319,7 +306,7 @@ int main(void)
                         strcmp(g.projection, first_content[p][g.version]) ==
                             0;
             differ += !same;
-            CHECK(same, "%s version %d delivered twice with different "
+            DLV_CHECK(same, "%s version %d delivered twice with different "
                         "content:\n  %s\n  %s",
                   g.ident, g.version, first_content[p][g.version],
                   g.projection);
@@ -333,7 +320,7 @@ int main(void)
             events++;
             if (received[p][v] == 0) {
                 missing++;
-                CHECK(false, "event c%d version %d never reached the target",
+                DLV_CHECK(false, "event c%d version %d never reached the target",
                       p, v);
             }
         }
@@ -343,19 +330,19 @@ int main(void)
     const char *list[] = {"dlq", "list", NULL};
     char *out = NULL;
     int rc = dlv_cli(&hub, list, &out);
-    CHECK(rc == 0 && out && strstr(out, "no dead letters"),
+    DLV_CHECK(rc == 0 && out && strstr(out, "no dead letters"),
           "lingua dlq list: %s", out ? out : "");
     free(out);
     json_decref(evs);
 
     step("SIGTERM: the hub exits 0, its log has no sanitizer report");
-    int st = lxt_hub_stop(&hub, SIGTERM, T(10000));
-    CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+    int st = lxt_hub_stop(&hub, SIGTERM, dlv_ms(10000));
+    DLV_CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
           "exit status 0x%x", (unsigned)st);
     lxt_hub_check_log(&hub);
     dlv_target_stop(&target);
     lxt_hub_destroy(&hub);
     int soft = lxt_soft_failures();
-    printf("%d checks, %d failed\n", checks, soft);
+    printf("%d checks, %d failed\n", dlv_checks, soft);
     return soft ? 1 : 0;
 }

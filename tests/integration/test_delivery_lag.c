@@ -31,19 +31,6 @@
 
 static lxt_hub hub;
 static dlv_target target;
-static int checks;
-
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        checks++;                                                            \
-        if (!(cond))                                                         \
-            LXT_SOFT_FAIL("check failed: " #cond ": " __VA_ARGS__);          \
-    } while (0)
-
-static int T(int ms)
-{
-    return ms * lxt_scale();
-}
 
 /* GET /health: the HTTP status, the parsed body in *out (caller decrefs). */
 static long health(json_t **out)
@@ -51,7 +38,7 @@ static long health(json_t **out)
     char url[128];
     snprintf(url, sizeof(url), "%s/health", hub.http_url);
     lx_http_result res;
-    int rc = lxt_http("GET", url, NULL, NULL, 0, T(10000), &res);
+    int rc = lxt_http("GET", url, NULL, NULL, 0, dlv_ms(10000), &res);
     long status = rc == 0 ? res.status : -1;
     *out = rc == 0 && res.body ? json_loadb(res.body, res.body_len, 0, NULL)
                                : NULL;
@@ -95,7 +82,7 @@ int main(void)
              MAX_LAG, target.port);
     dlv_config(extra, sizeof(extra), "\"ehr\": {}, \"stall\": {}", outs);
     lxt_hub_init_http(&hub, extra);
-    lxt_hub_start(&hub, T(15000), true);
+    lxt_hub_start(&hub, dlv_ms(15000), true);
     char base[128];
     snprintf(base, sizeof(base), "%s/fhir/r4", hub.http_url);
     printf("hub up: %s; target on port %d stalls\n", hub.http_url,
@@ -104,13 +91,13 @@ int main(void)
     printf("-- 1. nothing behind yet\n");
     json_t *h = NULL;
     long st = health(&h);
-    CHECK(st == 200, "/health: HTTP %ld", st);
-    CHECK(strcmp(status_of(h), "ok") == 0, "/health status %s",
+    DLV_CHECK(st == 200, "/health: HTTP %ld", st);
+    DLV_CHECK(strcmp(status_of(h), "ok") == 0, "/health status %s",
           status_of(h));
     json_decref(h);
-    CHECK(dlv_metric(&hub, "lingua_delivery_lagging", "stall-out") == 0,
+    DLV_CHECK(dlv_metric(&hub, "lingua_delivery_lagging", "stall-out") == 0,
           "lagging before any change");
-    CHECK(dlv_metric(&hub, "lingua_delivery_max_lag", "stall-out") ==
+    DLV_CHECK(dlv_metric(&hub, "lingua_delivery_max_lag", "stall-out") ==
               MAX_LAG,
           "lingua_delivery_max_lag");
 
@@ -123,21 +110,21 @@ int main(void)
         accepted += dlv_send(base, pat, NULL, NULL) == 201;
         json_decref(pat);
     }
-    CHECK(accepted == PATIENTS, "ingest accepted %d of %d while delivery "
+    DLV_CHECK(accepted == PATIENTS, "ingest accepted %d of %d while delivery "
                                 "stalls",
           accepted, PATIENTS);
     /* The first call is held: the cursor cannot pass event 1. */
     long long lag = dlv_metric(&hub, "lingua_delivery_lag", "stall-out");
-    CHECK(lag >= PATIENTS, "lag %lld with the first call held", lag);
-    CHECK(dlv_metric(&hub, "lingua_delivery_lagging", "stall-out") == 1,
+    DLV_CHECK(lag >= PATIENTS, "lag %lld with the first call held", lag);
+    DLV_CHECK(dlv_metric(&hub, "lingua_delivery_lagging", "stall-out") == 1,
           "lingua_delivery_lagging while %lld behind", lag);
     st = health(&h);
-    CHECK(st == 200, "/health while lagging: HTTP %ld", st);
-    CHECK(strcmp(status_of(h), "degraded") == 0,
+    DLV_CHECK(st == 200, "/health while lagging: HTTP %ld", st);
+    DLV_CHECK(strcmp(status_of(h), "degraded") == 0,
           "/health status %s while lagging", status_of(h));
     json_t *e = lagging_entry(h, "stall-out");
-    CHECK(e != NULL, "/health does not name stall-out");
-    CHECK(json_integer_value(json_object_get(e, "lag")) > MAX_LAG &&
+    DLV_CHECK(e != NULL, "/health does not name stall-out");
+    DLV_CHECK(json_integer_value(json_object_get(e, "lag")) > MAX_LAG &&
               json_integer_value(json_object_get(e, "max_lag")) == MAX_LAG,
           "/health lagging entry: lag %lld, max_lag %lld",
           (long long)json_integer_value(json_object_get(e, "lag")),
@@ -149,31 +136,31 @@ int main(void)
 
     printf("-- 3. the target comes back\n");
     dlv_target_release(&target);
-    CHECK(dlv_target_wait(&target, PATIENTS, T(30000)) == 0,
+    DLV_CHECK(dlv_target_wait(&target, PATIENTS, dlv_ms(30000)) == 0,
           "only %zu of %d delivered", dlv_target_count(&target), PATIENTS);
-    uint64_t deadline = lxt_now_ms() + (uint64_t)T(20000);
+    uint64_t deadline = lxt_now_ms() + (uint64_t)dlv_ms(20000);
     while (lxt_now_ms() < deadline &&
            dlv_metric(&hub, "lingua_delivery_lag", "stall-out") != 0)
         lxt_sleep_ms(50);
-    CHECK(dlv_metric(&hub, "lingua_delivery_lag", "stall-out") == 0,
+    DLV_CHECK(dlv_metric(&hub, "lingua_delivery_lag", "stall-out") == 0,
           "lag after the target came back");
-    CHECK(dlv_metric(&hub, "lingua_delivery_lagging", "stall-out") == 0,
+    DLV_CHECK(dlv_metric(&hub, "lingua_delivery_lagging", "stall-out") == 0,
           "still lagging after catching up");
     st = health(&h);
-    CHECK(st == 200 && strcmp(status_of(h), "ok") == 0 &&
+    DLV_CHECK(st == 200 && strcmp(status_of(h), "ok") == 0 &&
               !json_object_get(h, "lagging"),
           "/health after catching up: HTTP %ld, status %s", st,
           status_of(h));
     json_decref(h);
 
     printf("-- 4. SIGTERM\n");
-    int code = lxt_hub_stop(&hub, SIGTERM, T(10000));
-    CHECK(code >= 0 && WIFEXITED(code) && WEXITSTATUS(code) == 0,
+    int code = lxt_hub_stop(&hub, SIGTERM, dlv_ms(10000));
+    DLV_CHECK(code >= 0 && WIFEXITED(code) && WEXITSTATUS(code) == 0,
           "exit status 0x%x", (unsigned)code);
     lxt_hub_check_log(&hub);
     dlv_target_stop(&target);
     lxt_hub_destroy(&hub);
     int soft = lxt_soft_failures();
-    printf("%d checks, %d failed\n", checks, soft);
+    printf("%d checks, %d failed\n", dlv_checks, soft);
     return soft ? 1 : 0;
 }

@@ -39,22 +39,9 @@
 
 static lxt_hub hub;
 static dlv_target down, silent, refuse;
-static int checks;
 static char base[128];
 static char hub_ids[PATIENTS + 1][64];
 static int versions[PATIENTS + 1]; /* last version sent per Patient */
-
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        checks++;                                                            \
-        if (!(cond))                                                         \
-            LXT_SOFT_FAIL("check failed: " #cond ": " __VA_ARGS__);          \
-    } while (0)
-
-static int T(int ms)
-{
-    return ms * lxt_scale();
-}
 
 static void step(const char *what)
 {
@@ -89,7 +76,7 @@ static void check_in_order(dlv_target *d, const char *name,
         int p = (int)strtol(g.ident + 1, NULL, 10);
         LXT_CHECK(p >= 1 && p <= PATIENTS, "%s: unknown Patient %s", name,
                   g.ident);
-        CHECK(g.version == seen[p] + 1,
+        DLV_CHECK(g.version == seen[p] + 1,
               "%s: request %zu is %s version %d after version %d: out of "
               "order or repeated",
               name, i, g.ident, g.version, seen[p]);
@@ -102,7 +89,7 @@ static void check_in_order(dlv_target *d, const char *name,
         snprintf(ident, sizeof(ident), "P%d", p);
         if (missing && strcmp(ident, missing) == 0)
             continue;
-        CHECK(seen[p] == versions[p], "%s: P%d reached version %d of %d",
+        DLV_CHECK(seen[p] == versions[p], "%s: P%d reached version %d of %d",
               name, p, seen[p], versions[p]);
     }
     printf("   %s: %zu changes, each Patient's versions in order\n", name, ok);
@@ -113,7 +100,7 @@ static void check_no_dead_letters(const char *instance)
     const char *args[] = {"dlq", "list", "--subscriber", instance, NULL};
     char *out = NULL;
     int rc = dlv_cli(&hub, args, &out);
-    CHECK(rc == 0 && out && strstr(out, "no dead letters"),
+    DLV_CHECK(rc == 0 && out && strstr(out, "no dead letters"),
           "lingua dlq list --subscriber %s: exit %d:\n%s", instance, rc,
           out ? out : "");
     free(out);
@@ -131,7 +118,7 @@ static void wait_drained(const char *instance, int timeout_ms)
             return;
         lxt_sleep_ms(100);
     }
-    CHECK(false, "%s: lag %lld, failing %lld after %d ms", instance, lag,
+    DLV_CHECK(false, "%s: lag %lld, failing %lld after %d ms", instance, lag,
           failing, timeout_ms);
 }
 
@@ -172,7 +159,7 @@ int main(void)
                "\"ehr\": {}, \"down\": {}, \"silent\": {}, \"refuse\": {}",
                outs);
     lxt_hub_init_http(&hub, extra);
-    lxt_hub_start(&hub, T(15000), true);
+    lxt_hub_start(&hub, dlv_ms(15000), true);
     snprintf(base, sizeof(base), "%s/fhir/r4", hub.http_url);
     uint64_t t0 = lxt_now_ms();
     uint64_t until = t0 + (uint64_t)outage_s * 1000u;
@@ -191,9 +178,9 @@ int main(void)
     for (int k = 0; k < 2; k++) {
         lag1[k] = dlv_metric(&hub, "lingua_delivery_lag", inst[k]);
         long long f = dlv_metric(&hub, "lingua_delivery_failing", inst[k]);
-        CHECK(f == 1, "%s: lingua_delivery_failing %lld during the outage",
+        DLV_CHECK(f == 1, "%s: lingua_delivery_failing %lld during the outage",
               inst[k], f);
-        CHECK(lag1[k] >= 1, "%s: lag %lld", inst[k], lag1[k]);
+        DLV_CHECK(lag1[k] >= 1, "%s: lag %lld", inst[k], lag1[k]);
         printf("   %s after %d changes: failing %lld, lag %lld\n", inst[k],
                CHANGES / 2, f, lag1[k]);
     }
@@ -203,9 +190,9 @@ int main(void)
     for (int k = 0; k < 2; k++) {
         lag2[k] = dlv_metric(&hub, "lingua_delivery_lag", inst[k]);
         long long f = dlv_metric(&hub, "lingua_delivery_failing", inst[k]);
-        CHECK(f == 1, "%s: lingua_delivery_failing %lld during the outage",
+        DLV_CHECK(f == 1, "%s: lingua_delivery_failing %lld during the outage",
               inst[k], f);
-        CHECK(lag2[k] > lag1[k], "%s: lag %lld then %lld: not growing",
+        DLV_CHECK(lag2[k] > lag1[k], "%s: lag %lld then %lld: not growing",
               inst[k], lag1[k], lag2[k]);
         printf("   %s after %d changes: failing %lld, lag %lld\n", inst[k],
                CHANGES, f, lag2[k]);
@@ -214,18 +201,18 @@ int main(void)
               "the samples were taken after the outage (%llu ms late): the "
               "machine is too slow for LXT_OUTAGE_S=%d",
               (unsigned long long)(lxt_now_ms() - until), outage_s);
-    CHECK(dlv_target_count(&down) == 0 && dlv_target_count(&silent) == 0,
+    DLV_CHECK(dlv_target_count(&down) == 0 && dlv_target_count(&silent) == 0,
           "accepted during the outage: %zu, %zu", dlv_target_count(&down),
           dlv_target_count(&silent));
 
     step("after the outage: every change delivered once, in order");
     /* The next retry comes at most backoff_max (30 s) after the end. */
-    int wait = T(outage_s * 1000 + 45000);
+    int wait = dlv_ms(outage_s * 1000 + 45000);
     for (int k = 0; k < 2; k++) {
         dlv_target *d = k ? &silent : &down;
         int rc = dlv_target_wait(d, CHANGES, (int)(until + (uint64_t)wait -
                                                    lxt_now_ms()));
-        CHECK(rc == 0, "%s: %zu of %d changes %d ms after the outage",
+        DLV_CHECK(rc == 0, "%s: %zu of %d changes %d ms after the outage",
               inst[k], dlv_target_count(d), CHANGES, wait);
         printf("   %s: all %zu changes %.1f s after the outage ended "
                "(%llu answers 503, %llu left unanswered)\n",
@@ -239,27 +226,27 @@ int main(void)
                (unsigned long long)d->silent);
     }
     for (int k = 0; k < 2; k++) {
-        wait_drained(inst[k], T(10000));
-        lxt_sleep_ms(T(300)); /* nothing more arrives */
+        wait_drained(inst[k], dlv_ms(10000));
+        lxt_sleep_ms(dlv_ms(300)); /* nothing more arrives */
         check_in_order(k ? &silent : &down, inst[k], NULL);
-        CHECK(dlv_target_count(k ? &silent : &down) == CHANGES,
+        DLV_CHECK(dlv_target_count(k ? &silent : &down) == CHANGES,
               "%s: %zu requests accepted, expected %d", inst[k],
               dlv_target_count(k ? &silent : &down), CHANGES);
         check_no_dead_letters(inst[k]);
     }
 
     step("422: the refused change is a dead letter, replayed by hand");
-    LXT_CHECK(dlv_target_wait(&refuse, CHANGES - 1, T(20000)) == 0,
+    LXT_CHECK(dlv_target_wait(&refuse, CHANGES - 1, dlv_ms(20000)) == 0,
               "refuse-out: %zu of %d changes", dlv_target_count(&refuse),
               CHANGES - 1);
-    wait_drained("refuse-out", T(10000));
+    wait_drained("refuse-out", dlv_ms(10000));
     check_in_order(&refuse, "refuse-out", "P15");
-    CHECK(refuse.refused == 1, "the target refused %llu requests, expected "
+    DLV_CHECK(refuse.refused == 1, "the target refused %llu requests, expected "
                                "1 (no blind retry of a 4xx)",
           (unsigned long long)refuse.refused);
     long long refused = dlv_metric(&hub, "lingua_delivery_refused_total",
                                    "refuse-out");
-    CHECK(refused == 1, "lingua_delivery_refused_total %lld", refused);
+    DLV_CHECK(refused == 1, "lingua_delivery_refused_total %lld", refused);
     const char *list[] = {"dlq", "list", "--subscriber", "refuse-out", NULL};
     char *out = NULL;
     int rc = dlv_cli(&hub, list, &out);
@@ -268,8 +255,8 @@ int main(void)
     const char *s = strstr(out, " seq ");
     LXT_CHECK(s != NULL, "no dead letter listed: %s", out);
     long long seq = strtoll(s + 5, NULL, 10);
-    CHECK(strstr(s + 5, " seq ") == NULL, "more than one dead letter");
-    CHECK(strstr(out, "422") != NULL, "the reason does not say 422: %s",
+    DLV_CHECK(strstr(s + 5, " seq ") == NULL, "more than one dead letter");
+    DLV_CHECK(strstr(out, "422") != NULL, "the reason does not say 422: %s",
           out);
     free(out);
     char seq_text[32];
@@ -282,14 +269,14 @@ int main(void)
     const char *reason = json_string_value(json_object_get(dl, "reason"));
     json_t *resp = json_object_get(dl, "response");
     const char *rbody = json_string_value(json_object_get(resp, "body"));
-    CHECK(reason && strstr(reason, "422"), "reason %s",
+    DLV_CHECK(reason && strstr(reason, "422"), "reason %s",
           reason ? reason : "(none)");
-    CHECK(json_integer_value(json_object_get(resp, "status")) == 422,
+    DLV_CHECK(json_integer_value(json_object_get(resp, "status")) == 422,
           "response status: %s", out);
-    CHECK(rbody && strstr(rbody, "dlv-refused P15"),
+    DLV_CHECK(rbody && strstr(rbody, "dlv-refused P15"),
           "the target's answer is not kept: %s", out);
     const char *type = json_string_value(json_object_get(dl, "type"));
-    CHECK(type && strcmp(type, "person.created") == 0, "type %s",
+    DLV_CHECK(type && strcmp(type, "person.created") == 0, "type %s",
           type ? type : "(none)");
     printf("   dead letter %lld: %s; response %lld %s\n", seq,
            reason ? reason : "", (long long)json_integer_value(
@@ -301,17 +288,17 @@ int main(void)
     dlv_target_refuse(&refuse, NULL);
     const char *replay[] = {"dlq", "replay", "refuse-out", seq_text, NULL};
     rc = dlv_cli(&hub, replay, &out);
-    CHECK(rc == 0, "lingua dlq replay: exit %d", rc);
+    DLV_CHECK(rc == 0, "lingua dlq replay: exit %d", rc);
     free(out);
-    rc = dlv_target_wait(&refuse, CHANGES, T(10000));
-    CHECK(rc == 0, "the replayed dead letter did not arrive");
+    rc = dlv_target_wait(&refuse, CHANGES, dlv_ms(10000));
+    DLV_CHECK(rc == 0, "the replayed dead letter did not arrive");
     if (rc == 0) {
         dlv_got g = dlv_target_got(&refuse, CHANGES - 1);
-        CHECK(strcmp(g.ident, "P15") == 0 && g.version == 1,
+        DLV_CHECK(strcmp(g.ident, "P15") == 0 && g.version == 1,
               "replay delivered %s version %d", g.ident, g.version);
     }
     /* The dead letter is removed after the call: poll. */
-    uint64_t deadline = lxt_now_ms() + (uint64_t)T(5000);
+    uint64_t deadline = lxt_now_ms() + (uint64_t)dlv_ms(5000);
     for (;;) {
         rc = dlv_cli(&hub, list, &out);
         bool empty = rc == 0 && out && strstr(out, "no dead letters");
@@ -321,13 +308,13 @@ int main(void)
         lxt_sleep_ms(100);
     }
     check_no_dead_letters("refuse-out");
-    lxt_sleep_ms(T(300));
-    CHECK(dlv_target_count(&refuse) == CHANGES, "refuse-out got %zu",
+    lxt_sleep_ms(dlv_ms(300));
+    DLV_CHECK(dlv_target_count(&refuse) == CHANGES, "refuse-out got %zu",
           dlv_target_count(&refuse));
 
     step("SIGTERM: the hub exits 0, its log has no sanitizer report");
-    int st = lxt_hub_stop(&hub, SIGTERM, T(10000));
-    CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+    int st = lxt_hub_stop(&hub, SIGTERM, dlv_ms(10000));
+    DLV_CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
           "exit status 0x%x", (unsigned)st);
     lxt_hub_check_log(&hub);
     dlv_target_stop(&down);
@@ -335,7 +322,7 @@ int main(void)
     dlv_target_stop(&refuse);
     lxt_hub_destroy(&hub);
     int soft = lxt_soft_failures();
-    printf("%d checks, %d failed, %d known deviations\n", checks, soft,
+    printf("%d checks, %d failed, %d known deviations\n", dlv_checks, soft,
            lxt_known_deviations());
     return soft ? 1 : 0;
 }
