@@ -263,30 +263,18 @@ uint64_t lx_rest_out_token_count(lx_rest_out *o)
                : 0;
 }
 
-/* The system's id of the record, when a cross-reference knows it. */
+/* The system's id of the record, when a cross-reference of its type
+ * knows it (the mapping engine's store resolver does that lookup). */
 static bool known_id(lx_store *store, const char *system, const char *entity,
                      const char *cid, const char *type, char *id, size_t size)
 {
-    json_t *list = NULL;
-    if (lx_store_xref_list(store, entity, cid, &list, NULL) != 0)
-        return false;
-    bool found = false;
-    size_t i;
-    json_t *x;
-    json_array_foreach(list, i, x)
-    {
-        const char *sys = lx_json_str(x, "system");
-        const char *nt = lx_json_str(x, "native_type");
-        const char *nid = lx_json_str(x, "native_id");
-        if (sys && nt && nid && strcmp(sys, system) == 0 &&
-            strcmp(nt, type) == 0) {
-            snprintf(id, size, "%s", nid);
-            found = true;
-            break;
-        }
-    }
-    json_decref(list);
-    return found;
+    lx_map_store_ctx sc = {store, system};
+    lx_map_resolver res;
+    lx_map_resolver_store(&res, &sc);
+    char nt[LX_MAP_NATIVE_TYPE_SIZE];
+    lx_error err;
+    return res.to_native(res.ctx, entity, cid, type, nt, sizeof(nt), id, size,
+                         &err) == 0;
 }
 
 typedef struct vars {
