@@ -1,4 +1,5 @@
 /* canonical/store.c: see store.h. The only file that includes lmdb.h. */
+#define _GNU_SOURCE /* sync_file_range */
 #include "canonical/store.h"
 #include "canonical/diff.h"
 #include "canonical/store_wal.h"
@@ -59,15 +60,17 @@ typedef struct batch {
     bool committed;
 } batch;
 
-/* A committed (or failed) transaction on its way through the log. */
+/* A committed (or failed) transaction waiting for its log write to be
+ * durable. */
 typedef struct logged_txn {
     struct logged_txn *next;
     struct item *items;
     bool committed;
-    uint64_t txnid;   /* LMDB's */
-    uint64_t seq;     /* last event sequence after it */
-    lx_buf records;   /* what it wrote (see record()) */
+    uint64_t seq;   /* last event sequence after it */
+    uint64_t index; /* durable once durable_index reaches it */
 } logged_txn;
+
+#define LOG_SYNCERS 2
 
 typedef enum item_kind {
     ITEM_UPSERT,
@@ -162,14 +165,18 @@ struct lx_store {
      * one, so the meta pages saved with it stay valid on disk. */
     MDB_txn *pin;
 
-    /* Log thread (WAL): writes committed transactions to the log, syncs it,
-     * then hands them to the completer; the writer goes on meanwhile. */
+    /* WAL: the writer appends each committed transaction to the log and
+     * queues it here; sync threads fdatasync the log and hand what became
+     * durable to the completer, in order; the writer goes on meanwhile.
+     * Groups are counted: written_index were written, claimed_index are
+     * covered by a sync started, durable_index by a sync completed. */
     pthread_mutex_t log_mu;
     pthread_cond_t log_cv;
     logged_txn *log_head, *log_tail;
+    uint64_t written_index, claimed_index, durable_index;
     bool log_stop;
-    pthread_t logger;
-    bool logger_started;
+    pthread_t syncers[LOG_SYNCERS];
+    int syncers_started;
     _Atomic bool log_failed; /* the log cannot be written: refuse writes */
     lx_error log_err;
 
@@ -288,7 +295,7 @@ static void ident_key(ident *out, const char *entity, const char *system,
 
 static void *writer_main(void *arg);
 static void *completer_main(void *arg);
-static void *logger_main(void *arg);
+static void *syncer_main(void *arg);
 static void *checkpointer_main(void *arg);
 static int checkpoint(lx_store *s, bool clean, lx_error *err);
 static bool grow_map(lx_store *s);
@@ -644,12 +651,15 @@ int lx_store_open(const lx_store_options *opts, lx_store **out, lx_error *err)
         }
         s->completer_started = true;
         if (s->mode == MODE_WAL) {
-            if (pthread_create(&s->logger, NULL, logger_main, s) != 0) {
-                lx_store_close(&s);
-                return lx_error_set(err, LX_ESTORE,
-                                    "cannot start the log thread");
+            for (int i = 0; i < LOG_SYNCERS; i++) {
+                if (pthread_create(&s->syncers[i], NULL, syncer_main, s) !=
+                    0) {
+                    lx_store_close(&s);
+                    return lx_error_set(err, LX_ESTORE,
+                                        "cannot start the log threads");
+                }
+                s->syncers_started++;
             }
-            s->logger_started = true;
             if (pthread_create(&s->checkpointer, NULL, checkpointer_main,
                                s) != 0) {
                 lx_store_close(&s);
@@ -681,12 +691,14 @@ void lx_store_close(lx_store **sp)
         pthread_mutex_unlock(&s->mu);
         pthread_join(s->writer, NULL);
     }
-    if (s->logger_started) {
+    if (s->syncers_started) {
         pthread_mutex_lock(&s->log_mu);
         s->log_stop = true;
         pthread_cond_broadcast(&s->log_cv);
         pthread_mutex_unlock(&s->log_mu);
-        pthread_join(s->logger, NULL);
+        for (int i = 0; i < s->syncers_started; i++)
+            pthread_join(s->syncers[i], NULL);
+        LX_ASSERT(!s->log_head);
     }
     if (s->checkpointer_started) {
         pthread_mutex_lock(&s->ck_mu);
@@ -2267,6 +2279,26 @@ static int read_metas(lx_store *s, uint8_t *out)
     return 0;
 }
 
+/* Start the write-back of the data file a few MiB at a time, waiting for
+ * each: one fdatasync of hundreds of MiB of scattered pages would queue
+ * them all at once ahead of the log's small syncs, whose latency is what
+ * the callers wait for. The fdatasync that follows still makes it all
+ * durable; this only paces it. */
+#define WRITEBACK_CHUNK ((off_t)4 << 20)
+static void writeback_gently(lx_store *s)
+{
+    mdb_filehandle_t fd;
+    struct stat st;
+    if (mdb_env_get_fd(s->env, &fd) != 0 || fstat(fd, &st) != 0)
+        return;
+    for (off_t off = 0; off < st.st_size; off += WRITEBACK_CHUNK)
+        if (sync_file_range(fd, off, WRITEBACK_CHUNK,
+                            SYNC_FILE_RANGE_WAIT_BEFORE |
+                                SYNC_FILE_RANGE_WRITE |
+                                SYNC_FILE_RANGE_WAIT_AFTER) != 0)
+            return;
+}
+
 /* Make LMDB durable up to its newest transaction and pin that snapshot.
  * The meta pages are read while holding LMDB's write lock (no commit of
  * any process in between) and before the sync, so they describe a
@@ -2290,8 +2322,10 @@ static int snapshot_durable(lx_store *s, bool sync_under_lock, uint8_t *metas,
     if (w)
         mdb_txn_abort(w);
     pthread_rwlock_unlock(&s->map_lock);
-    if (rc == 0 && !sync_under_lock)
+    if (rc == 0 && !sync_under_lock) {
+        writeback_gently(s);
         rc = mdb_env_sync(s->env, 1);
+    }
     if (rc != 0) {
         if (*pin)
             mdb_txn_abort(*pin);
@@ -2364,39 +2398,18 @@ static void request_checkpoint(lx_store *s)
     pthread_mutex_unlock(&s->ck_mu);
 }
 
-static void log_push(lx_store *s, item *list, bool ok, uint64_t txnid,
-                     lx_buf *records)
-{
-    logged_txn *t = lx_xcalloc(1, sizeof(*t));
-    t->items = list;
-    t->committed = ok;
-    t->txnid = txnid;
-    t->seq = atomic_load(&s->last_seq);
-    lx_buf_init(&t->records, 0);
-    if (records) { /* moves the buffer */
-        t->records = *records;
-        lx_buf_init(records, 0);
-    }
-    pthread_mutex_lock(&s->log_mu);
-    if (s->log_tail)
-        s->log_tail->next = t;
-    else
-        s->log_head = t;
-    s->log_tail = t;
-    pthread_cond_signal(&s->log_cv);
-    pthread_mutex_unlock(&s->log_mu);
-}
-
-/* Write one transaction to the log. When the ring has no room, a
- * checkpoint frees it, or covers this transaction (one too large for the
- * ring is made durable that way). */
-static int log_write(lx_store *s, logged_txn *t, bool *wrote, lx_error *err)
+/* Write one transaction to the log (the writer thread, right after the
+ * commit). When the ring has no room, a checkpoint frees it, or covers
+ * this transaction (one too large for the ring is made durable that way):
+ * the writer waits meanwhile, which is the back pressure. */
+static int log_write(lx_store *s, uint64_t txnid, const lx_buf *records,
+                     bool *wrote, lx_error *err)
 {
     for (;;) {
         if (s->log_failed)
             return lx_error_set(err, LX_EIO, "%s", s->log_err.msg);
-        int rc = lx_wal_append(s->wal, t->txnid, t->records.data,
-                               t->records.len, err);
+        int rc = lx_wal_append(s->wal, txnid, records->data, records->len,
+                               err);
         if (rc == 0) {
             *wrote = true;
             if (lx_wal_pending(s->wal) > s->wal_size / 4)
@@ -2405,65 +2418,100 @@ static int log_write(lx_store *s, logged_txn *t, bool *wrote, lx_error *err)
         }
         if (rc != LX_EFULL)
             return rc;
-        if (lx_wal_checkpoint_txnid(s->wal) >= t->txnid)
+        if (lx_wal_checkpoint_txnid(s->wal) >= txnid)
             return 0;
         request_checkpoint(s);
         lx_wal_wait_checkpoint(s->wal, 1000);
     }
 }
 
+/* With log_mu held. */
+static void log_fail_locked(lx_store *s, const lx_error *err)
+{
+    if (s->log_failed)
+        return;
+    s->log_err = *err;
+    lx_error_prefix(&s->log_err, "the store refuses writes until restarted");
+    s->log_failed = true;
+    lx_log_error(NULL, "store: %s", s->log_err.msg);
+}
+
 static void log_fail(lx_store *s, const lx_error *err)
 {
     pthread_mutex_lock(&s->log_mu);
-    if (!s->log_failed) {
-        s->log_err = *err;
-        lx_error_prefix(&s->log_err, "the store refuses writes until "
-                                     "restarted");
-        s->log_failed = true;
-        lx_log_error(NULL, "store: %s", s->log_err.msg);
-    }
+    log_fail_locked(s, err);
     pthread_mutex_unlock(&s->log_mu);
 }
 
-/* Log thread: everything queued is written, then synced once, then
- * acknowledged in commit order. The writer commits the next transaction
- * meanwhile. */
-static void *logger_main(void *arg)
+/* With log_mu held: answer, in commit order, every transaction whose log
+ * write is durable (or, once the log failed, refuse the others). */
+static void log_drain_locked(lx_store *s)
+{
+    while (s->log_head && (s->log_head->index <= s->durable_index ||
+                           s->log_failed)) {
+        logged_txn *t = s->log_head;
+        s->log_head = t->next;
+        if (!s->log_head)
+            s->log_tail = NULL;
+        bool ok = t->committed && t->index <= s->durable_index;
+        if (ok)
+            atomic_store(&s->durable_seq, t->seq);
+        else if (t->committed)
+            refuse(t->items, &s->log_err);
+        hand_over(s, t->items, ok);
+        free(t);
+    }
+}
+
+/* Queue a transaction for acknowledgement once the log is durable up to
+ * what has been written so far (its own group, when `wrote`). */
+static void log_push(lx_store *s, item *list, bool ok, bool wrote)
+{
+    logged_txn *t = lx_xcalloc(1, sizeof(*t));
+    t->items = list;
+    t->committed = ok;
+    t->seq = atomic_load(&s->last_seq);
+    pthread_mutex_lock(&s->log_mu);
+    if (wrote)
+        s->written_index++;
+    t->index = s->written_index;
+    if (s->log_tail)
+        s->log_tail->next = t;
+    else
+        s->log_head = t;
+    s->log_tail = t;
+    log_drain_locked(s);
+    pthread_cond_signal(&s->log_cv);
+    pthread_mutex_unlock(&s->log_mu);
+}
+
+/* Sync threads (LOG_SYNCERS): each fdatasync makes durable every group
+ * written before it started, so while one is in flight the next one may
+ * start for the groups written since; two in flight cost the disk little
+ * more than one and halve the wait of the groups that just missed one. */
+static void *syncer_main(void *arg)
 {
     lx_store *s = arg;
+    pthread_mutex_lock(&s->log_mu);
     for (;;) {
-        pthread_mutex_lock(&s->log_mu);
-        while (!s->log_head && !s->log_stop)
+        while (s->written_index == s->claimed_index && !s->log_stop)
             pthread_cond_wait(&s->log_cv, &s->log_mu);
-        logged_txn *list = s->log_head;
-        s->log_head = s->log_tail = NULL;
+        if (s->written_index == s->claimed_index)
+            break; /* stopping, and every group is synced or being synced */
+        uint64_t target = s->written_index;
+        s->claimed_index = target;
         pthread_mutex_unlock(&s->log_mu);
-        if (!list)
-            break;
         lx_error err;
         lx_error_clear(&err);
-        bool wrote = false;
-        int rc = 0;
-        for (logged_txn *t = list; t && rc == 0; t = t->next)
-            if (t->committed && t->records.len)
-                rc = log_write(s, t, &wrote, &err);
-        if (rc == 0 && wrote)
-            rc = lx_wal_sync(s->wal, &err);
+        int rc = lx_wal_sync(s->wal, &err);
+        pthread_mutex_lock(&s->log_mu);
         if (rc != 0)
-            log_fail(s, &err);
-        while (list) {
-            logged_txn *next = list->next;
-            bool ok = list->committed && !s->log_failed;
-            if (ok)
-                atomic_store(&s->durable_seq, list->seq);
-            else if (list->committed)
-                refuse(list->items, &s->log_err);
-            hand_over(s, list->items, ok);
-            lx_buf_fini(&list->records);
-            free(list);
-            list = next;
-        }
+            log_fail_locked(s, &err);
+        else if (target > s->durable_index)
+            s->durable_index = target;
+        log_drain_locked(s);
     }
+    pthread_mutex_unlock(&s->log_mu);
     return NULL;
 }
 
@@ -2511,9 +2559,15 @@ static void committed(lx_store *s, item *list, uint64_t txnid,
         atomic_store(&s->durable_seq, atomic_load(&s->last_seq));
         hand_over(s, list, true);
         return;
-    case MODE_WAL:
-        log_push(s, list, true, txnid, records);
+    case MODE_WAL: {
+        lx_error err;
+        lx_error_clear(&err);
+        bool wrote = false;
+        if (records->len && log_write(s, txnid, records, &wrote, &err) != 0)
+            log_fail(s, &err);
+        log_push(s, list, true, wrote);
         return;
+    }
     case MODE_SHARED: {
         lx_error err;
         lx_error_clear(&err);
@@ -2541,7 +2595,7 @@ static void committed(lx_store *s, item *list, uint64_t txnid,
 static void failed(lx_store *s, item *list)
 {
     if (s->mode == MODE_WAL)
-        log_push(s, list, false, 0, NULL);
+        log_push(s, list, false, false);
     else
         hand_over(s, list, false);
 }
