@@ -93,8 +93,9 @@ int lx_cli_serve(int argc, char **argv)
 
     lx_hub *hub = NULL;
     if (lx_hub_open(cfg, &hub, &err) != 0) {
-        lx_log_error(NULL, "cannot start the hub: %s%s%s", err.msg,
-                     err.where[0] ? " at " : "", err.where);
+        char text[LX_ERROR_WHERE_MAX + LX_ERROR_MSG_MAX + 64];
+        lx_log_error(NULL, "cannot start the hub: %s",
+                     lx_error_format(&err, text, sizeof(text)));
         lx_config_destroy(&cfg);
         return LX_EXIT_ENV;
     }

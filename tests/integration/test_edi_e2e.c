@@ -25,7 +25,9 @@
  *      coverage is not echoed back to it;
  *   4. after a restart, a further 834 from hr (two coverages) gives two
  *      more files whose ISA13/GS06/ST02 are all greater than before: no
- *      control number is ever reused.
+ *      control number is ever reused;
+ *   5. a misspelt key in a partner profile stops `lingua serve` with the
+ *      file, line and column of the key and its JSON pointer.
  * Every wait is a bounded poll. */
 #include "adapters/edi/x12.h"
 #include "tests/integration/harness.h"
@@ -437,6 +439,40 @@ static void after_restart(numbers before)
           "HLT and VIS (%c %c)", plans[0], plans[1]);
 }
 
+static void bad_profile(void)
+{
+    step("a misspelt partner key: serve refuses, located at file:line:col");
+    char path[LXT_PATH_MAX + 32], data[LXT_PATH_MAX + 32];
+    snprintf(path, sizeof(path), "%s/bad.json", dir);
+    snprintf(data, sizeof(data), "%s/bad-data", dir);
+    FILE *f = fopen(path, "w");
+    LXT_CHECK(f != NULL, "cannot write %s", path);
+    fprintf(f,
+            "{\"data_dir\": \"%s\", \"schemas\": \"%s\",\n"
+            " \"bus\": {\"pub\": \"%s\", \"router\": \"%s\"},\n"
+            " \"systems\": {\"insurer\": {}},\n"
+            " \"partners\": {\"insurer\": {\"x12\": {\n"
+            "   \"ours\": {\"qualifer\": \"ZZ\", \"id\": \"US\"}}}},\n"
+            " \"adapters\": [{\"name\": \"insurer-in\", \"system\": "
+            "\"insurer\", \"use\": \"edi\", \"partner\": \"insurer\",\n"
+            "   \"transport\": {\"inbox\": \"%s/insurer-in\"}}]}\n",
+            data, lxt_env_path("LX_SCHEMAS_DIR"), hub.pub, hub.router, dir);
+    fclose(f);
+    const char *argv[] = {lxt_env_path("LX_LINGUA"), "serve", "--config",
+                          path, NULL};
+    char *out = NULL, *errout = NULL;
+    int rc = lxt_run(argv, T(10000), &out, &errout, 1 << 16);
+    CHECK(rc == 3, "exit code %d: %s", rc, errout ? errout : "");
+    char where[LXT_PATH_MAX + 64];
+    snprintf(where, sizeof(where), "%s:5:", path);
+    CHECK(errout && strstr(errout, where) &&
+              strstr(errout, "/partners/insurer/x12/ours/qualifer") &&
+              strstr(errout, "unknown key"),
+          "located error: %s", errout ? errout : "");
+    free(out);
+    free(errout);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -498,6 +534,7 @@ int main(void)
     CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
           "exit status 0x%x", (unsigned)st);
     lxt_hub_check_log(&hub);
+    bad_profile();
     lxt_client_destroy(&cl);
     lxt_target_stop(&target);
     lx_x12_defs_destroy(&defs);
