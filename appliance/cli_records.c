@@ -85,6 +85,8 @@ static int open_store(const lx_cli_target *t, const lx_config *cfg,
         o.map_size = cfg->map_size;
         o.max_map_size = cfg->max_map_size;
         o.no_sync = !cfg->sync;
+        o.durability = cfg->durability_lmdb ? LX_STORE_DURABILITY_LMDB
+                                            : LX_STORE_DURABILITY_WAL;
     }
     lx_error err;
     lx_error_clear(&err);

@@ -276,6 +276,9 @@ int lx_hub_open(const lx_config *cfg, lx_hub **out, lx_error *err)
                            .map_size = cfg->map_size,
                            .max_map_size = cfg->max_map_size,
                            .no_sync = !cfg->sync,
+                           .durability = cfg->durability_lmdb
+                                             ? LX_STORE_DURABILITY_LMDB
+                                             : LX_STORE_DURABILITY_WAL,
                            .max_batch = cfg->max_batch,
                            .traces = cfg->trace_retention_hours > 0};
     rc = lx_store_open(&so, &hub->store, err);

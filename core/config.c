@@ -320,6 +320,11 @@ static int load_store(loader *ld, json_t *obj, const char *ptr)
             if (!json_is_boolean(v))
                 return fail(ld, at, "must be true or false");
             ld->cfg->sync = json_is_true(v);
+        } else if (strcmp(key, "durability") == 0) {
+            const char *d = json_string_value(v);
+            if (!d || (strcmp(d, "wal") != 0 && strcmp(d, "lmdb") != 0))
+                return fail(ld, at, "must be \"wal\" or \"lmdb\"");
+            ld->cfg->durability_lmdb = strcmp(d, "lmdb") == 0;
         } else {
             return fail_unknown(ld, at, key);
         }

@@ -47,6 +47,8 @@ typedef struct lx_config {
     size_t max_map_size;/* growth ceiling in bytes, 0 = the store's default
                            (1 TiB): store.max_size_mb */
     bool sync;          /* fsync on commit (default true) */
+    bool durability_lmdb; /* store.durability "lmdb": LMDB syncs each
+                             commit; default "wal" (docs/store.md) */
     size_t max_batch;   /* upserts per group commit (default 1024) */
     char *api_token;    /* bearer token of HTTP write requests, or NULL:
                            from "security": {"api_token_env": NAME} */
@@ -81,7 +83,8 @@ typedef struct lx_config {
  * bus.router start with tcp://, ipc:// or inproc:// and differ;
  * limits.max_payload is 1 KiB..1 GiB; store.map_size_mb and
  * store.max_size_mb 1..1048576;
- * store.max_batch 1..65536; store.sync a boolean; log.level and log.format
+ * store.max_batch 1..65536; store.sync a boolean; store.durability "wal"
+ * or "lmdb"; log.level and log.format
  * are names (lx_log_parse_level, lx_log_parse_format); systems and
  * partners are objects of objects (a partner's contents are the EDI
  * adapter's to validate); adapters is an array of objects, each with a non-empty string
