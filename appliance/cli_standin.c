@@ -19,8 +19,8 @@
  *
  * Each request is printed on stdout as one line, and appended to --log as
  * one JSON object per line (time, method, path, identifier, selected
- * headers, body as JSON when it parses). --fail N answers N to every call
- * (outage drills). */
+ * headers, body as JSON when it parses); --show N also prints the first N
+ * lines of each body. --fail N answers N to every call (outage drills). */
 #include "appliance/cli.h"
 #include "core/http_server.h"
 #include "core/id.h"
@@ -51,6 +51,7 @@ typedef struct standin {
     const char *name;
     FILE *log;
     int fail_status;
+    int show_lines;  /* --show N: print up to N lines of each body */
     unsigned next_id;
     unsigned next_token;
     pthread_mutex_t mu;
@@ -150,6 +151,24 @@ static void record(standin *s, const lx_http_request *req, int status,
            lx_http_method(req), lx_http_path(req), ident ? "?identifier=" : "",
            ident ? ident : "", len, status, id && *id ? " id " : "",
            id && *id ? id : "");
+    if (s->show_lines > 0 && len) {
+        /* The body, indented under its request line: pretty JSON when it
+         * parses, else the text (EDI, forms) as it came. */
+        json_t *b = json_object_get(line, "body");
+        char *text = json_is_string(b)
+                         ? lx_xstrdup(json_string_value(b))
+                         : json_dumps(b, JSON_INDENT(2) | JSON_SORT_KEYS);
+        int shown = 0;
+        for (char *p = text, *nl; p && *p; p = nl ? nl + 1 : NULL) {
+            nl = strchr(p, '\n');
+            if (shown++ == s->show_lines) {
+                printf("    ...\n");
+                break;
+            }
+            printf("    %.*s\n", nl ? (int)(nl - p) : (int)strlen(p), p);
+        }
+        free(text);
+    }
     fflush(stdout);
     json_decref(line);
 }
@@ -296,19 +315,20 @@ static void handle(void *ctx, const lx_http_request *req,
 
 static const char standin_usage[] =
     "usage: lingua stand-in --listen HOST:PORT [--name NAME] [--log FILE]\n"
-    "                       [--fail STATUS]\n"
+    "                       [--show LINES] [--fail STATUS]\n"
     "\n"
     "Answer like a target system (FHIR server or REST API) on loopback and\n"
     "show every call the hub makes. POST creates (201 + Location), PUT with\n"
     "?identifier= is a conditional update, PUT/PATCH/DELETE/GET act on\n"
     "<collection>/<id>, POST /token hands out OAuth2 tokens. --log appends\n"
-    "each request as a JSON line; --fail answers STATUS to every call.\n"
+    "each request as a JSON line; --show prints up to LINES lines of each\n"
+    "body; --fail answers STATUS to every call.\n"
     "Stops on SIGINT/SIGTERM.\n";
 
 int lx_cli_standin(int argc, char **argv)
 {
     const char *listen = NULL, *name = "stand-in", *log_path = NULL;
-    int fail = 0;
+    int fail = 0, show = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -323,6 +343,9 @@ int lx_cli_standin(int argc, char **argv)
             i++;
         } else if (strcmp(a, "--log") == 0 && v) {
             log_path = v;
+            i++;
+        } else if (strcmp(a, "--show") == 0 && v) {
+            show = atoi(v);
             i++;
         } else if (strcmp(a, "--fail") == 0 && v) {
             fail = atoi(v);
@@ -342,7 +365,7 @@ int lx_cli_standin(int argc, char **argv)
         fputs(standin_usage, stderr);
         return LX_EXIT_USAGE;
     }
-    standin s = {.name = name, .fail_status = fail};
+    standin s = {.name = name, .fail_status = fail, .show_lines = show};
     pthread_mutex_init(&s.mu, NULL);
     s.res = lx_xcalloc(STANDIN_RESOURCES_MAX, sizeof(resource));
     if (log_path && !(s.log = fopen(log_path, "a"))) {

@@ -79,7 +79,7 @@ int lx_hub_fhir_start(lx_hub *hub, size_t i, const json_t *a,
     rc = lx_fhir_out_new(&fo, &ha->fhir_out, err);
     if (rc != 0)
         return rc;
-    lx_outbound_ops ops;
+    lx_outbound_ops ops = {0};
     lx_fhir_out_ops(ha->fhir_out, &ops);
     rc = lx_delivery_start(hub->store, &dopt, &ops, &ha->delivery, err);
     if (rc == 0)
