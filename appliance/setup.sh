@@ -6,7 +6,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${BUILD_DIR:-$here/build}
-packages=(build-essential cmake pkg-config curl libjansson-dev liblmdb-dev
+packages=(build-essential cmake pkg-config curl python3 python3-zmq libjansson-dev liblmdb-dev
           libzmq3-dev libssl-dev libpcre2-dev libxml2-dev libxslt1-dev
           libcurl4-openssl-dev libmicrohttpd-dev libcmocka-dev)
 
