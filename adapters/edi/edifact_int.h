@@ -44,6 +44,10 @@ typedef struct lx_edifact_store {
     size_t elem_count, elem_cap;
     lx_edifact_cseg *segs;
     size_t seg_count, seg_cap;
+    /* The lexer's stop bytes for the delimiters in special_for. */
+    uint64_t special[4];
+    lx_edifact_delims special_for;
+    int special_ok;
 } lx_edifact_store;
 
 #define LX_EDIFACT_IN_TEXT 0x80000000u

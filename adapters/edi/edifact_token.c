@@ -179,161 +179,148 @@ static void text_append(lx_edifact_store *s, const char *p, size_t n)
     s->text_len += n;
 }
 
-/* The element being read: its parts (repetitions) so far, the
- * components of the current part, and where the current component
- * started: in the lexer's buffer, or in store->text once a release
- * character made it differ from its input. */
-typedef struct elem_state {
-    uint32_t part_first, comp_first;
-    size_t comp_start; /* buffer offset of the current component */
-    int escaped;
-    size_t text_start; /* its text offset when escaped */
-} elem_state;
-
-/* End the current component; `end` is the offset of its separator. */
-static int push_component(lx_edifact_lexer *lx, lx_edifact_store *s,
-                          elem_state *es, size_t end,
-                          const lx_edifact_cseg *seg, lx_error *err)
-{
-    if (s->comp_count - es->comp_first >= LX_EDIFACT_MAX_COMPONENTS)
-        return lex_error(lx, seg->offset, seg->line, LX_ELIMIT, err,
-                         "too many components");
-    LX_EDIFACT_GROW(s->comps, s->comp_count, s->comp_cap);
-    lx_edifact_range *c = &s->comps[s->comp_count++];
-    if (es->escaped) {
-        c->first = (uint32_t)es->text_start | LX_EDIFACT_IN_TEXT;
-        c->count = (uint32_t)(s->text_len - es->text_start);
-    } else {
-        c->first = (uint32_t)es->comp_start;
-        c->count = (uint32_t)(end - es->comp_start);
-    }
-    es->escaped = 0;
-    es->comp_start = end + 1;
-    return 0;
-}
-
-static void push_part(lx_edifact_store *s, elem_state *es)
-{
-    LX_EDIFACT_GROW(s->parts, s->part_count, s->part_cap);
-    s->parts[s->part_count].first = es->comp_first;
-    s->parts[s->part_count].count = (uint32_t)(s->comp_count - es->comp_first);
-    s->part_count++;
-    es->comp_first = (uint32_t)s->comp_count;
-}
-
-static void push_element(lx_edifact_store *s, elem_state *es)
-{
-    push_part(s, es);
-    LX_EDIFACT_GROW(s->elems, s->elem_count, s->elem_cap);
-    s->elems[s->elem_count].first = es->part_first;
-    s->elems[s->elem_count].count = (uint32_t)(s->part_count - es->part_first);
-    s->elem_count++;
-    es->part_first = (uint32_t)s->part_count;
-}
-
-/* The bytes that end a run of ordinary text, as a 256-bit set. */
-typedef struct special_set {
-    uint64_t bits[4];
-} special_set;
-
-static void special_add(special_set *set, char c)
+/* The bytes that end a run of ordinary text, as a 256-bit set, cached
+ * in the store for the delimiters it was built for. */
+static void special_add(uint64_t bits[4], char c)
 {
     unsigned char u = (unsigned char)c;
-    set->bits[u >> 6] |= (uint64_t)1 << (u & 63);
+    bits[u >> 6] |= (uint64_t)1 << (u & 63);
 }
 
-static void special_init(special_set *set, const lx_edifact_delims *d)
+static const uint64_t *specials(lx_edifact_store *s, const lx_edifact_delims *d)
 {
-    memset(set, 0, sizeof(*set));
-    special_add(set, d->component);
-    special_add(set, d->element);
-    special_add(set, d->segment);
-    special_add(set, '\n');
+    if (s->special_ok && memcmp(&s->special_for, d, sizeof(*d)) == 0)
+        return s->special;
+    memset(s->special, 0, sizeof(s->special));
+    special_add(s->special, d->component);
+    special_add(s->special, d->element);
+    special_add(s->special, d->segment);
+    special_add(s->special, '\n');
     if (d->release != '\0')
-        special_add(set, d->release);
+        special_add(s->special, d->release);
     if (d->repetition != '\0')
-        special_add(set, d->repetition);
+        special_add(s->special, d->repetition);
+    s->special_for = *d;
+    s->special_ok = 1;
+    return s->special;
 }
 
-static int is_special(const special_set *set, char c)
+static inline int is_special(const uint64_t bits[4], char c)
 {
     unsigned char u = (unsigned char)c;
-    return (int)((set->bits[u >> 6] >> (u & 63)) & 1);
+    return (int)((bits[u >> 6] >> (u & 63)) & 1);
 }
 
 static int read_elements(lx_edifact_lexer *lx, lx_edifact_store *s,
                          lx_edifact_cseg *seg, lx_error *err)
 {
     const lx_edifact_delims *d = &lx->delims;
-    elem_state es = {(uint32_t)s->part_count, (uint32_t)s->comp_count,
-                     lx->pos, 0, 0};
+    const uint64_t *set = specials(s, d);
     const char *buf = lx->buf;
-    special_set set;
-    special_init(&set, d);
-    int rc = 0;
+    const size_t len = lx->len;
+    size_t pos = lx->pos;
+    const char *rule = NULL;
+    int code = 0;
+    /* The element being read: its parts (repetitions) start at part_first,
+     * the current part's components at comp_first; the current component
+     * starts at comp_start in buf, or, once a release character made it
+     * differ from its input, at text_start in store->text. */
+    size_t part_first = s->part_count, comp_first = s->comp_count;
+    size_t comp_start = pos, text_start = 0;
+    int escaped = 0;
     /* pos is just after the element separator that follows the tag. */
     for (;;) {
         /* Ordinary bytes are skipped in one run up to the next service
          * character or line feed (copied only in an escaped value). */
-        size_t run = lx->pos;
-        while (run < lx->len && !is_special(&set, buf[run]))
+        size_t run = pos;
+        while (run < len && !is_special(set, buf[run]))
             run++;
-        if (es.escaped && run > lx->pos)
-            text_append(s, buf + lx->pos, run - lx->pos);
-        lx->pos = run;
-        if (lx->pos >= lx->len) {
-            rc = lex_error(lx, seg->offset, seg->line, LX_ESYNTAX, err,
-                           "segment not terminated");
+        if (escaped && run > pos)
+            text_append(s, buf + pos, run - pos);
+        pos = run;
+        if (pos >= len) {
+            code = LX_ESYNTAX;
+            rule = "segment not terminated";
             break;
         }
-        size_t at = lx->pos;
-        char c = buf[lx->pos++];
+        size_t at = pos;
+        char c = buf[pos++];
         if (c == '\n')
             lx->line++;
-        if (d->release != '\0' && c == d->release) {
-            if (lx->pos >= lx->len) {
-                rc = lex_error(lx, seg->offset, seg->line, LX_ESYNTAX, err,
-                               "release character at the end of input");
+        if (c == d->release && d->release != '\0') {
+            if (pos >= len) {
+                code = LX_ESYNTAX;
+                rule = "release character at the end of input";
                 break;
             }
-            if (!es.escaped) {
-                es.escaped = 1;
-                es.text_start = s->text_len;
-                text_append(s, buf + es.comp_start, at - es.comp_start);
+            if (!escaped) {
+                escaped = 1;
+                text_start = s->text_len;
+                text_append(s, buf + comp_start, at - comp_start);
             }
-            c = buf[lx->pos++];
+            c = buf[pos++];
             if (c == '\n')
                 lx->line++;
             text_append(s, &c, 1);
-        } else if (c == d->component) {
-            rc = push_component(lx, s, &es, at, seg, err);
-        } else if (d->repetition != '\0' && c == d->repetition) {
-            rc = push_component(lx, s, &es, at, seg, err);
-            if (rc == 0) {
-                if (s->part_count - es.part_first >= LX_EDIFACT_MAX_REPEATS)
-                    rc = lex_error(lx, seg->offset, seg->line, LX_ELIMIT, err,
-                                   "too many repetitions");
-                else
-                    push_part(s, &es);
-            }
-        } else if (c == d->element || c == d->segment) {
-            rc = push_component(lx, s, &es, at, seg, err);
-            if (rc == 0 &&
-                s->elem_count - seg->elems.first >= LX_EDIFACT_MAX_ELEMENTS)
-                rc = lex_error(lx, seg->offset, seg->line, LX_ELIMIT, err,
-                               "too many data elements");
-            if (rc == 0)
-                push_element(s, &es);
-            if (rc == 0 && c == d->segment)
-                break;
-        } else if (es.escaped) {
-            text_append(s, &c, 1); /* a line feed inside a value */
+            continue;
         }
-        if (rc != 0)
+        int is_rep = c == d->repetition && d->repetition != '\0';
+        if (c != d->component && c != d->element && c != d->segment &&
+            !is_rep) {
+            if (escaped)
+                text_append(s, &c, 1); /* a line feed inside a value */
+            continue;
+        }
+        /* The end of a component. */
+        if (s->comp_count - comp_first >= LX_EDIFACT_MAX_COMPONENTS) {
+            code = LX_ELIMIT;
+            rule = "too many components";
+            break;
+        }
+        LX_EDIFACT_GROW(s->comps, s->comp_count, s->comp_cap);
+        lx_edifact_range *cr = &s->comps[s->comp_count++];
+        if (escaped) {
+            cr->first = (uint32_t)text_start | LX_EDIFACT_IN_TEXT;
+            cr->count = (uint32_t)(s->text_len - text_start);
+        } else {
+            cr->first = (uint32_t)comp_start;
+            cr->count = (uint32_t)(at - comp_start);
+        }
+        escaped = 0;
+        comp_start = pos;
+        if (c == d->component)
+            continue;
+        if (is_rep && s->part_count - part_first >= LX_EDIFACT_MAX_REPEATS) {
+            code = LX_ELIMIT;
+            rule = "too many repetitions";
+            break;
+        }
+        if (!is_rep &&
+            s->elem_count - seg->elems.first >= LX_EDIFACT_MAX_ELEMENTS) {
+            code = LX_ELIMIT;
+            rule = "too many data elements";
+            break;
+        }
+        LX_EDIFACT_GROW(s->parts, s->part_count, s->part_cap);
+        s->parts[s->part_count].first = (uint32_t)comp_first;
+        s->parts[s->part_count].count = (uint32_t)(s->comp_count - comp_first);
+        s->part_count++;
+        comp_first = s->comp_count;
+        if (is_rep)
+            continue;
+        LX_EDIFACT_GROW(s->elems, s->elem_count, s->elem_cap);
+        s->elems[s->elem_count].first = (uint32_t)part_first;
+        s->elems[s->elem_count].count = (uint32_t)(s->part_count - part_first);
+        s->elem_count++;
+        part_first = s->part_count;
+        if (c == d->segment)
             break;
     }
+    lx->pos = pos;
     seg->elems.count = (uint32_t)(s->elem_count - seg->elems.first);
-    return rc;
+    if (code != 0)
+        return lex_error(lx, seg->offset, seg->line, code, err, rule);
+    return 0;
 }
 
 const char *lx_edifact_cseg_comp(const lx_edifact_store *s,

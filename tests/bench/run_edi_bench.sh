@@ -2,25 +2,31 @@
 # tests/bench/run_edi_bench.sh: the EDI parse benchmark (README.md, "EDI").
 #
 # Generates a ~100 MB X12 834 and a ~100 MB EDIFACT ORDERS interchange in
-# /tmp, streams them with bench_edi (our readers), installs the npm
-# packages node-x12 and edifact into a temp dir, times them on the same
-# kind of file and prints throughput, peak RSS and the ratios.
+# /tmp, streams them with bench_edi (our readers: envelope checks, and with
+# the definitions of schemas/ loops/groups, order, repeats, element types
+# and lengths), installs the npm packages node-x12 and edifact into a temp
+# dir, times them on the same files in the same run and prints throughput,
+# peak RSS and the ratios. A 10 MB file of the same shape shows that our
+# peak RSS does not grow with the input.
 #
 # The npm parsers load the whole file into memory (node-x12 ~57 bytes of
-# heap per input byte per the issue), so they get the 10 MB files (same
-# generator, same content shape) unless NODE_MB says otherwise.
+# heap per input byte), so node gets a large heap (NODE_HEAP_MB, default
+# 16384) and needs ~6 GiB for 100 MB; NODE_MB=10 gives them the 10 MB file
+# instead, for a quicker run.
 #
 # Usage: tests/bench/run_edi_bench.sh [path/to/bench_edi]
 #   (default build-stream-rel/tests/bench/bench_edi; build it with
 #    cmake -B build-stream-rel -DCMAKE_BUILD_TYPE=Release)
-# Environment: MB (default 100), NODE_MB (default 10), KEEP=1 keeps /tmp
-# files, NPM_DIR reuses an install dir.
+# Environment: MB (default 100), NODE_MB (default MB), SMALL_MB (default
+# 10), KEEP=1 keeps /tmp files, NPM_DIR reuses an install dir.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
 bench=${1:-$here/build-stream-rel/tests/bench/bench_edi}
 mb=${MB:-100}
-node_mb=${NODE_MB:-10}
+node_mb=${NODE_MB:-$mb}
+small_mb=${SMALL_MB:-10}
+node_heap=${NODE_HEAP_MB:-16384}
 tmp=$(mktemp -d /tmp/lx_edi_bench.XXXXXX)
 npm_dir=${NPM_DIR:-$tmp/npm}
 cleanup() { [ "${KEEP:-0}" = 1 ] || rm -rf "$tmp"; }
@@ -34,10 +40,10 @@ timev=/usr/bin/time
 echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "host: $(uname -srm), $(nproc) cpus, node $(node --version)"
 
-"$bench" gen-x12 "$tmp/834_$mb.x12" "$mb"
-"$bench" gen-edifact "$tmp/orders_$mb.edi" "$mb"
-"$bench" gen-x12 "$tmp/834_$node_mb.x12" "$node_mb"
-"$bench" gen-edifact "$tmp/orders_$node_mb.edi" "$node_mb"
+for size in $(printf '%s\n' "$mb" "$node_mb" "$small_mb" | sort -u); do
+    "$bench" gen-x12 "$tmp/834_$size.x12" "$size"
+    "$bench" gen-edifact "$tmp/orders_$size.edi" "$size"
+done
 
 # Peak RSS of a command in KiB, from GNU time -v; its stdout goes to $out.
 run_timed() { # out-file cmd...
@@ -50,22 +56,28 @@ field() { # file key -> value of key=value
 }
 
 declare -A rate rss
+# our_<kind>_<mode>: mode raw (envelopes only), defs (validated against
+# the definitions; the tree is built on demand), tree (the JSON tree of
+# every transaction/message built too), small (defs on the small file).
 for kind in x12 edifact; do
-    f=$tmp/834_$mb.x12
-    [ $kind = edifact ] && f=$tmp/orders_$mb.edi
-    for size in "$mb" "$node_mb"; do
-        g=${f/_$mb./_$size.}
-        r=$(run_timed "$tmp/our_${kind}_$size.out" "$bench" "$kind" "$g")
-        cat "$tmp/our_${kind}_$size.out"
-        rate[our_${kind}_$size]=$(field "$tmp/our_${kind}_$size.out" MB/s)
-        rss[our_${kind}_$size]=$r
+    f=$tmp/834_$mb.x12; s=$tmp/834_$small_mb.x12; defs=$here/schemas/x12/005010
+    if [ $kind = edifact ]; then
+        f=$tmp/orders_$mb.edi; s=$tmp/orders_$small_mb.edi
+        defs=$here/schemas/edifact/d96a
+    fi
+    for mode in raw defs tree small; do
+        case $mode in
+            raw) args=("$f" -) ;;
+            defs) args=("$f" "$defs") ;;
+            tree) args=("$f" "$defs" tree) ;;
+            small) args=("$s" "$defs") ;;
+        esac
+        out=$tmp/our_${kind}_$mode.out
+        r=$(run_timed "$out" "$bench" "$kind" "${args[@]}")
+        cat "$out"
+        rate[our_${kind}_$mode]=$(field "$out" MB/s)
+        rss[our_${kind}_$mode]=$r
     done
-    defs=$here/schemas/x12/005010
-    [ $kind = edifact ] && defs=$here/schemas/edifact/d96a
-    r=$(run_timed "$tmp/our_${kind}_defs.out" "$bench" "$kind" "$f" "$defs")
-    cat "$tmp/our_${kind}_defs.out"
-    rate[our_${kind}_defs]=$(field "$tmp/our_${kind}_defs.out" MB/s)
-    rss[our_${kind}_defs]=$r
 done
 
 mkdir -p "$npm_dir"
@@ -109,7 +121,8 @@ EOF
 for kind in x12 edifact; do
     g=$tmp/834_$node_mb.x12
     [ $kind = edifact ] && g=$tmp/orders_$node_mb.edi
-    if r=$(run_timed "$tmp/node_$kind.out" node "$tmp/$kind.js" "$g"); then
+    if r=$(run_timed "$tmp/node_$kind.out" node \
+             --max-old-space-size="$node_heap" "$tmp/$kind.js" "$g"); then
         cat "$tmp/node_$kind.out"
         rate[node_$kind]=$(field "$tmp/node_$kind.out" MB/s)
         rss[node_$kind]=$r
@@ -120,18 +133,22 @@ for kind in x12 edifact; do
 done
 
 echo
-printf '%-34s %10s %14s\n' "parser (file)" "MB/s" "peak RSS MiB"
-row() { printf '%-34s %10s %14s\n' "$1" "$2" "$(( ${3:-0} / 1024 ))"; }
+printf '%-44s %10s %14s\n' "parser (file)" "MB/s" "peak RSS MiB"
+row() { printf '%-44s %10s %14s\n' "$1" "$2" "$(( ${3:-0} / 1024 ))"; }
 for kind in x12 edifact; do
-    row "lingua $kind ($mb MB)" "${rate[our_${kind}_$mb]}" "${rss[our_${kind}_$mb]}"
-    row "lingua $kind ($node_mb MB)" "${rate[our_${kind}_$node_mb]}" "${rss[our_${kind}_$node_mb]}"
-    row "lingua $kind +defs ($mb MB)" "${rate[our_${kind}_defs]}" "${rss[our_${kind}_defs]}"
+    row "lingua $kind, envelopes only ($mb MB)" "${rate[our_${kind}_raw]}" "${rss[our_${kind}_raw]}"
+    row "lingua $kind + definitions ($mb MB)" "${rate[our_${kind}_defs]}" "${rss[our_${kind}_defs]}"
+    row "lingua $kind + definitions + tree ($mb MB)" "${rate[our_${kind}_tree]}" "${rss[our_${kind}_tree]}"
+    row "lingua $kind + definitions ($small_mb MB)" "${rate[our_${kind}_small]}" "${rss[our_${kind}_small]}"
     name=node-x12; [ $kind = edifact ] && name=edifact
     row "npm $name ($node_mb MB)" "${rate[node_$kind]}" "${rss[node_$kind]}"
 done
 echo
 for kind in x12 edifact; do
-    awk -v a="${rate[our_${kind}_$mb]}" -v d="${rate[our_${kind}_defs]}" \
-        -v b="${rate[node_$kind]}" -v k=$kind \
-        'BEGIN { if (b > 0) printf "%s throughput ratio lingua/npm: %.1fx (with definitions %.1fx)\n", k, a / b, d / b }'
+    awk -v a="${rate[our_${kind}_defs]}" -v t="${rate[our_${kind}_tree]}" \
+        -v r="${rate[our_${kind}_raw]}" -v b="${rate[node_$kind]}" -v k=$kind \
+        'BEGIN { if (b > 0) printf "%s lingua/npm throughput: %.1fx validated (tree on demand), %.1fx with every tree built, %.1fx envelopes only\n", k, a / b, t / b, r / b }'
+    awk -v a="${rss[our_${kind}_defs]}" -v s="${rss[our_${kind}_small]}" \
+        -v b="${rss[node_$kind]}" -v k=$kind -v m=$mb -v sm=$small_mb \
+        'BEGIN { printf "%s peak RSS: lingua %d MiB (%d MB) vs %d MiB (%s MB); npm %d MiB\n", k, a / 1024, m, s / 1024, sm, b / 1024 }'
 done

@@ -641,6 +641,164 @@ static bool under_sanitizer(void)
 #endif
 }
 
+/* The tree is built on demand: a message read and validated but never
+ * asked for its tree costs no JSON, and the tree built later is the one
+ * lx_edifact_reader_next returns: groups placed by the definition, values
+ * unescaped, findings the same. */
+#define ORDERS_LAZY                                                         \
+    "UNA:+.? 'UNB+UNOC:3+SENDER+RECEIVER+240101:1200+REF1'"                  \
+    "UNH+M1+ORDERS:D:96A:UN'BGM+220+PO?+1?'X+9'DTM+137:20240101:102'"        \
+    "NAD+BY+5412345000013::9'RFF+VA:BE1'LIN+1++4000862141404:EN'"            \
+    "QTY+21:ten'UNS+S'UNT+9+M1'UNZ+1+REF1'"
+
+static void test_edifact_reader_msg_tree_on_demand(void **state)
+{
+    (void)state;
+    if (!edifact_defs)
+        skip();
+    lx_edifact_reader_options opts;
+    memset(&opts, 0, sizeof opts);
+    opts.parse.flags = LX_EDIFACT_LENIENT;
+    opts.parse.defs = edifact_defs;
+    lx_error err;
+    lx_error_clear(&err);
+    lx_edifact_diags lazy_d, eager_d;
+    lx_edifact_diags_init(&lazy_d);
+    lx_edifact_diags_init(&eager_d);
+
+    /* Read and dropped without a tree. */
+    lx_edifact_reader *r = NULL;
+    lx_edifact_msg *m = NULL;
+    assert_int_equal(lx_edifact_reader_open_mem(ORDERS_LAZY,
+                                                strlen(ORDERS_LAZY), &opts,
+                                                &r, &err),
+                     0);
+    assert_int_equal(lx_edifact_reader_next_msg(r, &m, &lazy_d, &err), 0);
+    lx_edifact_msg_destroy(&m);
+    assert_null(m);
+    lx_edifact_msg_destroy(&m); /* accepts NULL */
+    lx_edifact_reader_close(&r);
+    /* QTY 6060 "ten" is not numeric: found without building the tree. */
+    assert_int_equal(lazy_d.count, 1);
+    assert_int_equal(lazy_d.items[0].code, LX_EDIFACT_UC_INVALID_CHARS);
+    assert_int_equal(lazy_d.items[0].segment_pos, 7);
+    lazy_d.count = 0;
+
+    assert_int_equal(lx_edifact_reader_open_mem(ORDERS_LAZY,
+                                                strlen(ORDERS_LAZY), &opts,
+                                                &r, &err),
+                     0);
+    assert_int_equal(lx_edifact_reader_next_msg(r, &m, &lazy_d, &err), 0);
+    json_t *lazy = lx_edifact_msg_tree(m);
+    assert_ptr_equal(lx_edifact_msg_tree(m), lazy); /* built once */
+    lx_edifact_reader_close(&r);
+
+    json_t *eager = NULL;
+    assert_int_equal(lx_edifact_reader_open_mem(ORDERS_LAZY,
+                                                strlen(ORDERS_LAZY), &opts,
+                                                &r, &err),
+                     0);
+    assert_int_equal(lx_edifact_reader_next(r, &eager, &eager_d, &err), 0);
+    lx_edifact_reader_close(&r);
+    assert_true(json_equal(lazy, eager));
+    assert_int_equal(lazy_d.count, eager_d.count);
+
+    json_t *msg = json_array_get(
+        json_object_get(json_array_get(json_object_get(lazy, "interchanges"),
+                                       0),
+                        "messages"),
+        0);
+    json_t *bgm = json_array_get(json_object_get(msg, "segments"), 0);
+    assert_string_equal(json_string_value(json_array_get(
+                            json_array_get(json_object_get(bgm, "elements"),
+                                           1),
+                            0)),
+                        "PO+1'X");
+    json_t *groups = json_object_get(msg, "groups");
+    assert_int_equal(json_array_size(groups), 2);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(groups, 0), "id")),
+        "SG2");
+    json_t *sg3 = json_array_get(
+        json_object_get(json_array_get(groups, 0), "groups"), 0);
+    assert_string_equal(json_string_value(json_object_get(sg3, "id")), "SG3");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(groups, 1), "id")),
+        "SG25");
+    assert_non_null(json_object_get(msg, "UNT"));
+
+    json_decref(eager);
+    lx_edifact_msg_destroy(&m);
+    lx_edifact_diags_fini(&lazy_d);
+    lx_edifact_diags_fini(&eager_d);
+}
+
+/* An X12 transaction validated and dropped without its tree, and one
+ * whose tree is built after validation: loops as the definition says. */
+static void test_x12_reader_tree_on_demand(void **state)
+{
+    (void)state;
+    if (!x12_defs)
+        skip();
+    static const char text[] =
+        "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER"
+        "       *240101*1200*^*00501*000000001*0*T*:~"
+        "GS*BE*S*R*20240101*1200*1*X*005010X220A1~"
+        "ST*834*0001*005010X220A1~BGN*00*1*20240101*1200****2~"
+        "N1*P5**FI*999888777~N1*IN**FI*654456654~"
+        "INS*Z*18*021*20*A***FT~REF*0F*000000001~DTP*356*D8*20240101~"
+        "NM1*IL*1*DOE*JOHN*P***34*000000001~SE*9*0001~"
+        "ST*834*0002*005010X220A1~BGN*00*1*20240101*1200****2~"
+        "N1*P5**FI*999888777~N1*IN**FI*654456654~"
+        "INS*Y*18*021*20*A***FT~REF*0F*000000001~"
+        "NM1*IL*1*DOE*JOHN*P***34*000000001~SE*8*0002~"
+        "GE*2*1~IEA*1*000000001~";
+    lx_error err;
+    lx_error_clear(&err);
+    lx_x12_reader *r = NULL;
+    lx_x12_doc *txn = NULL;
+    assert_int_equal(lx_x12_reader_open_mem(text, sizeof(text) - 1, x12_defs,
+                                            LX_X12_PARSE_LENIENT, NULL, &r,
+                                            &err),
+                     0);
+    assert_int_equal(lx_x12_reader_next(r, &txn, &err), 0);
+    /* INS01 "Z": not in its code list, found before any tree exists. */
+    assert_int_equal(lx_x12_doc_diag_count(txn), 1);
+    assert_string_equal(lx_x12_doc_diag(txn, 0)->x12_code, "7");
+    assert_int_equal(lx_x12_doc_diag(txn, 0)->segment_pos, 5);
+    assert_int_equal(lx_x12_doc_diag(txn, 0)->element_pos, 1);
+    lx_x12_doc_destroy(&txn);
+
+    assert_int_equal(lx_x12_reader_next(r, &txn, &err), 0);
+    assert_int_equal(lx_x12_doc_diag_count(txn), 0);
+    json_t *tree = lx_x12_doc_tree(txn);
+    assert_ptr_equal(lx_x12_doc_tree(txn), tree);
+    json_t *t = json_array_get(
+        json_object_get(
+            json_array_get(
+                json_object_get(
+                    json_array_get(json_object_get(tree, "interchanges"), 0),
+                    "groups"),
+                0),
+            "transactions"),
+        0);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(t, "SE"), "SE02")),
+                        "0002");
+    json_t *loops = json_object_get(t, "loops");
+    assert_int_equal(json_array_size(loops), 3); /* 1000A, 1000B, 2000 */
+    json_t *l2000 = json_array_get(loops, 2);
+    assert_string_equal(json_string_value(json_object_get(l2000, "id")),
+                        "2000");
+    assert_int_equal(json_array_size(json_object_get(l2000, "segments")), 2);
+    json_t *l2100a = json_array_get(json_object_get(l2000, "loops"), 0);
+    assert_string_equal(json_string_value(json_object_get(l2100a, "id")),
+                        "2100A");
+    lx_x12_doc_destroy(&txn);
+    assert_int_equal(lx_x12_reader_next(r, &txn, &err), LX_ENOTFOUND);
+    lx_x12_reader_close(&r);
+}
+
 static void test_x12_reader_rss_does_not_grow_with_file_size(void **state)
 {
     (void)state;
@@ -749,6 +907,8 @@ int main(void)
         cmocka_unit_test(test_edifact_reader_matches_parse_on_corpus),
         cmocka_unit_test(test_edifact_reader_envelope_findings_and_limits),
         cmocka_unit_test(test_edifact_reader_rss_does_not_grow_with_file_size),
+        cmocka_unit_test(test_edifact_reader_msg_tree_on_demand),
+        cmocka_unit_test(test_x12_reader_tree_on_demand),
     };
     /* LX_TEST_SKIP="*rss*" leaves out the large files (under valgrind). */
     if (getenv("LX_TEST_SKIP"))
