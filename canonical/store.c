@@ -2335,39 +2335,23 @@ static int snapshot_durable(lx_store *s, bool sync_under_lock, uint8_t *metas,
     return 0;
 }
 
-/* WAL owner: a checkpoint (see docs/store.md). Called by the checkpoint
- * thread, or at open and close when it is not running. */
+/* A checkpoint: record the newest snapshot as durable and pin it, the old
+ * pin going only once the new record is durable. The owner of the log
+ * records it in the log (see docs/store.md); a second writer (SHARED), after
+ * its fully synced commit, records a baseline in wal-base that the
+ * owner's recovery must not go below. */
 static int checkpoint(lx_store *s, bool clean, lx_error *err)
 {
+    bool owner = s->mode != MODE_SHARED;
     uint8_t *metas = lx_xmalloc(2 * s->page_size);
     MDB_txn *pin;
-    int rc = snapshot_durable(s, false, metas, &pin, err);
+    int rc = snapshot_durable(s, !owner, metas, &pin, err);
     if (rc == 0) {
-        rc = lx_wal_checkpoint(s->wal, mdb_txn_id(pin), metas, s->page_size,
-                               &s->origin, clean, err);
-        if (rc != 0) {
-            mdb_txn_abort(pin);
-        } else {
-            /* The old pin goes only once the new checkpoint is durable. */
-            if (s->pin)
-                mdb_txn_abort(s->pin);
-            s->pin = pin;
-        }
-    }
-    free(metas);
-    return rc;
-}
-
-/* SHARED: after a fully synced commit, record it as the baseline the log
- * owner's recovery must not go below, and pin it until the next one. */
-static int baseline(lx_store *s, lx_error *err)
-{
-    uint8_t *metas = lx_xmalloc(2 * s->page_size);
-    MDB_txn *pin;
-    int rc = snapshot_durable(s, true, metas, &pin, err);
-    if (rc == 0) {
-        rc = lx_wal_base_write(s->path, mdb_txn_id(pin), metas, s->page_size,
-                               err);
+        uint64_t txnid = mdb_txn_id(pin);
+        rc = owner ? lx_wal_checkpoint(s->wal, txnid, metas, s->page_size,
+                                       &s->origin, clean, err)
+                   : lx_wal_base_write(s->path, txnid, metas, s->page_size,
+                                       err);
         if (rc != 0) {
             mdb_txn_abort(pin);
         } else {
@@ -2524,13 +2508,7 @@ static void *checkpointer_main(void *arg)
     while (!s->ck_stop) {
         if (!s->ck_request) {
             struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += s->checkpoint_ms / 1000;
-            until.tv_nsec += (long)(s->checkpoint_ms % 1000) * 1000000L;
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
+            lx_wal_deadline(&until, s->checkpoint_ms);
             pthread_cond_timedwait(&s->ck_cv, &s->ck_mu, &until);
             if (s->ck_stop)
                 break;
@@ -2571,7 +2549,7 @@ static void committed(lx_store *s, item *list, uint64_t txnid,
     case MODE_SHARED: {
         lx_error err;
         lx_error_clear(&err);
-        if (baseline(s, &err) != 0) {
+        if (checkpoint(s, false, &err) != 0) {
             lx_log_error(NULL, "store: %s", err.msg);
             refuse(list, &err);
             hand_over(s, list, false);

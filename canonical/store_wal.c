@@ -545,16 +545,21 @@ int lx_wal_sync(lx_wal *w, lx_error *err)
     return 0;
 }
 
+void lx_wal_deadline(struct timespec *until, unsigned ms)
+{
+    clock_gettime(CLOCK_REALTIME, until);
+    until->tv_sec += ms / 1000;
+    until->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until->tv_nsec >= 1000000000L) {
+        until->tv_sec++;
+        until->tv_nsec -= 1000000000L;
+    }
+}
+
 void lx_wal_wait_checkpoint(lx_wal *w, unsigned timeout_ms)
 {
     struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    lx_wal_deadline(&until, timeout_ms);
     pthread_mutex_lock(&w->mu);
     uint64_t seen = w->checkpoints;
     while (w->checkpoints == seen)

@@ -87,6 +87,9 @@ int lx_wal_append(lx_wal *w, uint64_t txnid, const void *payload,
                   size_t len, lx_error *err);
 /* fdatasync the log. Errors: LX_EIO. */
 int lx_wal_sync(lx_wal *w, lx_error *err);
+/* The CLOCK_REALTIME time ms from now, for pthread_cond_timedwait. */
+struct timespec;
+void lx_wal_deadline(struct timespec *until, unsigned ms);
 /* Wait until a checkpoint newer than the one in place completes, or
  * timeout_ms passes. */
 void lx_wal_wait_checkpoint(lx_wal *w, unsigned timeout_ms);
