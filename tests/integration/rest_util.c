@@ -2,9 +2,11 @@
 #include "tests/integration/rest_util.h"
 #include "core/hash.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 json_t *rest_xref(const lxt_hub *h, const char *system, const char *type,
                   const char *id)
@@ -48,4 +50,26 @@ void rest_reply_json(lxt_reply *rep, int status, const char *json)
     rep->body_len = strlen(json);
     rep->body = malloc(rep->body_len + 1);
     memcpy(rep->body, json, rep->body_len + 1);
+}
+
+void rest_stop(lxt_hub *h)
+{
+    int st = lxt_hub_stop(h, SIGTERM, 15000 * lxt_scale());
+    LXT_CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+              "hub exit status %d", st);
+}
+
+int rest_finish(lxt_hub *h)
+{
+    if (h->pid)
+        rest_stop(h);
+    lxt_hub_check_log(h);
+    int fails = lxt_soft_failures();
+    lxt_hub_destroy(h);
+    if (fails) {
+        printf("FAIL: %d checks failed\n", fails);
+        return 1;
+    }
+    printf("PASS\n");
+    return 0;
 }

@@ -17,6 +17,14 @@ json_t *rest_xref(const lxt_hub *h, const char *system, const char *type,
 json_t *rest_wait_xref(const lxt_hub *h, const char *system, const char *type,
                        const char *id, int timeout_ms);
 
+/* Stop the hub when it runs (SIGTERM, it must exit 0), scan its log, destroy it;
+ * then the test's exit code: 1 with "FAIL" when a soft check failed,
+ * else 0 with "PASS". */
+int rest_finish(lxt_hub *h);
+
+/* Stop the hub with SIGTERM and check that it exited 0. */
+void rest_stop(lxt_hub *h);
+
 /* "sha256=<hex>" of HMAC-SHA256(secret, body). */
 void rest_sign(const char *secret, const char *body, char out[80]);
 

@@ -7,11 +7,9 @@
  * webhook, which accepts it: what goes out is valid JEDx. */
 #include "tests/integration/rest_util.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 static lxt_hub hub;
@@ -95,17 +93,7 @@ int main(void)
         lx_http_result_fini(&res);
     }
 
-    int st = lxt_hub_stop(&hub, SIGTERM, 15000 * lxt_scale());
-    LXT_CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-              "hub exit status %d", st);
-    lxt_hub_check_log(&hub);
-    int fails = lxt_soft_failures();
-    lxt_hub_destroy(&hub);
+    int rc = rest_finish(&hub);
     lxt_target_stop(&t);
-    if (fails) {
-        printf("FAIL: %d checks failed\n", fails);
-        return 1;
-    }
-    printf("PASS\n");
-    return 0;
+    return rc;
 }

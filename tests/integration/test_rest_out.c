@@ -18,11 +18,9 @@
 #include "tests/integration/rest_util.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define TOKEN_LIFE_MS 2000
@@ -304,18 +302,8 @@ int main(void)
     free(out);
 
     lxt_client_destroy(&bus);
-    int st = lxt_hub_stop(&hub, SIGTERM, 15000 * lxt_scale());
-    LXT_CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-              "hub exit status %d", st);
-    lxt_hub_check_log(&hub);
-    int fails = lxt_soft_failures();
-    lxt_hub_destroy(&hub);
+    int exit_code = rest_finish(&hub);
     lxt_target_stop(&badge);
     lxt_target_stop(&secure);
-    if (fails) {
-        printf("FAIL: %d checks failed\n", fails);
-        return 1;
-    }
-    printf("PASS\n");
-    return 0;
+    return exit_code;
 }

@@ -16,11 +16,9 @@
 #include "tests/integration/rest_util.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 static lxt_hub hub;
@@ -142,9 +140,7 @@ int main(void)
     wait_for(&sys_.page2_down, 2, "page 2 to be tried twice");
     check_holder("h-p1");
     check_holder("h-p2");
-    int st = lxt_hub_stop(&hub, SIGTERM, 15000 * lxt_scale());
-    LXT_CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-              "hub exit status %d", st);
+    rest_stop(&hub);
     pthread_mutex_lock(&sys_.mu);
     size_t before = sys_.count;
     sys_.down = false;
@@ -159,9 +155,7 @@ int main(void)
     check_holder("h-p3");
     check_holder("h-p4");
     check_holder("h-p5");
-    st = lxt_hub_stop(&hub, SIGTERM, 15000 * lxt_scale());
-    LXT_CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-              "hub exit status %d", st);
+    rest_stop(&hub);
 
     pthread_mutex_lock(&sys_.mu);
     printf("   requests: page 1 x%d, page 2 x%d ok + x%d down, page 3 x%d, "
@@ -182,14 +176,7 @@ int main(void)
         LXT_SOFT_FAIL("%d unexpected requests", sys_.unexpected);
     pthread_mutex_unlock(&sys_.mu);
 
-    lxt_hub_check_log(&hub);
-    int fails = lxt_soft_failures();
-    lxt_hub_destroy(&hub);
+    int rc = rest_finish(&hub);
     lxt_target_stop(&t);
-    if (fails) {
-        printf("FAIL: %d checks failed\n", fails);
-        return 1;
-    }
-    printf("PASS\n");
-    return 0;
+    return rc;
 }
