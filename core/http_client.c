@@ -8,8 +8,13 @@
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
 
 #define BODY_MAX_DEFAULT ((size_t)16 << 20)
 
@@ -193,13 +198,67 @@ typedef struct xfer {
     struct xfer *next; /* free list or in-flight list */
 } xfer;
 
+/* Driven by curl_multi_socket_action on an epoll set of the sockets curl
+ * asks for (CURLMOPT_SOCKETFUNCTION) and its timer (TIMERFUNCTION): each
+ * pass touches the connections that are ready, not every transfer (with
+ * curl_multi_perform every call in flight costs a recv() per pass). */
 struct lx_http_multi {
     CURLM *m;
     xfer *free_list;
     xfer *in_flight;
     size_t active;
     int still_running;
+    int epfd;
+    int wake;          /* eventfd: lx_http_multi_wakeup */
+    long timer_ms;     /* curl's timeout, -1 none */
+    uint64_t timer_at; /* monotonic ms when it was set */
 };
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ud,
+                     void *sock_ud)
+{
+    (void)easy;
+    (void)sock_ud;
+    lx_http_multi *m = ud;
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(m->epfd, EPOLL_CTL_DEL, fd, NULL);
+        return 0;
+    }
+    struct epoll_event ev = {
+        .events = (what & CURL_POLL_IN ? EPOLLIN : 0u) |
+                  (what & CURL_POLL_OUT ? EPOLLOUT : 0u),
+        .data.fd = fd};
+    if (epoll_ctl(m->epfd, EPOLL_CTL_MOD, fd, &ev) != 0)
+        epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev);
+    return 0;
+}
+
+static int on_timer(CURLM *multi, long timeout_ms, void *ud)
+{
+    (void)multi;
+    lx_http_multi *m = ud;
+    m->timer_ms = timeout_ms;
+    m->timer_at = mono_ms();
+    return 0;
+}
+
+/* Run curl's timeouts when due; true when it ran. */
+static bool run_timer(lx_http_multi *m)
+{
+    if (m->timer_ms < 0 || mono_ms() < m->timer_at + (uint64_t)m->timer_ms)
+        return false;
+    m->timer_ms = -1;
+    curl_multi_socket_action(m->m, CURL_SOCKET_TIMEOUT, 0,
+                             &m->still_running);
+    return true;
+}
 
 int lx_http_multi_new(unsigned max_conns, lx_http_multi **out, lx_error *err)
 {
@@ -217,6 +276,24 @@ int lx_http_multi_new(unsigned max_conns, lx_http_multi **out, lx_error *err)
      * than opening connections the target did not ask for. */
     curl_multi_setopt(m->m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)max_conns);
     curl_multi_setopt(m->m, CURLMOPT_MAXCONNECTS, (long)max_conns * 2);
+    curl_multi_setopt(m->m, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(m->m, CURLMOPT_SOCKETDATA, m);
+    curl_multi_setopt(m->m, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(m->m, CURLMOPT_TIMERDATA, m);
+    m->timer_ms = -1;
+    m->epfd = epoll_create1(EPOLL_CLOEXEC);
+    m->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = m->wake};
+    if (m->epfd < 0 || m->wake < 0 ||
+        epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->wake, &ev) != 0) {
+        if (m->epfd >= 0)
+            close(m->epfd);
+        if (m->wake >= 0)
+            close(m->wake);
+        curl_multi_cleanup(m->m);
+        free(m);
+        return lx_error_set(err, LX_EIO, "cannot create an epoll set");
+    }
     *out = m;
     return 0;
 }
@@ -244,6 +321,8 @@ void lx_http_multi_destroy(lx_http_multi **mp)
         free(x);
     }
     curl_multi_cleanup(m->m);
+    close(m->epfd);
+    close(m->wake);
     free(m);
 }
 
@@ -285,12 +364,35 @@ int lx_http_multi_start(lx_http_multi *m, const lx_http_call *call,
 
 void lx_http_multi_poll(lx_http_multi *m, int timeout_ms)
 {
-    curl_multi_perform(m->m, &m->still_running);
+    int before = m->still_running;
+    run_timer(m); /* a call just started waits for this */
     /* Whatever is finished is answered before waiting. */
-    if (m->still_running < (int)m->active)
-        return;
-    curl_multi_poll(m->m, NULL, 0, timeout_ms < 0 ? 0 : timeout_ms, NULL);
-    curl_multi_perform(m->m, &m->still_running);
+    if (m->still_running < before || m->still_running < (int)m->active)
+        timeout_ms = 0;
+    if (m->timer_ms >= 0) {
+        uint64_t due = m->timer_at + (uint64_t)m->timer_ms, now = mono_ms();
+        long left = due > now ? (long)(due - now) : 0;
+        if (left < timeout_ms)
+            timeout_ms = (int)left;
+    }
+    struct epoll_event evs[64];
+    int n = epoll_wait(m->epfd, evs, 64, timeout_ms < 0 ? 0 : timeout_ms);
+    for (int i = 0; i < n; i++) {
+        if (evs[i].data.fd == m->wake) {
+            uint64_t v;
+            if (read(m->wake, &v, sizeof(v)) < 0) {
+                /* EAGAIN: another poll took it already. */
+            }
+            continue;
+        }
+        int flags = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+                    (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                    (evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR
+                                                           : 0);
+        curl_multi_socket_action(m->m, evs[i].data.fd, flags,
+                                 &m->still_running);
+    }
+    run_timer(m);
 }
 
 bool lx_http_multi_done(lx_http_multi *m, void **tag, lx_http_result *res,
@@ -326,7 +428,13 @@ bool lx_http_multi_done(lx_http_multi *m, void **tag, lx_http_result *res,
 
 size_t lx_http_multi_active(const lx_http_multi *m) { return m->active; }
 
-void lx_http_multi_wakeup(lx_http_multi *m) { curl_multi_wakeup(m->m); }
+void lx_http_multi_wakeup(lx_http_multi *m)
+{
+    uint64_t one = 1;
+    if (write(m->wake, &one, sizeof(one)) < 0) {
+        /* EAGAIN: the counter is full, a wakeup is pending anyway. */
+    }
+}
 
 char *lx_http_escape(const char *s)
 {
