@@ -617,9 +617,11 @@ int lx_wal_checkpoint(lx_wal *w, uint64_t txnid, const uint8_t *metas,
         w->head = *s;
         /* Only now may the ring overwrite what the checkpoint covers. */
         w->tail_pos = tail_pos;
-        memmove(w->fifo, w->fifo + keep, (w->fifo_len - keep) *
-                                             sizeof(*w->fifo));
-        w->fifo_len -= keep;
+        if (keep) {
+            memmove(w->fifo, w->fifo + keep,
+                    (w->fifo_len - keep) * sizeof(*w->fifo));
+            w->fifo_len -= keep;
+        }
     }
     w->checkpoints++;
     pthread_cond_broadcast(&w->cv);
