@@ -61,6 +61,16 @@ static int bad(const lx_config *cfg, size_t i, const char *member,
     return locate(cfg, err);
 }
 
+/* Paths in the configuration are relative to the file's directory. */
+static const char *path_of(const lx_config *cfg, const char *p, char *buf,
+                           size_t size)
+{
+    if (!p || p[0] == '/')
+        return p;
+    snprintf(buf, size, "%s/%s", cfg->dir, p);
+    return buf;
+}
+
 static bool is_dir(const char *path)
 {
     struct stat st;
@@ -130,8 +140,10 @@ static int start_out(lx_hub *hub, size_t i, const json_t *a,
         return bad(cfg, i, "partner", "an outbound EDI adapter needs a "
                                       "\"partner\" (a member of /partners)",
                    err);
-    const char *outbox = lx_json_str(json_object_get(a, "transport"),
-                                     "outbox");
+    char obuf[4096];
+    const char *outbox =
+        path_of(cfg, lx_json_str(json_object_get(a, "transport"), "outbox"),
+                obuf, sizeof(obuf));
     if (!outbox || !is_dir(outbox))
         return bad(cfg, i, "transport/outbox",
                    "an outbound EDI adapter needs an existing \"outbox\" "
@@ -192,10 +204,13 @@ int lx_hub_edi_start(lx_hub *hub, size_t i, const json_t *a,
     if (!lx_hub_is_inbound(a))
         return start_out(hub, i, a, ha, err);
     json_t *transport = json_object_get(a, "transport");
-    const char *inbox = lx_json_str(transport, "inbox");
+    char ibuf[4096], obuf[4096];
+    const char *inbox =
+        path_of(cfg, lx_json_str(transport, "inbox"), ibuf, sizeof(ibuf));
     const char *http = lx_json_str(transport, "http");
     const char *ack = lx_json_str(a, "ack");
-    const char *outbox = lx_json_str(a, "ack_outbox");
+    const char *outbox =
+        path_of(cfg, lx_json_str(a, "ack_outbox"), obuf, sizeof(obuf));
     if (!inbox && !http)
         return lx_hub_bad(err, cfg, i, "transport",
                    "an inbound EDI adapter needs an \"inbox\" directory "
@@ -216,6 +231,9 @@ int lx_hub_edi_start(lx_hub *hub, size_t i, const json_t *a,
     if (wants_ack && !outbox)
         return bad(cfg, i, "ack_outbox",
                    "acknowledgements need an outbox directory", err);
+    if (outbox && (strlen(outbox) >= sizeof(ha->ack_outbox) || !is_dir(outbox)))
+        return bad(cfg, i, "ack_outbox", "must be an existing directory",
+                   err);
     if (http && (http[0] != '/' || strlen(http) >= sizeof(ha->base)))
         return lx_hub_bad(err, cfg, i, "transport/http",
                    "must be a path starting with '/'");

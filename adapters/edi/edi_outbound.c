@@ -28,6 +28,7 @@ struct lx_edi_out {
     lx_edi_standard standard;
     char outbox[PATH_MAX];
     char member_system[257];
+    bool member_system_set; /* configured: no fallback */
 };
 
 int lx_edi_out_new(const lx_edi_out_options *o, lx_edi_out **out,
@@ -56,6 +57,7 @@ int lx_edi_out_new(const lx_edi_out_options *o, lx_edi_out **out,
     snprintf(e->outbox, sizeof(e->outbox), "%s", o->outbox);
     snprintf(e->member_system, sizeof(e->member_system), "%s",
              o->member_id_system ? o->member_id_system : MEMBER_ID_SYSTEM);
+    e->member_system_set = o->member_id_system != NULL;
     *out = e;
     return 0;
 }
@@ -272,6 +274,11 @@ static int member_ref(const lx_edi_out *o, json_t *copy, const char *key,
         if (!mid)
             mid = member_id(o, *person);
     }
+    /* Not configured and the person has no 834 member id: the identifier
+     * the coverage names the person by (an HR worker id, say) is the id
+     * the sending system knows the member by. */
+    if (!mid && !o->member_system_set)
+        mid = lx_json_str(ident, "value");
     if (!mid)
         return lx_error_set(err, LX_EINVAL,
                             "coverage %s: the person has no identifier of "

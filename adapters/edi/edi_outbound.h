@@ -68,8 +68,9 @@ typedef struct lx_edi_out_options {
     lx_edi_standard standard;          /* 0: X12 when the partner has it */
     const char *outbox;                /* existing directory (copied) */
     /* Identifier system of the member id written to REF*0F / NM109 (the
-     * person's identifier with this system); NULL:
-     * "urn:lingua:x12:834:member-id". */
+     * person's identifier with this system). NULL:
+     * "urn:lingua:x12:834:member-id", and when the person has none, the
+     * value of the identifier the coverage refers to the person by. */
     const char *member_id_system;
 } lx_edi_out_options;
 

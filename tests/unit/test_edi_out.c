@@ -9,7 +9,10 @@
 
 #include "adapters/edi/edi_inbound.h"
 #include "adapters/edi/edi_outbound.h"
+#include "canonical/ingest.h"
 #include "core/buf.h"
+
+#include <stdatomic.h>
 
 #include <dirent.h>
 #include <stdio.h>
@@ -418,6 +421,93 @@ static void test_edi_out_orders_for_an_edifact_partner(void **state)
     json_decref(evs);
 }
 
+static void upserted(void *ctx, const lx_upsert_result *res)
+{
+    assert_int_equal(res->code, 0);
+    atomic_fetch_add((atomic_int *)ctx, 1);
+}
+
+/* Store one record as system "hr" and wait (bounded) for the commit. */
+static void put_record(fx *f, const char *entity, const char *json)
+{
+    json_t *rec = json_loads(json, 0, NULL);
+    assert_non_null(rec);
+    atomic_int done = 0;
+    lx_upsert u = {.entity = entity, .system = "hr", .record = rec};
+    lx_error err;
+    if (lx_ingest_submit(f->store, f->reg, &u, upserted, &done, &err) != 0)
+        fail_msg("%s", err.msg);
+    for (int i = 0; i < 500 && atomic_load(&done) == 0; i++)
+        usleep(10000);
+    assert_int_equal(atomic_load(&done), 1);
+    json_decref(rec);
+}
+
+static void test_edi_out_834_member_id_falls_back_to_the_reference(
+    void **state)
+{
+    fx *f = *state;
+    /* An HR person (worker id only) and its enrollment, as the demo's HR
+     * system sends them: no 834 member id anywhere. */
+    put_record(f, "person",
+               "{\"identifiers\": [{\"system\": "
+               "\"urn:lingua:hropen:worker-id\", \"value\": \"E-1001\"}],"
+               " \"name\": {\"family\": \"Okafor\", \"given\": "
+               "[\"Amara\"]}, \"birth_date\": \"1990-04-12\", "
+               "\"gender\": \"female\"}");
+    put_record(f, "coverage",
+               "{\"identifiers\": [{\"system\": \"urn:x:enrollment\", "
+               "\"value\": \"ENR-1\"}], \"subscriber\": {\"entity\": "
+               "\"person\", \"identifier\": {\"system\": "
+               "\"urn:lingua:hropen:worker-id\", \"value\": \"E-1001\"}},"
+               " \"relationship\": \"self\", \"plan\": {\"type\": "
+               "\"health\", \"code\": \"PPO-GOLD\"}, \"period\": "
+               "{\"start\": \"2027-01-01\"}, \"group\": {\"identifier\":"
+               " {\"system\": \"urn:x:group\", \"value\": \"GRP-1\"}}}");
+    json_t *evs = all_events(f);
+    json_t *cov = first_of(evs, "coverage");
+    assert_non_null(cov);
+    lx_edi_out *o = out_for(f, &f->insurer);
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    char name[256];
+    bool skip;
+    lx_error err;
+    lx_error_clear(&err);
+    int rc = lx_edi_out_build(o, cov, &b, name, sizeof(name), &skip, &err);
+    if (rc != 0)
+        fail_msg("%s (%s)", err.msg, err.where);
+    json_t *t = parse_x12(f, &b);
+    const char *m = "/interchanges/0/groups/0/transactions/0/loops/2";
+    char p[160];
+    snprintf(p, sizeof(p), "%s/segments/0/INS01", m);
+    assert_string_equal(at(t, p), "Y");
+    snprintf(p, sizeof(p), "%s/segments/1/REF02", m);
+    assert_string_equal(at(t, p), "E-1001");
+    snprintf(p, sizeof(p), "%s/loops/0/segments/0/NM103", m);
+    assert_string_equal(at(t, p), "Okafor");
+    snprintf(p, sizeof(p), "%s/loops/1/segments/0/HD04", m);
+    assert_string_equal(at(t, p), "PPO-GOLD");
+    json_decref(t);
+    lx_buf_fini(&b);
+    lx_edi_out_destroy(&o);
+
+    /* With member_id_system configured, no fallback: refused, named. */
+    lx_edi_out_options oo = {.store = f->store, .x12_defs = f->x12,
+                             .maps = f->maps, .partner = &f->insurer,
+                             .outbox = f->outbox,
+                             .member_id_system = "urn:x:member"};
+    assert_int_equal(lx_edi_out_new(&oo, &o, &err), 0);
+    lx_buf_init(&b, 0);
+    assert_int_equal(lx_edi_out_build(o, cov, &b, name, sizeof(name), &skip,
+                                      &err),
+                     LX_EINVAL);
+    assert_non_null(strstr(err.msg, "urn:x:member"));
+    lx_buf_fini(&b);
+    lx_edi_out_destroy(&o);
+    json_decref(evs);
+}
+
 /* ---- partners on the inbound side ---- */
 
 static void test_partner_inbound_wrong_sender_is_refused(void **state)
@@ -532,6 +622,9 @@ int main(void)
             teardown),
         cmocka_unit_test_setup_teardown(
             test_edi_out_orders_for_an_edifact_partner, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_edi_out_834_member_id_falls_back_to_the_reference, setup,
+            teardown),
         cmocka_unit_test_setup_teardown(
             test_partner_inbound_wrong_sender_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(
