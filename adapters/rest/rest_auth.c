@@ -257,7 +257,7 @@ static int fetch_token(lx_rest_auth *a, long timeout_ms, lx_error *err)
     free(body);
     free(basic);
     if (rc != 0) {
-        lx_error_prefix(err, "oauth2 token endpoint: ");
+        lx_error_prefix(err, "oauth2 token endpoint");
         lx_http_result_fini(&res);
         return rc;
     }

@@ -117,7 +117,7 @@ static int map_one(const lx_rest_in *in, const json_t *item, const char *at,
     json_t *rec = NULL;
     int rc = lx_map_run(in->map, LX_MAP_IN, item, res, &rec, NULL, err);
     if (rc != 0) {
-        lx_error_prefix(err, "%s: ", at);
+        lx_error_prefix(err, "%s", at);
         return rc;
     }
     b->records[i] = rec;
@@ -140,12 +140,8 @@ static int map_one(const lx_rest_in *in, const json_t *item, const char *at,
                           .record = rec,
                           .note = note};
     rc = lx_ingest_check(reg, &b->u[i], err);
-    if (rc != 0) {
-        /* The validator's message starts with the record's pointer, "" at
-         * the root: ": at root: ...". */
-        const char *sep = err->msg[0] == ':' ? "" : ": ";
-        lx_error_prefix(err, "%s: mapped record%s", at, sep);
-    }
+    if (rc != 0)
+        lx_error_prefix(err, "%s: mapped record", at);
     return rc;
 }
 

@@ -81,7 +81,7 @@ static int read_route(const json_t *conf, const char *member, route *r,
     snprintf(where, sizeof(where), "%s/path", member);
     int rc = lx_rest_template_check(p, known_var, err);
     if (rc != 0) {
-        lx_error_prefix(err, "%s: ", where);
+        lx_error_prefix(err, "%s", where);
         err->code = LX_ECONFIG;
         return LX_ECONFIG;
     }

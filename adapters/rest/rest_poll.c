@@ -89,7 +89,7 @@ static int configure(lx_rest_poll *p, const json_t *conf, lx_error *err)
         return bad(err, "url", "an http(s) URL is needed");
     int rc = lx_rest_template_check(url, cursor_var, err);
     if (rc != 0) {
-        lx_error_prefix(err, "poll/url: ");
+        lx_error_prefix(err, "poll/url");
         return err->code = LX_ECONFIG;
     }
     p->url = lx_xstrdup(url);
@@ -313,6 +313,8 @@ static void *run(void *arg)
             lx_error_clear(&err);
             bool more = false;
             if (one_page(p, &more, &err) != 0) {
+                if (err.code == LX_ECLOSED)
+                    break; /* the hub is stopping: the page waits */
                 lx_log_error(NULL, "poll %s: page refused, the cursor stays: "
                                    "%s%s%s",
                              p->instance, err.where[0] ? err.where : "",
