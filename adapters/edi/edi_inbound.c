@@ -11,7 +11,6 @@
 
 #include <pthread.h>
 #include <string.h>
-#include <time.h>
 
 /* ---- storing the records: submitted together, waited for together ---- */
 
@@ -90,16 +89,6 @@ static void wait_all(sink *k)
 
 /* ---- acknowledgements ---- */
 
-static void now_stamp(char date[9], char hhmm[5])
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    snprintf(date, 9, "%04d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday);
-    snprintf(hhmm, 5, "%02d%02d", tm.tm_hour, tm.tm_min);
-}
-
 /* Counters are per partner when there is one: the acks and the outbound
  * interchanges to that partner then never share a control number. */
 static int next_number(const lx_edi_inbound_options *o, const char *what,
@@ -177,7 +166,7 @@ static int ack_x12(const lx_edi_inbound_options *o, const lx_x12_doc *doc,
     }
     json_t *ichgs = json_object_get(lx_x12_doc_tree(doc), "interchanges");
     char date[9], hhmm[5];
-    now_stamp(date, hhmm);
+    lx_edi_envelope_now(date, hhmm);
     for (size_t i = 0; i < json_array_size(ichgs); i++) {
         uint64_t isa13 = 0, gs06 = 0;
         int rc = next_number(o, "x12-isa13", &isa13, err);
@@ -241,7 +230,7 @@ static int ack_edifact(const lx_edi_inbound_options *o, const json_t *tree,
         return 0;
     json_t *ichgs = json_object_get(tree, "interchanges");
     char date[9], hhmm[5];
-    now_stamp(date, hhmm);
+    lx_edi_envelope_now(date, hhmm);
     for (size_t i = 0; i < json_array_size(ichgs); i++) {
         uint64_t ref = 0;
         int rc = next_number(o, "edifact-unb", &ref, err);

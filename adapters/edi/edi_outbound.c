@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define MEMBER_ID_SYSTEM "urn:lingua:x12:834:member-id"
 #define OUT_MAX ((size_t)64 << 20)
@@ -381,23 +380,13 @@ static int member_loop(const lx_edi_out *o, const json_t *coverage,
     return rc;
 }
 
-static void now_stamp(char date[9], char hhmm[5])
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    snprintf(date, 9, "%04d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday);
-    snprintf(hhmm, 5, "%02d%02d", tm.tm_hour, tm.tm_min);
-}
-
 /* The 834 around one member: BGN, REF*38 (the group, when known), 1000A
  * sponsor (us), 1000B payor (from the coverage, else the partner). */
 static json_t *txn_834(const lx_edi_out *o, json_t *member, json_t *header,
                        const json_t *coverage, const json_t *ev)
 {
     char date[9], hhmm[5], ref[32];
-    now_stamp(date, hhmm);
+    lx_edi_envelope_now(date, hhmm);
     snprintf(ref, sizeof(ref), "%lld",
              (long long)json_integer_value(json_object_get(ev, "seq")));
     json_t *bgn = seg("BGN");
@@ -489,7 +478,7 @@ static json_t *x12_tree(const lx_edi_out *o, const json_t *body,
     const lx_edi_partner *p = &o->partner;
     const char *set = lx_json_str(body, "set");
     char date[9], hhmm[5], isa13[16], gs06[16], st02[16];
-    now_stamp(date, hhmm);
+    lx_edi_envelope_now(date, hhmm);
     snprintf(isa13, sizeof(isa13), "%09llu", (unsigned long long)n->a);
     snprintf(gs06, sizeof(gs06), "%llu", (unsigned long long)n->b);
     snprintf(st02, sizeof(st02), "%04llu", (unsigned long long)n->c);
@@ -542,7 +531,7 @@ static json_t *edifact_tree(const lx_edi_out *o, const json_t *body,
     const lx_edi_partner *p = &o->partner;
     const char *type = lx_json_str(body, "set");
     char date[9], hhmm[5], unb[16], unh[16];
-    now_stamp(date, hhmm);
+    lx_edi_envelope_now(date, hhmm);
     snprintf(unb, sizeof(unb), "%llu", (unsigned long long)n->a);
     snprintf(unh, sizeof(unh), "%llu", (unsigned long long)n->b);
     json_t *b = json_pack("[o,o,o,o,o]", el2(p->edifact_syntax, "3"),

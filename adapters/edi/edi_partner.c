@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define PTR_MAX LX_ERROR_WHERE_MAX
 
@@ -306,6 +307,18 @@ int lx_edi_partner_parse(const json_t *partners, const char *name,
         return bad(err, ptr, "a partner needs an \"x12\" and/or an "
                              "\"edifact\" profile");
     return 0;
+}
+
+/* ---- envelopes ---- */
+
+void lx_edi_envelope_now(char date[9], char hhmm[5])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(date, 9, "%04d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday);
+    snprintf(hhmm, 5, "%02d%02d", tm.tm_hour, tm.tm_min);
 }
 
 /* ---- checking received envelopes ---- */

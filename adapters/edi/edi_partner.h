@@ -58,6 +58,10 @@ typedef struct lx_edi_partner {
     char edifact_una[7];         /* service characters (default ":+.? '") */
 } lx_edi_partner;
 
+/* The date and time of an envelope being written, UTC: "CCYYMMDD" (ISA09
+ * and UNB take the last 6) and "HHMM". */
+void lx_edi_envelope_now(char date[9], char hhmm[5]);
+
 /* Validate and read partners[name] (`partners`: the configuration's
  * "partners" object, borrowed; NULL when absent) into *out. Unknown keys,
  * wrong types and bad values are errors.
