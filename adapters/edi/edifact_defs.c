@@ -481,76 +481,7 @@ int lx_edifact_defs_has_message(const lx_edifact_defs *defs, const char *type)
     return json_object_get(defs->messages, type) != NULL;
 }
 
-/* The definition of msg's type when its UNH version and release are ones
- * it applies to ("match", by default its own version and release). */
-static const json_t *find_definition(const lx_edifact_defs *defs,
-                                     const json_t *msg)
-{
-    const char *type = lx_json_str(msg, "type");
-    const char *version = lx_json_str(msg, "version");
-    const char *release = lx_json_str(msg, "release");
-    if (type == NULL || version == NULL || release == NULL)
-        return NULL;
-    const json_t *def = json_object_get(defs->messages, type);
-    if (def == NULL)
-        return NULL;
-    const json_t *match = json_object_get(def, "match");
-    if (match == NULL)
-        return strcmp(version, defs->version) == 0 &&
-                       strcmp(release, defs->release) == 0
-                   ? def
-                   : NULL;
-    size_t i;
-    const json_t *m;
-    json_array_foreach(match, i, m)
-    {
-        const char *v = json_string_value(json_array_get(m, 0));
-        const char *r = json_string_value(json_array_get(m, 1));
-        if (v && r && strcmp(v, version) == 0 && strcmp(r, release) == 0)
-            return def;
-    }
-    return NULL;
-}
-
-/* --------------------------------------------------------------- validation */
-
-typedef struct frame {
-    const json_t *content; /* the entries of the message or group */
-    json_t *node;          /* the message or group instance being filled */
-    size_t idx;            /* the entry reached */
-    long *counts;          /* occurrences per entry in this instance */
-} frame;
-
-typedef struct applier {
-    const lx_edifact_defs *defs;
-    const json_t *def;
-    char decimal;
-    lx_edifact_diags *diags;
-    lx_edifact_diag base; /* references filled in */
-    frame stack[DEFS_MAX_DEPTH + 2];
-    int depth; /* index of the top frame */
-} applier;
-
-static void finding(applier *a, int code, long pos, const char *tag,
-                    int element, int component, const char *fmt, ...)
-    LX_PRINTF(7, 8);
-
-static void finding(applier *a, int code, long pos, const char *tag,
-                    int element, int component, const char *fmt, ...)
-{
-    lx_edifact_diag dg = a->base;
-    dg.code = code;
-    dg.segment_pos = pos;
-    if (tag != NULL)
-        snprintf(dg.segment_tag, sizeof dg.segment_tag, "%s", tag);
-    dg.element = element;
-    dg.component = component;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(dg.msg, sizeof dg.msg, fmt, ap);
-    va_end(ap);
-    lx_edifact_diags_add(a->diags, &dg);
-}
+/* --------------------------------------------------------------- entries */
 
 static int is_group(const json_t *entry)
 {
@@ -562,310 +493,6 @@ static const char *entry_tag(const json_t *entry)
     if (is_group(entry))
         entry = json_array_get(json_array_get(entry, 3), 0);
     return json_string_value(json_array_get(entry, 0));
-}
-
-static void push(applier *a, const json_t *content, json_t *node)
-{
-    LX_ASSERT(a->depth + 1 < DEFS_MAX_DEPTH + 2);
-    frame *f = &a->stack[++a->depth];
-    f->content = content;
-    f->node = node;
-    f->idx = 0;
-    f->counts = lx_xcalloc(json_array_size(content) + 1, sizeof(long));
-}
-
-/* Report mandatory entries between f->idx and `to` never seen. */
-static void advance(applier *a, frame *f, size_t to, long pos)
-{
-    for (size_t j = f->idx; j < to; j++) {
-        const json_t *e = json_array_get(f->content, j);
-        if (f->counts[j] == 0 &&
-            strcmp(json_string_value(json_array_get(e, 1)), "M") == 0) {
-            if (is_group(e))
-                finding(a, LX_EDIFACT_UC_MISSING, pos, NULL, 0, 0,
-                        "mandatory segment group %s missing",
-                        json_string_value(json_array_get(e, 0)));
-            else
-                finding(a, LX_EDIFACT_UC_MISSING, pos, NULL, 0, 0,
-                        "mandatory segment %s missing", entry_tag(e));
-        }
-    }
-    if (to > f->idx)
-        f->idx = to;
-}
-
-static void pop(applier *a, long pos)
-{
-    frame *f = &a->stack[a->depth];
-    advance(a, f, json_array_size(f->content), pos);
-    free(f->counts);
-    f->counts = NULL;
-    a->depth--;
-}
-
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
-static void check_value(applier *a, long pos, const char *tag, int element,
-                        int component, const json_t *def, const char *v)
-{
-    char kind = 'x';
-    long lo = 0, hi = 0;
-    if (parse_format(json_string_value(json_array_get(def, 2)), &kind, &lo,
-                     &hi) != 0)
-        return;
-    size_t len = utf8_chars(v);
-    if (kind == 'n') {
-        /* ISO 9735: a sign and a decimal mark (',' or '.') do not count
-         * towards the length. Example: MOA+203:-1960.29 */
-        const char *p = v;
-        int marks = 0;
-        len = 0;
-        if (*p == '-')
-            p++;
-        for (; *p; p++) {
-            if (*p >= '0' && *p <= '9')
-                len++;
-            else if ((*p == a->decimal || *p == '.' || *p == ',') &&
-                     marks == 0)
-                marks++;
-            else
-                break;
-        }
-        if (*p != '\0' || len == 0) {
-            finding(a, LX_EDIFACT_UC_INVALID_CHARS, pos, tag, element,
-                    component, "not numeric (%s)",
-                    json_string_value(json_array_get(def, 0)));
-            return;
-        }
-    } else if (kind == 'a') {
-        for (const char *p = v; *p; p++)
-            if (*p >= '0' && *p <= '9') {
-                finding(a, LX_EDIFACT_UC_INVALID_CHARS, pos, tag, element,
-                        component, "digits in an alphabetic element (%s)",
-                        json_string_value(json_array_get(def, 0)));
-                return;
-            }
-    }
-    if ((long)len > hi)
-        finding(a, LX_EDIFACT_UC_TOO_LONG, pos, tag, element, component,
-                "too long (%s, max %ld)",
-                json_string_value(json_array_get(def, 0)), hi);
-    else if ((long)len < lo)
-        finding(a, LX_EDIFACT_UC_TOO_SHORT, pos, tag, element, component,
-                "too short (%s, %ld characters)",
-                json_string_value(json_array_get(def, 0)), lo);
-}
-
-static int all_empty(const json_t *comps)
-{
-    size_t i;
-    const json_t *c;
-    json_array_foreach(comps, i, c)
-    {
-        if (json_string_length(c) > 0)
-            return 0;
-    }
-    return 1;
-}
-
-static void check_segment_data(applier *a, const json_t *seg)
-{
-    const char *tag = lx_json_str(seg, "id");
-    const json_t *defs = json_object_get(a->defs->segments, tag);
-    if (defs == NULL)
-        return;
-    long pos = (long)json_integer_value(json_object_get(seg, "pos"));
-    const json_t *els = json_object_get(seg, "elements");
-    size_t ndef = json_array_size(defs);
-    if (json_array_size(els) > ndef)
-        finding(a, LX_EDIFACT_UC_TOO_MANY_CONSTITUENTS, pos, tag,
-                (int)ndef + 1, 0, "more data elements than defined (%zu)",
-                ndef);
-    for (size_t i = 0; i < ndef; i++) {
-        const json_t *d = json_array_get(defs, i);
-        const json_t *e = json_array_get(els, i);
-        int mandatory =
-            strcmp(json_string_value(json_array_get(d, 1)), "M") == 0;
-        if (json_is_object(e)) {
-            finding(a, LX_EDIFACT_UC_TOO_MANY_REPEATS, pos, tag, (int)i + 1,
-                    0, "element %s does not repeat",
-                    json_string_value(json_array_get(d, 0)));
-            continue;
-        }
-        if (e == NULL || all_empty(e)) {
-            if (mandatory)
-                finding(a, LX_EDIFACT_UC_MISSING, pos, tag, (int)i + 1, 0,
-                        "mandatory element %s missing",
-                        json_string_value(json_array_get(d, 0)));
-            continue;
-        }
-        const json_t *cdefs = json_array_get(d, 2);
-        if (!json_is_array(cdefs)) {
-            if (json_array_size(e) > 1)
-                finding(a, LX_EDIFACT_UC_TOO_MANY_CONSTITUENTS, pos, tag,
-                        (int)i + 1, 2, "simple element %s has components",
-                        json_string_value(json_array_get(d, 0)));
-            check_value(a, pos, tag, (int)i + 1, 0, d,
-                        json_string_value(json_array_get(e, 0)));
-            continue;
-        }
-        size_t ncd = json_array_size(cdefs);
-        if (json_array_size(e) > ncd)
-            finding(a, LX_EDIFACT_UC_TOO_MANY_CONSTITUENTS, pos, tag,
-                    (int)i + 1, (int)ncd + 1,
-                    "more components than defined in %s (%zu)",
-                    json_string_value(json_array_get(d, 0)), ncd);
-        for (size_t j = 0; j < ncd; j++) {
-            const json_t *cd = json_array_get(cdefs, j);
-            const char *v = json_string_value(json_array_get(e, j));
-            if (v == NULL || *v == '\0') {
-                if (strcmp(json_string_value(json_array_get(cd, 1)), "M") ==
-                    0)
-                    finding(a, LX_EDIFACT_UC_MISSING, pos, tag, (int)i + 1,
-                            (int)j + 1, "mandatory component %s missing",
-                            json_string_value(json_array_get(cd, 0)));
-                continue;
-            }
-            check_value(a, pos, tag, (int)i + 1, (int)j + 1, cd, v);
-        }
-    }
-}
-
-static json_t *node_list(json_t *node, const char *key)
-{
-    json_t *l = json_object_get(node, key);
-    if (l == NULL) {
-        l = json_array();
-        json_object_set_new(node, key, l);
-    }
-    return l;
-}
-
-/* Find where tag goes: the innermost open frame, from its current entry
- * on, then the enclosing ones. Returns the frame depth or -1. */
-static int locate(const applier *a, const char *tag, size_t *entry)
-{
-    for (int d = a->depth; d >= 0; d--) {
-        const frame *f = &a->stack[d];
-        size_t n = json_array_size(f->content);
-        /* A group's trigger seen again opens the next instance, which
-         * the enclosing frame finds. */
-        size_t from = d > 0 && f->idx == 0 ? 1 : f->idx;
-        for (size_t k = from; k < n; k++) {
-            const char *t = entry_tag(json_array_get(f->content, k));
-            if (t != NULL && strcmp(t, tag) == 0) {
-                *entry = k;
-                return d;
-            }
-        }
-    }
-    return -1;
-}
-
-static int tag_in_structure(const json_t *content, const char *tag, int depth)
-{
-    size_t i;
-    const json_t *e;
-    json_array_foreach(content, i, e)
-    {
-        if (strcmp(entry_tag(e), tag) == 0)
-            return 1;
-        if (is_group(e) && depth < DEFS_MAX_DEPTH &&
-            tag_in_structure(json_array_get(e, 3), tag, depth + 1))
-            return 1;
-    }
-    return 0;
-}
-
-static void place(applier *a, json_t *seg)
-{
-    const char *tag = lx_json_str(seg, "id");
-    long pos = (long)json_integer_value(json_object_get(seg, "pos"));
-    size_t k = 0;
-    int d = locate(a, tag ? tag : "", &k);
-    if (d < 0) {
-        int known = tag_in_structure(a->stack[0].content, tag ? tag : "", 0);
-        finding(a, LX_EDIFACT_UC_NOT_SUPPORTED_HERE, pos, tag, 0, 0, "%s",
-                known ? "segment out of order or in the wrong group"
-                      : "segment not defined in this message");
-        json_array_append(node_list(a->stack[a->depth].node, "segments"),
-                          seg);
-        return;
-    }
-    while (a->depth > d)
-        pop(a, pos);
-    frame *f = &a->stack[a->depth];
-    advance(a, f, k, pos);
-    const json_t *e = json_array_get(f->content, k);
-    long max = (long)json_integer_value(json_array_get(e, 2));
-    f->counts[k]++;
-    if (is_group(e)) {
-        const char *id = json_string_value(json_array_get(e, 0));
-        if (f->counts[k] > max)
-            finding(a, LX_EDIFACT_UC_TOO_MANY_GROUP_REPEATS, pos, tag, 0, 0,
-                    "segment group %s repeats more than %ld times", id, max);
-        json_t *g = json_pack("{s:s, s:[]}", "id", id, "segments");
-        json_array_append_new(node_list(f->node, "groups"), g);
-        push(a, json_array_get(e, 3), g);
-        f = &a->stack[a->depth];
-        f->counts[0] = 1;
-    } else if (f->counts[k] > max) {
-        finding(a, LX_EDIFACT_UC_TOO_MANY_REPEATS, pos, tag, 0, 0,
-                "segment repeats more than %ld times", max);
-    }
-    json_array_append(json_object_get(f->node, "segments"), seg);
-    check_segment_data(a, seg);
-}
-
-int lx_edifact_message_apply(const lx_edifact_defs *defs, json_t *msg,
-                             char decimal, const char *interchange_ref,
-                             const char *group_ref, lx_edifact_diags *diags)
-{
-    LX_ASSERT(defs != NULL && msg != NULL);
-    const json_t *def = find_definition(defs, msg);
-    json_t *flat = json_object_get(msg, "segments");
-    if (def == NULL || !json_is_array(flat) ||
-        json_object_get(msg, "groups") != NULL)
-        return 0;
-    applier a;
-    memset(&a, 0, sizeof a);
-    a.defs = defs;
-    a.def = def;
-    a.decimal = decimal;
-    a.diags = diags;
-    a.base.offset = -1;
-    snprintf(a.base.interchange_ref, sizeof a.base.interchange_ref, "%s",
-             interchange_ref ? interchange_ref : "");
-    snprintf(a.base.group_ref, sizeof a.base.group_ref, "%s",
-             group_ref ? group_ref : "");
-    const json_t *unh = json_object_get(msg, "UNH");
-    snprintf(a.base.message_ref, sizeof a.base.message_ref, "%s",
-             json_string_value(json_array_get(json_array_get(unh, 0), 0))
-                 ? json_string_value(
-                       json_array_get(json_array_get(unh, 0), 0))
-                 : "");
-    json_incref(flat);
-    json_object_set_new(msg, "segments", json_array());
-    a.depth = -1;
-    push(&a, json_object_get(def, "structure"), msg);
-    size_t i;
-    json_t *seg;
-    long last = 1;
-    json_array_foreach(flat, i, seg)
-    {
-        place(&a, seg);
-        last = (long)json_integer_value(json_object_get(seg, "pos"));
-    }
-    while (a.depth >= 0)
-        pop(&a, last + 1);
-    json_decref(flat);
-    return 1;
 }
 
 /* ------------------------------------------------- validation, compact form
@@ -1232,4 +859,62 @@ int lx_edifact_apply_compact(const lx_edifact_defs *defs,
     if (a.pool != pool)
         free(a.pool);
     return 1;
+}
+
+static json_t *flat_segment(void *ctx, size_t i)
+{
+    return json_incref(json_array_get((const json_t *)ctx, i));
+}
+
+/* The JSON form, through the compact one: the message's flat segments
+ * (and a UNH made of its type, version and release) are copied into a
+ * store, validated, and put back in their groups. */
+int lx_edifact_message_apply(const lx_edifact_defs *defs, json_t *msg,
+                             char decimal, const char *interchange_ref,
+                             const char *group_ref, lx_edifact_diags *diags)
+{
+    LX_ASSERT(defs != NULL && msg != NULL);
+    json_t *flat = json_object_get(msg, "segments");
+    const char *type = lx_json_str(msg, "type");
+    const char *version = lx_json_str(msg, "version");
+    const char *release = lx_json_str(msg, "release");
+    if (!json_is_array(flat) || json_object_get(msg, "groups") != NULL ||
+        type == NULL || version == NULL || release == NULL)
+        return 0;
+    lx_edifact_store s;
+    lx_edifact_store_init(&s);
+    const json_t *unh_json = json_object_get(msg, "UNH");
+    json_t *unh = json_pack("[[O], [s, s, s]]",
+                            json_array_get(json_array_get(unh_json, 0), 0)
+                                ? json_array_get(json_array_get(unh_json, 0),
+                                                 0)
+                                : json_string(""),
+                            type, version, release);
+    lx_edifact_store_add_json(&s, "UNH", 1, unh);
+    json_decref(unh);
+    size_t i;
+    json_t *seg;
+    json_array_foreach(flat, i, seg)
+    {
+        lx_edifact_store_add_json(
+            &s, lx_json_str(seg, "id") ? lx_json_str(seg, "id") : "",
+            (long)json_integer_value(json_object_get(seg, "pos")),
+            json_object_get(seg, "elements"));
+    }
+    lx_edifact_puts puts;
+    memset(&puts, 0, sizeof puts);
+    int applied = lx_edifact_apply_compact(defs, &s, &s.segs[0], s.segs + 1,
+                                           s.seg_count - 1, decimal,
+                                           interchange_ref, group_ref, diags,
+                                           &puts);
+    if (applied) {
+        json_incref(flat);
+        json_object_set_new(msg, "segments", json_array());
+        lx_edifact_place_json(msg, puts.items, json_array_size(flat),
+                              flat_segment, flat);
+        json_decref(flat);
+    }
+    free(puts.items);
+    lx_edifact_store_fini(&s);
+    return applied;
 }

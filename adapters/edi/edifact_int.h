@@ -108,6 +108,11 @@ typedef struct lx_edifact_puts {
     size_t count, cap;
 } lx_edifact_puts;
 
+/* Append a segment given as JSON (the tree's "elements" form) to s; its
+ * text is copied. */
+void lx_edifact_store_add_json(lx_edifact_store *s, const char *tag, long pos,
+                               const json_t *elements);
+
 /* Arrange segs[0..n) of one message (type, version and release from its
  * UNH) into the groups of its definition and validate them, as
  * lx_edifact_message_apply. Appends n entries to puts when a definition
@@ -119,6 +124,12 @@ int lx_edifact_apply_compact(const lx_edifact_defs *defs,
                              char decimal, const char *interchange_ref,
                              const char *group_ref,
                              lx_edifact_diags *diags, lx_edifact_puts *puts);
+
+/* Put the n segments of a message into msg's "segments" and its groups as
+ * puts[0..n) say; seg(ctx, i) gives segment i (a new reference). */
+typedef json_t *(*lx_edifact_seg_fn)(void *ctx, size_t i);
+void lx_edifact_place_json(json_t *msg, const lx_edifact_put *puts, size_t n,
+                           lx_edifact_seg_fn seg, void *ctx);
 
 /* A parse whose message bodies are kept in the store and built into the
  * tree on the first lx_edifact_msg_tree (also declared, public, in

@@ -490,40 +490,56 @@ static json_t *node_list(json_t *node, const char *key)
     return l;
 }
 
-/* Replay the placements of one message body into its JSON. */
-static void build_lazy(lx_edifact_msg *doc, const lazy *lz)
+void lx_edifact_place_json(json_t *msg, const lx_edifact_put *puts, size_t n,
+                           lx_edifact_seg_fn seg_fn, void *ctx)
 {
-    const lx_edifact_store *s = &doc->store;
-    json_t *flat = json_object_get(lz->msg, "segments");
-    if (!lz->applied) {
-        for (size_t i = 0; i < lz->seg_count; i++)
-            json_array_append_new(
-                flat, segment_json(s, &s->segs[lz->seg_first + i]));
-        return;
-    }
     size_t opened = 0;
-    for (size_t i = 0; i < lz->seg_count; i++)
-        opened += doc->puts.items[lz->put_first + i].kind ==
-                  LX_EDIFACT_PUT_GROUP;
+    for (size_t i = 0; i < n; i++)
+        opened += puts[i].kind == LX_EDIFACT_PUT_GROUP;
     json_t **nodes = lx_xmalloc((opened + 1) * sizeof(*nodes));
-    nodes[0] = lz->msg;
+    nodes[0] = msg;
     opened = 0;
-    for (size_t i = 0; i < lz->seg_count; i++) {
-        const lx_edifact_put *put = &doc->puts.items[lz->put_first + i];
-        json_t *seg = segment_json(s, &s->segs[lz->seg_first + i]);
-        json_t *node = nodes[put->node];
-        if (put->kind == LX_EDIFACT_PUT_GROUP) {
+    for (size_t i = 0; i < n; i++) {
+        json_t *node = nodes[puts[i].node];
+        if (puts[i].kind == LX_EDIFACT_PUT_GROUP) {
             json_t *g = json_object();
             json_object_set_new_nocheck(g, "id",
-                                        json_string(put->group_id));
+                                        json_string(puts[i].group_id));
             json_object_set_new_nocheck(g, "segments", json_array());
             json_array_append_new(node_list(node, "groups"), g);
             nodes[++opened] = g;
             node = g;
         }
-        json_array_append_new(node_list(node, "segments"), seg);
+        json_array_append_new(node_list(node, "segments"), seg_fn(ctx, i));
     }
     free(nodes);
+}
+
+typedef struct body_ctx {
+    const lx_edifact_store *s;
+    size_t first;
+} body_ctx;
+
+static json_t *body_segment(void *ctx, size_t i)
+{
+    const body_ctx *b = ctx;
+    return segment_json(b->s, &b->s->segs[b->first + i]);
+}
+
+/* Build one message body's JSON from the store. */
+static void build_lazy(lx_edifact_msg *doc, const lazy *lz)
+{
+    const lx_edifact_store *s = &doc->store;
+    if (!lz->applied) {
+        json_t *flat = json_object_get(lz->msg, "segments");
+        for (size_t i = 0; i < lz->seg_count; i++)
+            json_array_append_new(
+                flat, segment_json(s, &s->segs[lz->seg_first + i]));
+        return;
+    }
+    body_ctx b = {s, lz->seg_first};
+    lx_edifact_place_json(lz->msg, doc->puts.items + lz->put_first,
+                          lz->seg_count, body_segment, &b);
 }
 
 json_t *lx_edifact_msg_root(lx_edifact_msg *doc)

@@ -4,6 +4,7 @@
 
 #include "core/mem.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <string.h>
@@ -321,6 +322,61 @@ static int read_elements(lx_edifact_lexer *lx, lx_edifact_store *s,
     if (code != 0)
         return lex_error(lx, seg->offset, seg->line, code, err, rule);
     return 0;
+}
+
+static void add_json_part(lx_edifact_store *s, const json_t *comps)
+{
+    size_t first = s->comp_count, i;
+    const json_t *c;
+    json_array_foreach(comps, i, c)
+    {
+        LX_EDIFACT_GROW(s->comps, s->comp_count, s->comp_cap);
+        size_t n = json_is_string(c) ? json_string_length(c) : 0;
+        s->comps[s->comp_count].first =
+            (uint32_t)s->text_len | LX_EDIFACT_IN_TEXT;
+        s->comps[s->comp_count].count = (uint32_t)n;
+        s->comp_count++;
+        if (n > 0)
+            text_append(s, json_string_value(c), n);
+    }
+    LX_EDIFACT_GROW(s->parts, s->part_count, s->part_cap);
+    s->parts[s->part_count].first = (uint32_t)first;
+    s->parts[s->part_count].count = (uint32_t)(s->comp_count - first);
+    s->part_count++;
+}
+
+void lx_edifact_store_add_json(lx_edifact_store *s, const char *tag, long pos,
+                               const json_t *elements)
+{
+    lx_edifact_cseg seg;
+    memset(&seg, 0, sizeof seg);
+    snprintf(seg.tag, sizeof seg.tag, "%s", tag);
+    seg.key = lx_edifact_tag_key(seg.tag);
+    seg.pos = pos;
+    seg.elems.first = (uint32_t)s->elem_count;
+    size_t i;
+    const json_t *e;
+    json_array_foreach(elements, i, e)
+    {
+        size_t first = s->part_count;
+        const json_t *reps = json_object_get(e, "repeats");
+        if (json_is_object(e)) {
+            size_t k;
+            const json_t *r;
+            json_array_foreach(reps, k, r) add_json_part(s, r);
+            if (s->part_count - first < 2) /* an object always repeats */
+                add_json_part(s, NULL);
+        } else {
+            add_json_part(s, e);
+        }
+        LX_EDIFACT_GROW(s->elems, s->elem_count, s->elem_cap);
+        s->elems[s->elem_count].first = (uint32_t)first;
+        s->elems[s->elem_count].count = (uint32_t)(s->part_count - first);
+        s->elem_count++;
+    }
+    seg.elems.count = (uint32_t)(s->elem_count - seg.elems.first);
+    LX_EDIFACT_GROW(s->segs, s->seg_count, s->seg_cap);
+    s->segs[s->seg_count++] = seg;
 }
 
 const char *lx_edifact_cseg_comp(const lx_edifact_store *s,

@@ -733,6 +733,52 @@ static void test_edifact_reader_msg_tree_on_demand(void **state)
     lx_edifact_diags_fini(&eager_d);
 }
 
+/* lx_edifact_message_apply on a flat JSON message (it now runs through
+ * the compact form) gives what the parse with definitions gives. */
+static void test_edifact_message_apply_json_matches_parse(void **state)
+{
+    (void)state;
+    if (!edifact_defs)
+        skip();
+    lx_error err;
+    lx_error_clear(&err);
+    lx_edifact_options o;
+    memset(&o, 0, sizeof o);
+    o.flags = LX_EDIFACT_LENIENT;
+    lx_edifact_diags flat_d, defs_d;
+    lx_edifact_diags_init(&flat_d);
+    lx_edifact_diags_init(&defs_d);
+    json_t *flat = NULL, *with_defs = NULL;
+    assert_int_equal(lx_edifact_parse(ORDERS_LAZY, strlen(ORDERS_LAZY), &o,
+                                      &flat, &flat_d, &err),
+                     0);
+    o.defs = edifact_defs;
+    assert_int_equal(lx_edifact_parse(ORDERS_LAZY, strlen(ORDERS_LAZY), &o,
+                                      &with_defs, &defs_d, &err),
+                     0);
+    json_t *msg = json_array_get(
+        json_object_get(json_array_get(json_object_get(flat, "interchanges"),
+                                       0),
+                        "messages"),
+        0);
+    assert_null(json_object_get(msg, "groups"));
+    assert_int_equal(lx_edifact_message_apply(edifact_defs, msg, '.', "REF1",
+                                              NULL, &flat_d),
+                     1);
+    assert_true(json_equal(flat, with_defs));
+    assert_int_equal(flat_d.count, defs_d.count);
+    assert_int_equal(flat_d.items[0].code, defs_d.items[0].code);
+    assert_string_equal(flat_d.items[0].msg, defs_d.items[0].msg);
+    /* Applied once: a message with groups is left alone. */
+    assert_int_equal(lx_edifact_message_apply(edifact_defs, msg, '.', "REF1",
+                                              NULL, &flat_d),
+                     0);
+    json_decref(flat);
+    json_decref(with_defs);
+    lx_edifact_diags_fini(&flat_d);
+    lx_edifact_diags_fini(&defs_d);
+}
+
 /* An X12 transaction validated and dropped without its tree, and one
  * whose tree is built after validation: loops as the definition says. */
 static void test_x12_reader_tree_on_demand(void **state)
@@ -908,6 +954,7 @@ int main(void)
         cmocka_unit_test(test_edifact_reader_envelope_findings_and_limits),
         cmocka_unit_test(test_edifact_reader_rss_does_not_grow_with_file_size),
         cmocka_unit_test(test_edifact_reader_msg_tree_on_demand),
+        cmocka_unit_test(test_edifact_message_apply_json_matches_parse),
         cmocka_unit_test(test_x12_reader_tree_on_demand),
     };
     /* LX_TEST_SKIP="*rss*" leaves out the large files (under valgrind). */
