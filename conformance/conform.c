@@ -17,6 +17,9 @@ static const lx_conform_driver *const drivers[] = {
     &lx_conform_driver_fhir,
     &lx_conform_driver_hropen,
     &lx_conform_driver_external,
+    &lx_conform_driver_x12,
+    &lx_conform_driver_edifact,
+    &lx_conform_driver_rest,
 };
 
 const lx_conform_driver *lx_conform_driver_find(const char *kind)

@@ -80,6 +80,10 @@ typedef struct lx_conform_hub {
     const lx_registry *registry;
     lx_conform_target *target; /* the loopback target system */
     unsigned timeout_ms;
+    /* suite.json "options" overlaid with case.json "options" (borrowed,
+     * for the case): drivers whose inbound side has settings too (an EDI
+     * partner's acknowledgement) read them here. */
+    const json_t *options;
 } lx_conform_hub;
 
 /* What the adapter answered to one native document. */
@@ -90,6 +94,11 @@ typedef struct lx_conform_answer {
      * "location": "Patient.gender" (FHIRPath, JSON pointer, segment),
      * "message": "..."}; the members the adapter can say. */
     json_t *rejection;
+    /* What the adapter sent its system back besides the answer (an EDI
+     * acknowledgement: 999, 997, TA1, CONTRL), malloc'd, or NULL; the
+     * runner compares it with expect.acknowledgement and frees it. */
+    char *reply;
+    size_t reply_len;
 } lx_conform_answer;
 
 /* ---- drivers (driver_*.c, table in driver.c) ---- */
@@ -136,6 +145,9 @@ const lx_conform_driver *lx_conform_driver_find(const char *kind);
 extern const lx_conform_driver lx_conform_driver_fhir;
 extern const lx_conform_driver lx_conform_driver_hropen;
 extern const lx_conform_driver lx_conform_driver_external;
+extern const lx_conform_driver lx_conform_driver_x12;
+extern const lx_conform_driver lx_conform_driver_edifact;
+extern const lx_conform_driver lx_conform_driver_rest;
 
 /* Remove a folder and everything in it; symbolic links are removed, never
  * followed. Bounded depth (16). */

@@ -78,6 +78,13 @@ static void show_rejection(run *r, const char *prefix, const json_t *rej)
     free(s);
 }
 
+static void answer_fini(lx_conform_answer *ans)
+{
+    json_decref(ans->rejection);
+    free(ans->reply);
+    memset(ans, 0, sizeof(*ans));
+}
+
 /* Hand the input to the adapter from `system`; false when it could not run
  * or (unless rejection_ok) the adapter refused it. */
 static bool ingest(run *r, const char *system, const json_t *input,
@@ -90,6 +97,7 @@ static bool ingest(run *r, const char *system, const json_t *input,
     if (r->drv->ingest(r->state, r->hub, system, input, doc, len, ans,
                        &err) != 0) {
         broken(r, &err, "ingest");
+        answer_fini(ans);
         return false;
     }
     if (!ans->accepted && !rejection_ok) {
@@ -107,7 +115,7 @@ static bool accepted(run *r, const char *system, const json_t *input,
 {
     lx_conform_answer ans;
     bool ok = ingest(r, system, input, doc, len, false, &ans);
-    json_decref(ans.rejection);
+    answer_fini(&ans);
     return ok;
 }
 
@@ -487,10 +495,31 @@ static bool setup(run *r)
     return true;
 }
 
+/* expect.acknowledgement: the acknowledgement the adapter sent back for
+ * the case's input (EDI 999/997/TA1/CONTRL), compared as its file's kind. */
+static void expect_reply(run *r, const lx_conform_answer *ans)
+{
+    const char *file = lx_json_str(r->expect, "acknowledgement");
+    if (!file)
+        return;
+    if (!ans->reply) {
+        failed(r);
+        lx_conform_diffs_add(&r->res->msgs, "the adapter sent no "
+                                            "acknowledgement");
+        return;
+    }
+    compare_body(r, file, ans->reply, ans->reply_len, "acknowledgement");
+}
+
 static void case_inbound(run *r, const json_t *input, const char *doc,
                          size_t len)
 {
-    if (!accepted(r, LX_CONFORM_SYSTEM_IN, input, doc, len))
+    lx_conform_answer ans;
+    bool ok = ingest(r, LX_CONFORM_SYSTEM_IN, input, doc, len, false, &ans);
+    if (ok)
+        expect_reply(r, &ans);
+    answer_fini(&ans);
+    if (!ok)
         return;
     json_t *expected = file_or_value(r, json_object_get(r->expect, "records"),
                                      "expected records");
@@ -661,7 +690,8 @@ static void case_negative(run *r, const json_t *input, const char *doc,
         }
         json_decref(got);
     }
-    json_decref(ans.rejection);
+    expect_reply(r, &ans);
+    answer_fini(&ans);
     uint64_t seq = lx_store_last_seq(r->hub->store);
     if (seq != r->base) {
         failed(r);
@@ -736,6 +766,10 @@ void lx_conform_case_run(const lx_conform_driver *drv, void *state,
         lx_conform_remove_tree(dir);
         return;
     }
+    json_t *opts = json_object();
+    json_object_update(opts, json_object_get(suite->json, "options"));
+    json_object_update(opts, json_object_get(c->json, "options"));
+    hub->options = opts;
     if (drv->begin)
         drv->begin(state, hub);
     json_t *input = NULL;
@@ -763,6 +797,8 @@ void lx_conform_case_run(const lx_conform_driver *drv, void *state,
     free(doc);
     if (drv->end)
         drv->end(state, hub);
+    hub->options = NULL;
+    json_decref(opts);
     lx_store_close(&hub->store);
     lx_conform_remove_tree(dir);
     res->ms = now_ms() - t0;

@@ -177,6 +177,25 @@ void lx_conform_deadline(struct timespec *until, unsigned timeout_ms)
     }
 }
 
+void lx_conform_target_record(lx_conform_target *t, const char *method,
+                              const char *path, const char *body, size_t len)
+{
+    json_t *call = json_pack("{s:s,s:s,s:s%,s:{},s:{}}", "method", method,
+                             "path", path, "body", body ? body : "",
+                             body ? len : 0, "headers", "query");
+    if (!call)
+        call = json_pack("{s:s,s:s,s:s,s:{},s:{}}", "method", method, "path",
+                         path, "body", "(not UTF-8)", "headers", "query");
+    pthread_mutex_lock(&t->mu);
+    t->next_id++;
+    if (call && json_array_size(t->calls) < LX_CONFORM_TARGET_CALLS_MAX)
+        json_array_append_new(t->calls, call);
+    else
+        json_decref(call);
+    pthread_cond_broadcast(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+}
+
 bool lx_conform_target_wait(lx_conform_target *t, const char *marker,
                             unsigned timeout_ms, size_t *index)
 {

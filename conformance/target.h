@@ -40,6 +40,14 @@ void lx_conform_target_reset(lx_conform_target *t, const json_t *headers,
 bool lx_conform_target_wait(lx_conform_target *t, const char *marker,
                             unsigned timeout_ms, size_t *index);
 
+/* Record a call that did not come over HTTP: a driver whose adapter
+ * writes files (an EDI outbox) reports each file as a call ("WRITE", its
+ * name, its content), so the runner compares and waits for it like any
+ * other. Strings are copied. */
+void lx_conform_target_record(lx_conform_target *t, const char *method,
+                              const char *path, const char *body,
+                              size_t len);
+
 /* The absolute CLOCK_REALTIME time timeout_ms from now, for
  * pthread_cond_timedwait. */
 struct timespec;
