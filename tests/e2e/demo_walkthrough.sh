@@ -1,35 +1,102 @@
 #!/usr/bin/env bash
-# End to end: the README's demo walkthrough against a real hub process on
-# its own ports and data directory; checks what a person would look at.
+# End to end: the README's demo (appliance/demo/run.sh) on a real hub and
+# real stand-in servers, on their own ports and data directory. Checks what
+# each system received: the EHR's FHIR Patient and Coverage, the insurer's
+# 834, the badge system's OAuth2 token request and holder calls, HR's HR
+# Open document after the EHR's address change, and that the change made
+# in the EHR did not echo back to it.
 set -euo pipefail
 lingua=$1
 top=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/lx-e2e-demo-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 # Ports from the pid, away from the demo's defaults.
-base=$(( 30000 + ($$ % 2000) * 2 ))
-cat >"$work/lingua.json" <<JSON
-{"data_dir": "$work/data", "schemas": "$top/schemas/canonical",
- "bus": {"pub": "tcp://127.0.0.1:$base", "router": "tcp://127.0.0.1:$((base + 1))"},
- "store": {"sync": true}, "log": {"level": "warn"},
- "systems": {"hr": {}, "ehr": {}}}
-JSON
+base=$(( 30000 + ($$ % 1000) * 8 ))
+http=$base ehr=$((base + 3)) badge=$((base + 4)) hr=$((base + 5))
+sed -e "s|127.0.0.1:8080|127.0.0.1:$http|" \
+    -e "s|tcp://127.0.0.1:5560|tcp://127.0.0.1:$((base + 1))|" \
+    -e "s|tcp://127.0.0.1:5561|tcp://127.0.0.1:$((base + 2))|" \
+    -e "s|127.0.0.1:9101|127.0.0.1:$ehr|g" \
+    -e "s|127.0.0.1:9102|127.0.0.1:$badge|g" \
+    -e "s|127.0.0.1:9103|127.0.0.1:$hr|g" \
+    -e "s|\"level\": \"info\"|\"level\": \"warn\"|" \
+    -e "s|../../build/demo-data|$work/data|g" \
+    -e "s|../../schemas/canonical|$top/schemas/canonical|" \
+    "$top/appliance/demo/lingua.json" >"$work/lingua.json"
 out=$work/out.txt
-LINGUA=$lingua DEMO_CONFIG=$work/lingua.json DEMO_DATA=$work/data DEMO_EXIT=1 \
+LINGUA=$lingua DEMO_CONFIG=$work/lingua.json DEMO_DATA=$work/data \
+  DEMO_HUB=http://127.0.0.1:$http DEMO_EHR_PORT=$ehr DEMO_BADGE_PORT=$badge \
+  DEMO_HR_PORT=$hr DEMO_EXIT=1 \
   bash "$top/appliance/demo/run.sh" >"$out" 2>&1 || { cat "$out"; exit 1; }
 
+logs=$work/data/stand-ins
 fail() { echo "e2e demo: $*" >&2; cat "$out" >&2; exit 1; }
-expect() { grep -qE -- "$1" "$out" || fail "missing: $1"; }
-expect '"created": true'
-expect '"unchanged": true'
-expect '"version": 2'
-expect '"native_id": "MRN-77812"'
-expect '"native_id": "E-1001"'
-expect '^v2 .* from ehr/Patient/MRN-77812'
-expect 'rejected by the hub: LX_ESCHEMA: at /birth_date'
+expect() { grep -qE -- "$1" "$out" || fail "missing in the output: $1"; }
+# Line N (1-based) of a stand-in's JSON log holds every pattern given.
+call() { # SYSTEM N PATTERN...
+  local sys=$1 n=$2 line
+  shift 2
+  line=$(sed -n "${n}p" "$logs/$sys.jsonl")
+  [ -n "$line" ] || fail "$sys: no call #$n"
+  for p in "$@"; do
+    grep -qF -- "$p" <<<"$line" || fail "$sys call #$n lacks $p: $line"
+  done
+}
+calls() { wc -l <"$logs/$1.jsonl"; }
+
+# 1-2. Accepted by the hub.
+expect '"entity":"person","canonical_id":"per_[0-9A-Z]{26}","version":1,"created":true'
+expect '"entity":"coverage","native_id":"ENR-1001-MED"'
+# 3. Canonical records and versions.
+expect '^v1 .* from hr/person/E-1001'
+expect '^v1 .* from hr/Enrollment/ENR-1001-MED'
+expect '^v2 .* from ehr/Patient/ehr-1'
+
+# 4. The EHR: a conditional update of the Patient, then the Coverage; and
+# nothing after the change it made itself (no echo).
+[ "$(calls ehr)" = 2 ] || fail "ehr received $(calls ehr) calls, expected 2"
+call ehr 1 '"method":"PUT"' '"path":"/fhir/Patient"' \
+  '"identifier":"urn:lingua:hropen:worker-id|E-1001"' '"family":"Okafor"' \
+  '"12 Harbour Street"' '"birthDate":"1990-04-17"' '"resourceType":"Patient"'
+call ehr 2 '"method":"PUT"' '"path":"/fhir/Coverage"' \
+  '"identifier":"urn:lingua-demo:hr:enrollment|ENR-1001-MED"' \
+  '"value":"PPO-GOLD"' '"resourceType":"Coverage"'
+
+# 5. The insurer: one 834 in its outbox, addressed with the partner's ids.
+edi=$(find "$work/data/edi/insurer/out" -maxdepth 1 -name '*.x12' | head -n 1)
+[ -n "$edi" ] || fail "no 834 in the insurer's outbox"
+x12=$(tr -d '\r\n' <"$edi")
+for p in '*ZZ*LINGUADEMO     *ZZ*INSURERDEMO    *' 'ST*834*' 'INS*Y*18*021' \
+         'NM1*IL*1*Okafor*Amara' 'HD*021' 'DMG*D8*19900417'; do
+  grep -qF -- "$p" <<<"$x12" || fail "834 lacks $p: $x12"
+done
+[ "$(grep -o 'ISA\*' <<<"$x12" | wc -l)" = 1 ] || fail "one interchange expected"
+
+# 6. Badge: a client-credentials token, then the holder created with it,
+# then, after the EHR's change, updated on the id badge returned.
+[ "$(calls badge)" = 3 ] || fail "badge received $(calls badge) calls, expected 3"
+call badge 1 '"method":"POST"' '"path":"/token"' 'grant_type=client_credentials' \
+  '"Authorization":"Basic '
+call badge 2 '"method":"POST"' '"path":"/api/holders"' \
+  '"Authorization":"Bearer badge-token-1"' '"employee_no":"E-1001"' \
+  '"last_name":"Okafor"' '"street":"12 Harbour Street"'
+call badge 3 '"method":"PUT"' '"path":"/api/holders/badge-1"' \
+  '"Authorization":"Bearer badge-token-1"' '"employee_no":"E-1001"' \
+  '"street":"48 Lakeview Avenue"'
+
+# 8. HR: nothing for its own new hire, one HR Open document after the
+# EHR's change, carrying the new address.
+[ "$(calls hr)" = 1 ] || fail "hr received $(calls hr) calls, expected 1"
+call hr 1 '"method":"POST"' '"path":"/hr/jedx/workers"' '"workers":[' \
+  '"48 Lakeview Avenue"' '"value":"E-1001"'
+expect '0 new calls to ehr'
+
+# 9. Bad input: located, nothing written.
+expect '"code":"LX_ESCHEMA","message":"at /workers/0/person/birthDate'
+expect '\(HTTP 422\)'
 expect '/nickname: property is not allowed'
-# The store holds exactly four events: person created, organization,
-# worker, person updated; the rejected and unchanged ingests wrote nothing.
+# The store holds exactly four events: person, worker, coverage created,
+# person updated by the EHR; the refused document wrote nothing.
 n=$("$lingua" events --data-dir "$work/data" | wc -l)
 [ "$n" = 4 ] || fail "expected 4 events, found $n"
 "$lingua" events --data-dir "$work/data" --from 4 | grep -q '"type":"person.updated"' ||
