@@ -1,9 +1,11 @@
 /* tests/integration/dlv_util.c: see dlv_util.h. */
 #include "tests/integration/dlv_util.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 
 int dlv_checks;
@@ -11,6 +13,24 @@ int dlv_checks;
 int dlv_ms(int ms)
 {
     return ms * lxt_scale();
+}
+
+void dlv_hub_finish(lxt_hub *h)
+{
+    printf("-- SIGTERM: the hub exits 0, its log has no sanitizer report\n");
+    int st = lxt_hub_stop(h, SIGTERM, dlv_ms(10000));
+    DLV_CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+              "exit status 0x%x", (unsigned)st);
+    lxt_hub_check_log(h);
+    lxt_hub_destroy(h);
+}
+
+int dlv_report(void)
+{
+    int soft = lxt_soft_failures();
+    printf("%d checks, %d failed, %d known deviations\n", dlv_checks, soft,
+           lxt_known_deviations());
+    return soft ? 1 : 0;
 }
 
 uint64_t dlv_now_us(void)

@@ -38,6 +38,13 @@ extern int dlv_checks;
 /* A wait of ms milliseconds, scaled for slow builds (lxt_scale). */
 int dlv_ms(int ms);
 
+/* The end of a delivery test: SIGTERM, the hub must exit 0 and its log
+ * have no sanitizer report (soft checks); then it is destroyed. */
+void dlv_hub_finish(lxt_hub *h);
+
+/* Print "N checks, M failed, K known deviations"; the exit status. */
+int dlv_report(void);
+
 /* CLOCK_MONOTONIC in microseconds (the same clock as lxt_now_ms). */
 uint64_t dlv_now_us(void);
 

@@ -77,9 +77,9 @@ static void check_in_order(dlv_target *d, const char *name,
         LXT_CHECK(p >= 1 && p <= PATIENTS, "%s: unknown Patient %s", name,
                   g.ident);
         DLV_CHECK(g.version == seen[p] + 1,
-              "%s: request %zu is %s version %d after version %d: out of "
-              "order or repeated",
-              name, i, g.ident, g.version, seen[p]);
+                  "%s: request %zu is %s version %d after version %d: out of "
+                  "order or repeated",
+                  name, i, g.ident, g.version, seen[p]);
         if (g.version > seen[p])
             seen[p] = g.version;
         ok++;
@@ -90,7 +90,7 @@ static void check_in_order(dlv_target *d, const char *name,
         if (missing && strcmp(ident, missing) == 0)
             continue;
         DLV_CHECK(seen[p] == versions[p], "%s: P%d reached version %d of %d",
-              name, p, seen[p], versions[p]);
+                  name, p, seen[p], versions[p]);
     }
     printf("   %s: %zu changes, each Patient's versions in order\n", name, ok);
 }
@@ -101,8 +101,8 @@ static void check_no_dead_letters(const char *instance)
     char *out = NULL;
     int rc = dlv_cli(&hub, args, &out);
     DLV_CHECK(rc == 0 && out && strstr(out, "no dead letters"),
-          "lingua dlq list --subscriber %s: exit %d:\n%s", instance, rc,
-          out ? out : "");
+              "lingua dlq list --subscriber %s: exit %d:\n%s", instance, rc,
+              out ? out : "");
     free(out);
 }
 
@@ -119,7 +119,7 @@ static void wait_drained(const char *instance, int timeout_ms)
         lxt_sleep_ms(100);
     }
     DLV_CHECK(false, "%s: lag %lld, failing %lld after %d ms", instance, lag,
-          failing, timeout_ms);
+              failing, timeout_ms);
 }
 
 int main(void)
@@ -179,7 +179,7 @@ int main(void)
         lag1[k] = dlv_metric(&hub, "lingua_delivery_lag", inst[k]);
         long long f = dlv_metric(&hub, "lingua_delivery_failing", inst[k]);
         DLV_CHECK(f == 1, "%s: lingua_delivery_failing %lld during the outage",
-              inst[k], f);
+                  inst[k], f);
         DLV_CHECK(lag1[k] >= 1, "%s: lag %lld", inst[k], lag1[k]);
         printf("   %s after %d changes: failing %lld, lag %lld\n", inst[k],
                CHANGES / 2, f, lag1[k]);
@@ -191,9 +191,9 @@ int main(void)
         lag2[k] = dlv_metric(&hub, "lingua_delivery_lag", inst[k]);
         long long f = dlv_metric(&hub, "lingua_delivery_failing", inst[k]);
         DLV_CHECK(f == 1, "%s: lingua_delivery_failing %lld during the outage",
-              inst[k], f);
+                  inst[k], f);
         DLV_CHECK(lag2[k] > lag1[k], "%s: lag %lld then %lld: not growing",
-              inst[k], lag1[k], lag2[k]);
+                  inst[k], lag1[k], lag2[k]);
         printf("   %s after %d changes: failing %lld, lag %lld\n", inst[k],
                CHANGES, f, lag2[k]);
     }
@@ -202,8 +202,8 @@ int main(void)
               "machine is too slow for LXT_OUTAGE_S=%d",
               (unsigned long long)(lxt_now_ms() - until), outage_s);
     DLV_CHECK(dlv_target_count(&down) == 0 && dlv_target_count(&silent) == 0,
-          "accepted during the outage: %zu, %zu", dlv_target_count(&down),
-          dlv_target_count(&silent));
+              "accepted during the outage: %zu, %zu", dlv_target_count(&down),
+              dlv_target_count(&silent));
 
     step("after the outage: every change delivered once, in order");
     /* The next retry comes at most backoff_max (30 s) after the end. */
@@ -213,7 +213,7 @@ int main(void)
         int rc = dlv_target_wait(d, CHANGES, (int)(until + (uint64_t)wait -
                                                    lxt_now_ms()));
         DLV_CHECK(rc == 0, "%s: %zu of %d changes %d ms after the outage",
-              inst[k], dlv_target_count(d), CHANGES, wait);
+                  inst[k], dlv_target_count(d), CHANGES, wait);
         printf("   %s: all %zu changes %.1f s after the outage ended "
                "(%llu answers 503, %llu left unanswered)\n",
                inst[k], dlv_target_count(d),
@@ -230,8 +230,8 @@ int main(void)
         lxt_sleep_ms(dlv_ms(300)); /* nothing more arrives */
         check_in_order(k ? &silent : &down, inst[k], NULL);
         DLV_CHECK(dlv_target_count(k ? &silent : &down) == CHANGES,
-              "%s: %zu requests accepted, expected %d", inst[k],
-              dlv_target_count(k ? &silent : &down), CHANGES);
+                  "%s: %zu requests accepted, expected %d", inst[k],
+                  dlv_target_count(k ? &silent : &down), CHANGES);
         check_no_dead_letters(inst[k]);
     }
 
@@ -242,8 +242,8 @@ int main(void)
     wait_drained("refuse-out", dlv_ms(10000));
     check_in_order(&refuse, "refuse-out", "P15");
     DLV_CHECK(refuse.refused == 1, "the target refused %llu requests, expected "
-                               "1 (no blind retry of a 4xx)",
-          (unsigned long long)refuse.refused);
+                                   "1 (no blind retry of a 4xx)",
+              (unsigned long long)refuse.refused);
     long long refused = dlv_metric(&hub, "lingua_delivery_refused_total",
                                    "refuse-out");
     DLV_CHECK(refused == 1, "lingua_delivery_refused_total %lld", refused);
@@ -257,7 +257,7 @@ int main(void)
     long long seq = strtoll(s + 5, NULL, 10);
     DLV_CHECK(strstr(s + 5, " seq ") == NULL, "more than one dead letter");
     DLV_CHECK(strstr(out, "422") != NULL, "the reason does not say 422: %s",
-          out);
+              out);
     free(out);
     char seq_text[32];
     snprintf(seq_text, sizeof(seq_text), "%lld", seq);
@@ -270,14 +270,14 @@ int main(void)
     json_t *resp = json_object_get(dl, "response");
     const char *rbody = json_string_value(json_object_get(resp, "body"));
     DLV_CHECK(reason && strstr(reason, "422"), "reason %s",
-          reason ? reason : "(none)");
+              reason ? reason : "(none)");
     DLV_CHECK(json_integer_value(json_object_get(resp, "status")) == 422,
-          "response status: %s", out);
+              "response status: %s", out);
     DLV_CHECK(rbody && strstr(rbody, "dlv-refused P15"),
-          "the target's answer is not kept: %s", out);
+              "the target's answer is not kept: %s", out);
     const char *type = json_string_value(json_object_get(dl, "type"));
     DLV_CHECK(type && strcmp(type, "person.created") == 0, "type %s",
-          type ? type : "(none)");
+              type ? type : "(none)");
     printf("   dead letter %lld: %s; response %lld %s\n", seq,
            reason ? reason : "", (long long)json_integer_value(
                                      json_object_get(resp, "status")),
@@ -295,7 +295,7 @@ int main(void)
     if (rc == 0) {
         dlv_got g = dlv_target_got(&refuse, CHANGES - 1);
         DLV_CHECK(strcmp(g.ident, "P15") == 0 && g.version == 1,
-              "replay delivered %s version %d", g.ident, g.version);
+                  "replay delivered %s version %d", g.ident, g.version);
     }
     /* The dead letter is removed after the call: poll. */
     uint64_t deadline = lxt_now_ms() + (uint64_t)dlv_ms(5000);
@@ -310,19 +310,11 @@ int main(void)
     check_no_dead_letters("refuse-out");
     lxt_sleep_ms(dlv_ms(300));
     DLV_CHECK(dlv_target_count(&refuse) == CHANGES, "refuse-out got %zu",
-          dlv_target_count(&refuse));
+              dlv_target_count(&refuse));
 
-    step("SIGTERM: the hub exits 0, its log has no sanitizer report");
-    int st = lxt_hub_stop(&hub, SIGTERM, dlv_ms(10000));
-    DLV_CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-          "exit status 0x%x", (unsigned)st);
-    lxt_hub_check_log(&hub);
+    dlv_hub_finish(&hub);
     dlv_target_stop(&down);
     dlv_target_stop(&silent);
     dlv_target_stop(&refuse);
-    lxt_hub_destroy(&hub);
-    int soft = lxt_soft_failures();
-    printf("%d checks, %d failed, %d known deviations\n", dlv_checks, soft,
-           lxt_known_deviations());
-    return soft ? 1 : 0;
+    return dlv_report();
 }
