@@ -152,7 +152,9 @@ LX_NODISCARD int lx_x12_parse(const char *buf, size_t len,
                               lx_x12_doc **out, lx_error *err);
 void lx_x12_doc_destroy(lx_x12_doc **doc);
 
-/* The tree (borrowed; lives as long as doc). */
+/* The tree (borrowed; lives as long as doc). Transaction bodies are
+ * validated during the parse but their JSON is built on the first call
+ * (diagnostics never need it), so a doc is used by one thread at a time. */
 json_t *lx_x12_doc_tree(const lx_x12_doc *doc);
 /* The diagnostics (borrowed), in input order. */
 size_t lx_x12_doc_diag_count(const lx_x12_doc *doc);
