@@ -525,6 +525,59 @@ static json_t *el2(const char *a, const char *b)
     return b && b[0] ? json_pack("[s,s]", a, b) : el1(a);
 }
 
+/* D.96A ORDERS and INVOIC end with a summary section after UNS: message
+ * level MOA and CNT, and (INVOIC) groups SG48 and later, ORDERS SG63. The
+ * maps write no UNS and the generator merges segments and groups by
+ * "pos": number them header, detail groups, UNS, summary. */
+static void edifact_sections(json_t *msg, const char *type)
+{
+    long first_summary_group = strcmp(type, "INVOIC") == 0 ? 48 : 63;
+    json_t *segs = array_member(msg, "segments");
+    json_t *groups = array_member(msg, "groups");
+    json_t *head = json_array(), *tail = json_array();
+    json_t *gh = json_array(), *gt = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(segs, i, v)
+    {
+        const char *id = lx_json_str(v, "id");
+        bool summary = id && (strcmp(id, "CNT") == 0 ||
+                              (strcmp(id, "MOA") == 0 &&
+                               strcmp(type, "ORDERS") == 0));
+        if (!id || strcmp(id, "UNS") != 0)
+            json_array_append(summary ? tail : head, v);
+    }
+    json_array_foreach(groups, i, v)
+    {
+        const char *id = lx_json_str(v, "id");
+        long k = id && id[0] == 'S' && id[1] == 'G' ? strtol(id + 2, NULL, 10)
+                                                    : 0;
+        json_array_append(k >= first_summary_group ? gt : gh, v);
+    }
+    long pos = 1;
+    json_array_foreach(head, i, v)
+        json_object_set_new(v, "pos", json_integer(pos++));
+    json_array_foreach(gh, i, v)
+        json_object_set_new(v, "pos", json_integer(pos++));
+    json_t *uns = json_pack("{s:s,s:I,s:[[s]]}", "id", "UNS", "pos",
+                            (json_int_t)pos++, "elements", "S");
+    json_array_append_new(head, uns);
+    json_array_foreach(tail, i, v)
+    {
+        json_object_set_new(v, "pos", json_integer(pos++));
+        json_array_append(head, v);
+    }
+    json_array_foreach(gt, i, v)
+    {
+        json_object_set_new(v, "pos", json_integer(pos++));
+        json_array_append(gh, v);
+    }
+    json_object_set_new(msg, "segments", head);
+    json_object_set_new(msg, "groups", gh);
+    json_decref(tail);
+    json_decref(gt);
+}
+
 static json_t *edifact_tree(const lx_edi_out *o, const json_t *body,
                             const numbers *n)
 {
@@ -545,8 +598,9 @@ static json_t *edifact_tree(const lx_edi_out *o, const json_t *body,
             json_array_append_new(b, el1(""));
         json_array_append_new(b, el1("1"));
     }
-    json_t *msg = json_copy((json_t *)body);
+    json_t *msg = json_deep_copy(body);
     json_object_del(msg, "set");
+    edifact_sections(msg, type);
     json_object_set_new(msg, "UNH",
                         json_pack("[o,[s,s,s,s]]", el1(unh), type, "D", "96A",
                                   "UN"));
