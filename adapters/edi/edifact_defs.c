@@ -724,7 +724,7 @@ static int ctag_in(const cstruct *content, uint64_t key, int depth)
 static void cput(capplier *a, uint32_t node, uint32_t kind, const char *gid)
 {
     lx_edifact_puts *p = a->puts;
-    LX_EDIFACT_GROW(p->items, p->count, p->cap);
+    LX_EDI_GROW(p->items, p->count, p->cap);
     p->items[p->count].node = node;
     p->items[p->count].kind = kind;
     p->items[p->count].group_id = gid;

@@ -7,6 +7,7 @@
 #ifndef LX_ADAPTERS_EDI_EDIFACT_INT_H
 #define LX_ADAPTERS_EDI_EDIFACT_INT_H
 
+#include "adapters/edi/edi_grow.h"
 #include "adapters/edi/edifact.h"
 
 #include <stdint.h>
@@ -146,13 +147,5 @@ json_t *lx_edifact_msg_tree(lx_edifact_msg *msg);
 json_t *lx_edifact_msg_root(lx_edifact_msg *msg);
 void lx_edifact_msg_destroy(lx_edifact_msg **msg);
 
-/* Grow arr to hold one more item. */
-#define LX_EDIFACT_GROW(arr, count, cap)                                    \
-    do {                                                                    \
-        if ((count) == (cap)) {                                             \
-            (cap) = (cap) ? (cap) * 2 : 64;                                 \
-            (arr) = lx_xrealloc((arr), (cap) * sizeof(*(arr)));             \
-        }                                                                   \
-    } while (0)
 
 #endif

@@ -327,7 +327,7 @@ static int open_message(parser *p, const lx_edifact_token *tok, int with_unh)
     json_array_append_new(list, p->msg);
     p->msg_segments = with_unh ? 1 : 0;
     lx_edifact_msg *doc = p->doc;
-    LX_EDIFACT_GROW(doc->lazies, doc->lazy_count, doc->lazy_cap);
+    LX_EDI_GROW(doc->lazies, doc->lazy_count, doc->lazy_cap);
     p->lazy = doc->lazy_count++;
     memset(&doc->lazies[p->lazy], 0, sizeof(lazy));
     doc->lazies[p->lazy].msg = p->msg;

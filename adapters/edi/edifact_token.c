@@ -278,7 +278,7 @@ static int read_elements(lx_edifact_lexer *lx, lx_edifact_store *s,
             rule = "too many components";
             break;
         }
-        LX_EDIFACT_GROW(s->comps, s->comp_count, s->comp_cap);
+        LX_EDI_GROW(s->comps, s->comp_count, s->comp_cap);
         lx_edifact_range *cr = &s->comps[s->comp_count++];
         if (escaped) {
             cr->first = (uint32_t)text_start | LX_EDIFACT_IN_TEXT;
@@ -302,14 +302,14 @@ static int read_elements(lx_edifact_lexer *lx, lx_edifact_store *s,
             rule = "too many data elements";
             break;
         }
-        LX_EDIFACT_GROW(s->parts, s->part_count, s->part_cap);
+        LX_EDI_GROW(s->parts, s->part_count, s->part_cap);
         s->parts[s->part_count].first = (uint32_t)comp_first;
         s->parts[s->part_count].count = (uint32_t)(s->comp_count - comp_first);
         s->part_count++;
         comp_first = s->comp_count;
         if (is_rep)
             continue;
-        LX_EDIFACT_GROW(s->elems, s->elem_count, s->elem_cap);
+        LX_EDI_GROW(s->elems, s->elem_count, s->elem_cap);
         s->elems[s->elem_count].first = (uint32_t)part_first;
         s->elems[s->elem_count].count = (uint32_t)(s->part_count - part_first);
         s->elem_count++;
@@ -330,7 +330,7 @@ static void add_json_part(lx_edifact_store *s, const json_t *comps)
     const json_t *c;
     json_array_foreach(comps, i, c)
     {
-        LX_EDIFACT_GROW(s->comps, s->comp_count, s->comp_cap);
+        LX_EDI_GROW(s->comps, s->comp_count, s->comp_cap);
         size_t n = json_is_string(c) ? json_string_length(c) : 0;
         s->comps[s->comp_count].first =
             (uint32_t)s->text_len | LX_EDIFACT_IN_TEXT;
@@ -339,7 +339,7 @@ static void add_json_part(lx_edifact_store *s, const json_t *comps)
         if (n > 0)
             text_append(s, json_string_value(c), n);
     }
-    LX_EDIFACT_GROW(s->parts, s->part_count, s->part_cap);
+    LX_EDI_GROW(s->parts, s->part_count, s->part_cap);
     s->parts[s->part_count].first = (uint32_t)first;
     s->parts[s->part_count].count = (uint32_t)(s->comp_count - first);
     s->part_count++;
@@ -369,13 +369,13 @@ void lx_edifact_store_add_json(lx_edifact_store *s, const char *tag, long pos,
         } else {
             add_json_part(s, e);
         }
-        LX_EDIFACT_GROW(s->elems, s->elem_count, s->elem_cap);
+        LX_EDI_GROW(s->elems, s->elem_count, s->elem_cap);
         s->elems[s->elem_count].first = (uint32_t)first;
         s->elems[s->elem_count].count = (uint32_t)(s->part_count - first);
         s->elem_count++;
     }
     seg.elems.count = (uint32_t)(s->elem_count - seg.elems.first);
-    LX_EDIFACT_GROW(s->segs, s->seg_count, s->seg_cap);
+    LX_EDI_GROW(s->segs, s->seg_count, s->seg_cap);
     s->segs[s->seg_count++] = seg;
 }
 
@@ -502,7 +502,7 @@ int lx_edifact_lex(lx_edifact_lexer *lx, lx_edifact_store *s, lx_error *err)
                              : "segment tag not followed by a separator");
     }
     seg.key = lx_edifact_tag_key(seg.tag);
-    LX_EDIFACT_GROW(s->segs, s->seg_count, s->seg_cap);
+    LX_EDI_GROW(s->segs, s->seg_count, s->seg_cap);
     s->segs[s->seg_count++] = seg;
     if (is_unb)
         apply_syntax_version(lx, unb_syntax_version(s, &seg));

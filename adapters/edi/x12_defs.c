@@ -718,7 +718,7 @@ static int in_def(const node *n, uint32_t key, int depth)
 static void put(ctx *c, uint32_t node_inst, uint32_t kind)
 {
     lx_x12_doc *doc = c->doc;
-    LX_X12_GROW(doc->puts, doc->put_count, doc->put_cap);
+    LX_EDI_GROW(doc->puts, doc->put_count, doc->put_cap);
     doc->puts[doc->put_count].node = node_inst;
     doc->puts[doc->put_count].kind = kind;
     doc->put_count++;
@@ -727,7 +727,7 @@ static void put(ctx *c, uint32_t node_inst, uint32_t kind)
 static uint32_t open_loop(ctx *c, const char *id)
 {
     lx_x12_doc *doc = c->doc;
-    LX_X12_GROW(doc->loops, doc->loop_count, doc->loop_cap);
+    LX_EDI_GROW(doc->loops, doc->loop_count, doc->loop_cap);
     memcpy(doc->loops[doc->loop_count].id, id,
            sizeof(doc->loops[doc->loop_count].id)); /* node.id: char[8] */
     doc->loop_count++;

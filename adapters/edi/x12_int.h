@@ -2,8 +2,8 @@
 #ifndef LX_ADAPTERS_EDI_X12_INT_H
 #define LX_ADAPTERS_EDI_X12_INT_H
 
+#include "adapters/edi/edi_grow.h"
 #include "adapters/edi/x12.h"
-#include "core/mem.h"
 
 #include <stdint.h>
 
@@ -102,13 +102,5 @@ void lx_x12_defs_apply(const lx_x12_defs *defs, const lx_x12_body *body,
                        lx_x12_doc *doc, const lx_x12_where *w,
                        lx_x12_lazy *lz);
 
-/* Grow an array of doc to hold one more item (*cap doubles). */
-#define LX_X12_GROW(arr, count, cap)                                        \
-    do {                                                                    \
-        if ((count) == (cap)) {                                             \
-            (cap) = (cap) ? (cap) * 2 : 64;                                 \
-            (arr) = lx_xrealloc((arr), (cap) * sizeof(*(arr)));             \
-        }                                                                   \
-    } while (0)
 
 #endif

@@ -296,7 +296,7 @@ static void end_transaction(parser *p, const lx_x12_segment *s,
 static void keep_segment(parser *p, const lx_x12_segment *s)
 {
     lx_x12_doc *doc = p->doc;
-    LX_X12_GROW(doc->segs, doc->seg_count, doc->seg_cap);
+    LX_EDI_GROW(doc->segs, doc->seg_count, doc->seg_cap);
     lx_x12_cseg *c = &doc->segs[doc->seg_count++];
     memset(c->id, 0, sizeof(c->id));
     memcpy(c->id, s->id.ptr, s->id.len < 3 ? s->id.len : 3);
@@ -418,7 +418,7 @@ static int on_segment(parser *p, const lx_x12_segment *s,
         set_where(p->w.set, sizeof(p->w.set), elem(s, 1));
         json_object_set_new(p->txn, "set", json_string(p->w.set));
         lx_x12_doc *doc = p->doc;
-        LX_X12_GROW(doc->lazies, doc->lazy_count, doc->lazy_cap);
+        LX_EDI_GROW(doc->lazies, doc->lazy_count, doc->lazy_cap);
         p->lazy = doc->lazy_count++;
         lx_x12_lazy *lz = &doc->lazies[p->lazy];
         memset(lz, 0, sizeof(*lz));
