@@ -646,6 +646,49 @@ static void test_group_larger_than_log(void **state)
     rm_rf(dir);
 }
 
+/* At the map ceiling a transaction fails whole: nothing of it reaches the
+ * log, and a recovery that replays the log finds every acknowledged
+ * record and nothing else. */
+static void test_map_full(void **state)
+{
+    (void)state;
+    char dir[256], copy[300];
+    make_tmp(dir, sizeof(dir));
+    lx_store_options o = {.dir = dir, .wal_size = WAL_SIZE,
+                          .map_size = (size_t)256 << 10,
+                          .max_map_size = (size_t)1 << 20,
+                          .checkpoint_ms = 3600 * 1000};
+    lx_store *s = NULL;
+    lx_error err;
+    assert_int_equal(lx_store_open(&o, &s, &err), 0);
+    enum { MAX = 5000 };
+    uint32_t *acked = calloc(MAX, sizeof(*acked));
+    size_t n = 0;
+    int rc = 0;
+    for (uint32_t i = 0; i < MAX && rc == 0; i++) {
+        rc = put_person(s, i);
+        if (rc == 0)
+            acked[n++] = i;
+    }
+    assert_int_equal(rc, LX_EFULL);
+    assert_true(n > 10);
+    /* The files as they are now, on another inode: restore and replay. */
+    snprintf(copy, sizeof(copy), "%s-copy", dir);
+    copy_store(dir, copy);
+    lx_store_close(&s);
+    o.dir = copy;
+    o.max_map_size = (size_t)4 << 20;
+    assert_int_equal(lx_store_open(&o, &s, &err), 0);
+    check_store(s, acked, n);
+    lx_store_stats st;
+    assert_int_equal(lx_store_stats_get(s, &st, &err), 0);
+    assert_int_equal(st.records, n);
+    lx_store_close(&s);
+    free(acked);
+    rm_rf(copy);
+    rm_rf(dir);
+}
+
 static void test_crc32c(void **state)
 {
     (void)state;
@@ -664,6 +707,7 @@ int main(void)
         cmocka_unit_test(test_crc32c),
         cmocka_unit_test(test_modes),
         cmocka_unit_test(test_group_larger_than_log),
+        cmocka_unit_test(test_map_full),
         cmocka_unit_test(test_power_loss),
         cmocka_unit_test(test_recovery_idempotent),
         cmocka_unit_test(test_shared_writer),
