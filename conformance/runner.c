@@ -155,7 +155,9 @@ static json_t *events_from(run *r, uint64_t from)
 }
 
 /* Store canonical records as the runner's own system would. items:
- * [{"entity","record","native_type"?,"native_id"?}]. */
+ * [{"entity","record","native_type"?,"native_id"?}], or {"entity",
+ * "native_type", "native_id", "delete": true} to delete the record the
+ * runner's system stored under that id. */
 static int seed_items(run *r, const json_t *items, lx_error *err)
 {
     size_t i;
@@ -168,7 +170,14 @@ static int seed_items(run *r, const json_t *items, lx_error *err)
                        .native_type = lx_json_str(it, "native_type"),
                        .native_id = lx_json_str(it, "native_id"),
                        .record = json_object_get(it, "record")};
-        if (!u.entity || !json_is_object(u.record))
+        if (json_is_true(json_object_get(it, "delete"))) {
+            u.op = LX_STORE_DELETE;
+            if (!u.entity || !u.native_id)
+                return lx_error_set(err, LX_EINVAL,
+                                    "seed item %zu: a delete needs "
+                                    "\"entity\" and \"native_id\"",
+                                    i);
+        } else if (!u.entity || !json_is_object(u.record))
             return lx_error_set(err, LX_EINVAL,
                                 "seed item %zu needs \"entity\" and an "
                                 "object \"record\"",

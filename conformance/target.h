@@ -40,6 +40,13 @@ void lx_conform_target_reset(lx_conform_target *t, const json_t *headers,
 bool lx_conform_target_wait(lx_conform_target *t, const char *marker,
                             unsigned timeout_ms, size_t *index);
 
+/* Answer as a plain JSON API (true) instead of a FHIR server (false, the
+ * default): POST [base]/things answers 201 with Location
+ * [base]/things/conf-N and {"id": "conf-N"}, PUT and PATCH 200, DELETE
+ * 204 (FHIR: Location .../_history/1 for PUT and POST). N counts the
+ * calls since the last lx_conform_target_reset. */
+void lx_conform_target_plain(lx_conform_target *t, bool plain);
+
 /* Record a call that did not come over HTTP: a driver whose adapter
  * writes files (an EDI outbox) reports each file as a call ("WRITE", its
  * name, its content), so the runner compares and waits for it like any
