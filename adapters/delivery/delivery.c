@@ -88,6 +88,7 @@ struct lx_delivery {
     job *jobs;             /* concurrency of them */
     size_t jobs_used, retrying;
     uint64_t rewind_to;    /* operator's rewind, pending; 0 none */
+    bool book_wait;        /* an event waits for its record's target id */
     bool lag_reported;
 
     /* Target ids, trace steps and the cursor: written by its own thread. */
@@ -466,7 +467,7 @@ static void start_event(lx_delivery *d, job *j, slot *s, uint64_t seq,
     uint64_t key = refs ? 0
                : s  ? s->key
                     : record_key(lx_json_str(ev, "canonical_id"));
-    if (lx_delivery_book_link_pending(d->book, key))
+    if (lx_delivery_book_link_pending(d->book, key)) /* refs, replays */
         lx_delivery_book_flush(d->book, atomic_load(&d->cursor), true);
     bool skip = false;
     lx_error err;
@@ -579,6 +580,16 @@ static void dispatch(lx_delivery *d, uint64_t now)
             bool free_to_go = !(s->refs && nbusy > 0);
             for (size_t b = 0; free_to_go && b < nbusy; b++)
                 free_to_go = busy[b] != s->key;
+            /* The next change of a record whose target id is not written
+             * yet waits for it without blocking: calls in flight meanwhile
+             * must be answered (their timeouts run). */
+            if (free_to_go && !s->refs &&
+                lx_delivery_book_link_pending(d->book, s->key)) {
+                lx_delivery_book_flush(d->book, atomic_load(&d->cursor),
+                                       false);
+                d->book_wait = true;
+                free_to_go = false;
+            }
             if (free_to_go) {
                 start_event(d, free_job(d), s, s->seq, s->ev);
                 if (d->retrying > 0)
@@ -749,6 +760,7 @@ static void *run(void *arg)
         if (d->rewind_to && atomic_load(&d->in_flight) == 0)
             rewind_now(d);
         fill_window(d);
+        d->book_wait = false;
         dispatch(d, now);
         advance(d);
         now = lx_mono_ms();
@@ -765,6 +777,8 @@ static void *run(void *arg)
         bool window_full = d->window_count == d->window_max;
         if (!can_start || window_full)
             budget = wait_budget(d, now, last_save, next_requests);
+        if (d->book_wait && budget > 2)
+            budget = 2; /* the bookkeeping thread does not wake us */
         if (!can_start || window_full || atomic_load(&d->in_flight) > 0)
             lx_http_multi_poll(d->multi, budget);
         collect(d);
