@@ -144,6 +144,97 @@ static void test_conform_builtin_hropen_adapter_passes_its_suite(void **state)
     lx_conform_report_destroy(&r);
 }
 
+static void test_conform_builtin_edi_and_rest_adapters_pass_their_suites(
+    void **state)
+{
+    (void)state;
+    static const struct {
+        const char *suite;
+        size_t at_least;
+    } suites[] = {{"x12-005010", 23}, {"edifact-d96a", 14}, {"rest-json", 14}};
+    for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
+        lx_conform_report *r = run(suites[i].suite, "builtin", NULL, NULL, 0);
+        assert_all_pass(r, suites[i].at_least);
+        lx_conform_report_destroy(&r);
+    }
+}
+
+/* ---- EDI: a lost acknowledgement, an outbox without echo suppression ---- */
+
+static int mute_ingest(void *st, lx_conform_hub *hub, const char *system,
+                       const json_t *input, const char *doc, size_t len,
+                       lx_conform_answer *ans, lx_error *err)
+{
+    int rc = lx_conform_driver_x12.ingest(st, hub, system, input, doc, len,
+                                          ans, err);
+    free(ans->reply); /* the 999 never reaches the partner */
+    ans->reply = NULL;
+    return rc;
+}
+
+static int deaf_edi_out_start(void *st, lx_conform_hub *hub,
+                              const char *system, const json_t *options,
+                              void **out, lx_error *err)
+{
+    (void)system;
+    return lx_conform_driver_x12.out_start(st, hub, "someone-else", options,
+                                           out, err);
+}
+
+static void test_conform_edi_acknowledgement_and_echo_are_checked(void **state)
+{
+    (void)state;
+    lx_conform_driver mute = lx_conform_driver_x12;
+    mute.ingest = mute_ingest;
+    lx_conform_report *r = run("x12-005010", "builtin", "order-inbound", &mute,
+                               0);
+    json_t *rep = lx_conform_report_json(r);
+    assert_string_equal(status_of(rep, "order-inbound"), "fail");
+    assert_says(rep, "order-inbound", "the adapter sent no acknowledgement");
+    json_decref(rep);
+    lx_conform_report_destroy(&r);
+
+    lx_conform_driver deaf = lx_conform_driver_x12;
+    deaf.out_start = deaf_edi_out_start;
+    r = run("x12-005010", "builtin", "order-echo", &deaf, 0);
+    rep = lx_conform_report_json(r);
+    assert_string_equal(status_of(rep, "order-echo"), "fail");
+    /* The outbox file is the call: its name with the number masked. */
+    assert_says(rep, "order-echo",
+                "was sent back to it: WRITE partner-{n}-850.x12");
+    json_decref(rep);
+    lx_conform_report_destroy(&r);
+}
+
+/* ---- REST: an adapter that forgets the id it was given ---- */
+
+static int no_update_out_start(void *st, lx_conform_hub *hub,
+                               const char *system, const json_t *options,
+                               void **out, lx_error *err)
+{
+    /* Without an update route every change is a create again. */
+    json_t *o = json_deep_copy(options);
+    json_object_del(o, "update");
+    int rc = lx_conform_driver_rest.out_start(st, hub, system, o, out, err);
+    json_decref(o);
+    return rc;
+}
+
+static void test_conform_rest_second_change_must_be_an_update(void **state)
+{
+    (void)state;
+    lx_conform_driver forgetful = lx_conform_driver_rest;
+    forgetful.out_start = no_update_out_start;
+    lx_conform_report *r = run("rest-json", "builtin",
+                               "holder-outbound-update", &forgetful, 0);
+    json_t *rep = lx_conform_report_json(r);
+    assert_string_equal(status_of(rep, "holder-outbound-update"), "fail");
+    assert_says(rep, "holder-outbound-update",
+                "call 2 /method: expected \"PUT\", got \"POST\"");
+    json_decref(rep);
+    lx_conform_report_destroy(&r);
+}
+
 /* ---- a broken copy of the FHIR mapping folder ---- */
 
 static void copy_file(const char *from, const char *to)
@@ -648,6 +739,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conform_builtin_fhir_adapter_passes_its_suite),
         cmocka_unit_test(test_conform_builtin_hropen_adapter_passes_its_suite),
+        cmocka_unit_test(
+            test_conform_builtin_edi_and_rest_adapters_pass_their_suites),
+        cmocka_unit_test(test_conform_edi_acknowledgement_and_echo_are_checked),
+        cmocka_unit_test(test_conform_rest_second_change_must_be_an_update),
         cmocka_unit_test(test_conform_broken_fhir_copy_fails_the_right_cases),
         cmocka_unit_test(
             test_conform_delivery_without_echo_suppression_fails_echo),
