@@ -11,6 +11,7 @@
 #ifndef LX_CONFORMANCE_CONFORM_INT_H
 #define LX_CONFORMANCE_CONFORM_INT_H
 
+#include "adapters/delivery/delivery.h"
 #include "canonical/registry.h"
 #include "canonical/store.h"
 #include "conformance/compare.h"
@@ -138,6 +139,15 @@ typedef struct lx_conform_driver {
                   const json_t *refs, char **doc, size_t *len,
                   lx_error *err);
 } lx_conform_driver;
+
+/* Start the delivery engine (adapters/delivery/delivery.h) over the
+ * hub's store as `system`, with the ops ops_of(adapter) fills, the way
+ * the runner needs it: one call at a time (calls in event order), short
+ * backoffs, two attempts, the case's timeout. Errors: lx_delivery_start's. */
+LX_NODISCARD int lx_conform_delivery_start(
+    lx_conform_hub *hub, const char *system,
+    void (*ops_of)(void *adapter, lx_outbound_ops *ops), void *adapter,
+    lx_delivery **out, lx_error *err);
 
 /* The driver of a suite kind, or NULL. */
 const lx_conform_driver *lx_conform_driver_find(const char *kind);

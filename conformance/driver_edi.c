@@ -282,6 +282,11 @@ static int edi_ingest(void *state, lx_conform_hub *hub, const char *system,
 
 /* ---- outbound: the outbox read back as calls ---- */
 
+static void edi_ops_of(void *o, lx_outbound_ops *ops)
+{
+    lx_edi_out_ops(o, ops);
+}
+
 typedef struct edi_out {
     lx_edi_out *o;
     lx_delivery *d;
@@ -393,22 +398,9 @@ static int edi_out_start(void *state, lx_conform_hub *hub, const char *system,
                              .member_id_system =
                                  lx_json_str(options, "member_id_system")};
     rc = rc ? rc : lx_edi_out_new(&oo, &eo->o, err);
-    if (rc == 0) {
-        lx_outbound_ops ops;
-        memset(&ops, 0, sizeof(ops));
-        lx_edi_out_ops(eo->o, &ops);
-        lx_delivery_options dopt = {.instance = "conformance-out",
-                                    .system = system,
-                                    .backoff_base_ms = 20,
-                                    .backoff_max_ms = 200,
-                                    .cursor_interval_ms = 10,
-                                    .timeout_ms = hub->timeout_ms,
-                                    .max_attempts = 2,
-                                    /* Files in event order, so the
-                                     * sentinel's comes last. */
-                                    .concurrency = 1};
-        rc = lx_delivery_start(hub->store, &dopt, &ops, &eo->d, err);
-    }
+    if (rc == 0)
+        rc = lx_conform_delivery_start(hub, system, edi_ops_of, eo->o,
+                                       &eo->d, err);
     if (rc == 0) {
         if (pthread_create(&eo->relay, NULL, relay_main, eo) != 0)
             rc = lx_error_set(err, LX_EIO, "cannot start the outbox reader");

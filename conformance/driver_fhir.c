@@ -172,6 +172,11 @@ static int fhir_ingest(void *state, lx_conform_hub *hub, const char *system,
     return rc;
 }
 
+static void fhir_ops_of(void *o, lx_outbound_ops *ops)
+{
+    lx_fhir_out_ops(o, ops);
+}
+
 typedef struct fhir_out {
     lx_fhir_out *o;
     lx_delivery *d;
@@ -203,23 +208,9 @@ static int fhir_out_start(void *state, lx_conform_hub *hub,
                                                         : LX_FHIR_JSON};
     fhir_out *fo = lx_xcalloc(1, sizeof(*fo));
     int rc = lx_fhir_out_new(&oo, &fo->o, err);
-    if (rc == 0) {
-        lx_outbound_ops ops;
-        memset(&ops, 0, sizeof(ops));
-        lx_fhir_out_ops(fo->o, &ops);
-        lx_delivery_options dopt = {.instance = "conformance-out",
-                                    .system = system,
-                                    .backoff_base_ms = 20,
-                                    .backoff_max_ms = 200,
-                                    .cursor_interval_ms = 10,
-                                    .timeout_ms = hub->timeout_ms,
-                                    .max_attempts = 2,
-                                    /* One call at a time: the calls
-                                     * arrive in event order, so the
-                                     * sentinel's call comes last. */
-                                    .concurrency = 1};
-        rc = lx_delivery_start(hub->store, &dopt, &ops, &fo->d, err);
-    }
+    if (rc == 0)
+        rc = lx_conform_delivery_start(hub, system, fhir_ops_of, fo->o,
+                                       &fo->d, err);
     if (rc != 0) {
         void *p = fo;
         fhir_out_stop(&p);

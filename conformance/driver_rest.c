@@ -118,6 +118,11 @@ static int rest_ingest(void *state, lx_conform_hub *hub, const char *system,
     return 0;
 }
 
+static void rest_ops_of(void *o, lx_outbound_ops *ops)
+{
+    lx_rest_out_ops(o, ops);
+}
+
 typedef struct rest_out {
     lx_rest_out *o;
     lx_delivery *d;
@@ -156,24 +161,9 @@ static int rest_out_start(void *state, lx_conform_hub *hub,
     rest_out *ro = lx_xcalloc(1, sizeof(*ro));
     rc = lx_rest_out_new(conf, &env, &ro->o, err);
     json_decref(conf);
-    if (rc == 0) {
-        lx_outbound_ops ops;
-        memset(&ops, 0, sizeof(ops));
-        lx_rest_out_ops(ro->o, &ops);
-        lx_delivery_options dopt = {.instance = "conformance-out",
-                                    .system = system,
-                                    .backoff_base_ms = 20,
-                                    .backoff_max_ms = 200,
-                                    .cursor_interval_ms = 10,
-                                    .timeout_ms = hub->timeout_ms,
-                                    .max_attempts = 2,
-                                    /* One call at a time: the id a
-                                     * create gets is known to the next
-                                     * change, and the sentinel's call
-                                     * comes last. */
-                                    .concurrency = 1};
-        rc = lx_delivery_start(hub->store, &dopt, &ops, &ro->d, err);
-    }
+    if (rc == 0)
+        rc = lx_conform_delivery_start(hub, system, rest_ops_of, ro->o,
+                                       &ro->d, err);
     if (rc != 0) {
         void *p = ro;
         rest_out_stop(&p);
