@@ -29,6 +29,7 @@ static const char usage[] =
     "                               deliver events again to an adapter\n"
     "  trace ID | trace --record ENTITY ID\n"
     "                               the story of a message or a record\n"
+    "  edi acks SYSTEM              acknowledgements a partner sent back\n"
     "  conform --suite S --adapter A [--report DIR]\n"
     "                               certify an adapter against a conformance\n"
     "                               suite\n"
@@ -103,6 +104,7 @@ int lx_cli_main(int argc, char **argv)
         {"dlq", lx_cli_dlq},       {"replay", lx_cli_replay},
         {"trace", lx_cli_trace},
         {"stand-in", lx_cli_standin},
+        {"edi", lx_cli_edi},
         {"conform", lx_cli_conform},
     };
     const char *cmd = argv[1];

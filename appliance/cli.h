@@ -8,6 +8,7 @@
 #include "core/error.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 enum lx_exit {
@@ -58,5 +59,13 @@ int lx_cli_replay(int argc, char **argv);
 int lx_cli_trace(int argc, char **argv);
 int lx_cli_conform(int argc, char **argv);
 int lx_cli_standin(int argc, char **argv);
+int lx_cli_edi(int argc, char **argv);
+
+/* Open the store of --data-dir, else of --config's data_dir, else
+ * $LINGUA_DATA_DIR, else /var/lib/lingua (cli_dlq.c). Prints the error and
+ * returns an exit code on failure. */
+struct lx_store;
+int lx_cli_state_store(const char *data_dir, const char *config,
+                       bool read_only, struct lx_store **out);
 
 #endif

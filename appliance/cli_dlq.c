@@ -37,8 +37,11 @@ typedef struct where {
     const char *data_dir, *config;
 } where;
 
-static int open_store(const where *w, bool read_only, lx_store **out)
+int lx_cli_state_store(const char *data_dir, const char *config,
+                       bool read_only, lx_store **out)
 {
+    where wh = {.data_dir = data_dir, .config = config};
+    const where *w = &wh;
     lx_config *cfg = NULL;
     lx_error err;
     lx_error_clear(&err);
@@ -160,7 +163,7 @@ int lx_cli_dlq(int argc, char **argv)
         return LX_EXIT_USAGE;
     }
     lx_store *s = NULL;
-    if ((rc = open_store(&w, is_list || is_show, &s)) != 0)
+    if ((rc = lx_cli_state_store(w.data_dir, w.config, is_list || is_show, &s)) != 0)
         return rc;
     char key[LX_STORE_KEY_MAX + 1];
     lx_error err;
@@ -252,7 +255,7 @@ int lx_cli_replay(int argc, char **argv)
         return LX_EXIT_USAGE;
     }
     lx_store *s = NULL;
-    if ((rc = open_store(&w, false, &s)) != 0)
+    if ((rc = lx_cli_state_store(w.data_dir, w.config, false, &s)) != 0)
         return rc;
     char key[LX_STORE_KEY_MAX + 1], value[32];
     snprintf(key, sizeof(key), "replay/%s", subscriber);

@@ -120,7 +120,12 @@ static int edi_file(void *ctx, const char *path, const char *data,
     lx_hub_adapter *ha = ctx;
     lx_edi_outcome out;
     int rc = lx_edi_inbound_process(&ha->edi, data, len, &out, err);
-    if (rc == 0)
+    if (rc == 0 && out.acks)
+        lx_log_info(NULL, "adapter %s: %s: %zu acknowledgement(s) of our "
+                          "interchanges received, %zu not accepted (lingua "
+                          "edi acks %s)",
+                    ha->name, path, out.acks, out.acks_rejected, ha->system);
+    else if (rc == 0)
         lx_log_info(NULL, "adapter %s: %s: %s, %zu transactions (%zu "
                           "rejected), %zu records (%zu created, %zu updated, "
                           "%zu unchanged)%s%s",

@@ -1,5 +1,6 @@
 /* adapters/edi/edi_inbound.c: see edi_inbound.h. */
 #include "adapters/edi/edi_inbound.h"
+#include "adapters/edi/ack_received.h"
 #include "adapters/edi/ack.h"
 #include "adapters/transport/outbox.h"
 #include "canonical/ingest.h"
@@ -453,6 +454,15 @@ int lx_edi_inbound_process(const lx_edi_inbound_options *o, const char *data,
         }
         rc = check_partner(o, lx_x12_doc_tree(doc), true, err);
         if (rc != 0) {
+            lx_x12_doc_destroy(&doc);
+            return rc;
+        }
+        if (lx_edi_ack_tree_is_ack(lx_x12_doc_tree(doc))) {
+            /* The partner acknowledges what we sent: recorded, never
+             * mapped, never acknowledged in turn. */
+            rc = lx_edi_ack_record(o->store, o->system, lx_x12_doc_tree(doc),
+                                   &out->acks, &out->acks_rejected, err);
+            out->transactions = out->acks;
             lx_x12_doc_destroy(&doc);
             return rc;
         }

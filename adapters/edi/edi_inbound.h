@@ -58,6 +58,10 @@ typedef struct lx_edi_outcome {
     size_t rejected;        /* of them, rejected */
     size_t records;         /* canonical records produced */
     size_t created, updated, unchanged, refused;
+    size_t acks;            /* 997/999 received for what we sent (recorded,
+                               see ack_received.h; the file holds nothing
+                               else) */
+    size_t acks_rejected;   /* of them, not accepted (AK901 other than A) */
     char ack_path[PATH_MAX]; /* the acknowledgement written, or "" */
 } lx_edi_outcome;
 

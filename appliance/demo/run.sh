@@ -127,6 +127,24 @@ else
   echo "(no 834 written: see $hublog)"
 fi
 
+step "5b. The insurer accepts it: a 999 in the insurer's inbox, recorded against our group"
+if [ -n "$edi" ]; then
+  gs06=$(tr '~' '\n' <"$edi" | sed -n 's/^GS\*\([^*]*\*\)\{5\}\([^*]*\)\*.*/\2/p')
+  st02=$(tr '~' '\n' <"$edi" | sed -n 's/^ST\*834\*\([^*]*\)\*.*/\1/p')
+  ack=$data/edi/insurer/in/999-for-$gs06.x12
+  {
+    printf 'ISA*00*          *00*          *ZZ*INSURERDEMO    *ZZ*LINGUADEMO     *'
+    printf '%s*%s*^*00501*000000501*0*T*:~' "$(date -u +%y%m%d)" "$(date -u +%H%M)"
+    printf 'GS*FA*INSURERDEMO*LINGUADEMO*%s*%s*501*X*005010X231A1~' "$(date -u +%Y%m%d)" "$(date -u +%H%M)"
+    printf 'ST*999*0001*005010X231A1~AK1*BE*%s*005010X220A1~' "$gs06"
+    printf 'AK2*834*%s*005010X220A1~IK5*A~AK9*A*1*1*1~SE*6*0001~' "$st02"
+    printf 'GE*1*501~IEA*1*000000501~'
+  } >"$ack.part"
+  mv "$ack.part" "$ack"   # the inbox takes files that appear whole
+  wait_for "$hublog" "acknowledgement(s) of our interchanges" 1 || true
+  run edi acks insurer --config "$cfg"
+fi
+
 step "6. The badge system was called with an OAuth2 token it issued"
 since badge "$badge0"
 echo "(hr sent this person, so hr got nothing back: $(( $(lines hr) - hr0 )) calls)"

@@ -72,6 +72,10 @@ for p in '*ZZ*LINGUADEMO     *ZZ*INSURERDEMO    *' 'ST*834*' 'INS*Y*18*021' \
 done
 [ "$(grep -o 'ISA\*' <<<"$x12" | wc -l)" = 1 ] || fail "one interchange expected"
 
+# 5b. The insurer's 999 for our 834 is recorded against our group.
+expect '^group 1 +999 +accepted +received'
+expect '^  834 0001: accepted'
+
 # 6. Badge: a client-credentials token, then the holder created with it,
 # then, after the EHR's change, updated on the id badge returned.
 [ "$(calls badge)" = 3 ] || fail "badge received $(calls badge) calls, expected 3"

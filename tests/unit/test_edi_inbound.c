@@ -222,6 +222,128 @@ static void test_edi_inbound_edifact_orders_with_contrl(void **state)
     free(data);
 }
 
+/* A 999 or 997 the partner sends back for our interchange. */
+static char *ack_doc(const char *set, const char *body)
+{
+    bool is999 = strcmp(set, "999") == 0;
+    char *out = malloc(2048);
+    int segs = 2; /* ST and SE */
+    for (const char *p = body; *p; p++)
+        segs += *p == '~';
+    snprintf(out, 2048,
+             "ISA*00*          *00*          *ZZ*INSURERDEMO    *ZZ*"
+             "LINGUADEMO     *261204*1500*^*00501*000000501*0*T*:~"
+             "GS*FA*INSURERDEMO*LINGUADEMO*20261204*1500*501*X*%s~"
+             "ST*%s*0001%s~%sSE*%d*0001~GE*1*501~IEA*1*000000501~",
+             is999 ? "005010X231A1" : "005010", set,
+             is999 ? "*005010X231A1" : "", body, segs);
+    return out;
+}
+
+static size_t files_in(const char *dir)
+{
+    size_t n = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static json_t *state_json(fx *f, const char *key)
+{
+    char *v = NULL;
+    size_t len = 0;
+    if (lx_store_state_get(f->store, key, &v, &len, NULL) != 0)
+        return NULL;
+    json_t *o = json_loadb(v, len, 0, NULL);
+    free(v);
+    return o;
+}
+
+static void test_edi_inbound_received_999_is_recorded_not_mapped(void **state)
+{
+    fx *f = *state;
+    char *doc = ack_doc("999", "AK1*BE*7*005010X220A1~"
+                               "AK2*834*0001*005010X220A1~IK5*A~"
+                               "AK9*A*1*1*1~");
+    lx_edi_outcome out;
+    lx_error err;
+    lx_error_clear(&err);
+    int rc = lx_edi_inbound_process(&f->o, doc, strlen(doc), &out, &err);
+    if (rc != 0)
+        fprintf(stderr, "%s (%s)\n", err.msg, err.where);
+    assert_int_equal(rc, 0);
+    assert_int_equal(out.acks, 1);
+    assert_int_equal(out.acks_rejected, 0);
+    assert_int_equal(out.records, 0);
+    /* An acknowledgement is never acknowledged. */
+    assert_int_equal(files_in(f->outbox), 0);
+    assert_string_equal(out.ack_path, "");
+    json_t *rec = state_json(f, "edi-ack/insurer/000000007");
+    assert_non_null(rec);
+    assert_string_equal(json_string_value(json_object_get(rec, "status")),
+                        "accepted");
+    assert_string_equal(json_string_value(json_object_get(rec, "kind")), "999");
+    assert_string_equal(json_string_value(json_object_get(rec, "interchange")),
+                        "000000501");
+    json_t *set = json_array_get(json_object_get(rec, "sets"), 0);
+    assert_string_equal(json_string_value(json_object_get(set, "set")), "834");
+    assert_string_equal(json_string_value(json_object_get(set, "control")),
+                        "0001");
+    assert_string_equal(json_string_value(json_object_get(set, "status")),
+                        "accepted");
+    json_decref(rec);
+    free(doc);
+}
+
+static void test_edi_inbound_received_997_rejection_keeps_its_codes(
+    void **state)
+{
+    fx *f = *state;
+    char *doc = ack_doc("997", "AK1*BE*8~AK2*834*0002~AK5*R*5~AK9*R*1*1*0*2~");
+    lx_edi_outcome out;
+    lx_error err;
+    lx_error_clear(&err);
+    int rc = lx_edi_inbound_process(&f->o, doc, strlen(doc), &out, &err);
+    if (rc != 0)
+        fprintf(stderr, "%s (%s)\n", err.msg, err.where);
+    assert_int_equal(rc, 0);
+    assert_int_equal(out.acks, 1);
+    assert_int_equal(out.acks_rejected, 1);
+    json_t *rec = state_json(f, "edi-ack/insurer/000000008");
+    assert_non_null(rec);
+    assert_string_equal(json_string_value(json_object_get(rec, "status")),
+                        "rejected");
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(rec, "codes"), 0)),
+        "2");
+    json_t *set = json_array_get(json_object_get(rec, "sets"), 0);
+    assert_string_equal(json_string_value(json_object_get(set, "status")),
+                        "rejected");
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(set, "codes"), 0)),
+        "5");
+    json_decref(rec);
+    free(doc);
+}
+
+static void test_edi_inbound_ack_without_ak1_is_refused(void **state)
+{
+    fx *f = *state;
+    char *doc = ack_doc("999", "AK9*A*1*1*1~");
+    lx_edi_outcome out;
+    lx_error err;
+    lx_error_clear(&err);
+    int rc = lx_edi_inbound_process(&f->o, doc, strlen(doc), &out, &err);
+    assert_int_not_equal(rc, 0);
+    assert_non_null(strstr(err.msg, "AK1"));
+    assert_non_null(strstr(err.msg, "000000501"));
+    free(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -230,6 +352,9 @@ int main(void)
         T(test_edi_inbound_rejected_transaction_is_not_stored),
         T(test_edi_inbound_not_edi_is_a_located_error),
         T(test_edi_inbound_edifact_orders_with_contrl),
+        T(test_edi_inbound_received_999_is_recorded_not_mapped),
+        T(test_edi_inbound_received_997_rejection_keeps_its_codes),
+        T(test_edi_inbound_ack_without_ak1_is_refused),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
