@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 static lx_x12_defs *x12_defs;
 static lx_edifact_defs *edifact_defs;
@@ -850,8 +851,12 @@ static void test_x12_reader_rss_does_not_grow_with_file_size(void **state)
     (void)state;
     if (under_sanitizer())
         skip(); /* ASan's shadow memory and quarantine make RSS meaningless */
-    const char *small = "/tmp/lx_test_edi_reader_5.x12";
-    const char *large = "/tmp/lx_test_edi_reader_50.x12";
+    /* Per process: other build trees may run this test at the same time. */
+    char small[64], large[64];
+    snprintf(small, sizeof(small), "/tmp/lx_test_edi_reader_%ld_5.x12",
+             (long)getpid());
+    snprintf(large, sizeof(large), "/tmp/lx_test_edi_reader_%ld_50.x12",
+             (long)getpid());
     gen_834(small, (size_t)5 << 20);
     gen_834(large, (size_t)50 << 20);
     size_t n1 = x12_count_file(small);
@@ -927,8 +932,12 @@ static void test_edifact_reader_rss_does_not_grow_with_file_size(void **state)
     (void)state;
     if (under_sanitizer())
         skip(); /* ASan's shadow memory and quarantine make RSS meaningless */
-    const char *small = "/tmp/lx_test_edi_reader_5.edi";
-    const char *large = "/tmp/lx_test_edi_reader_50.edi";
+    /* Per process: other build trees may run this test at the same time. */
+    char small[64], large[64];
+    snprintf(small, sizeof(small), "/tmp/lx_test_edi_reader_%ld_5.edi",
+             (long)getpid());
+    snprintf(large, sizeof(large), "/tmp/lx_test_edi_reader_%ld_50.edi",
+             (long)getpid());
     gen_orders(small, (size_t)5 << 20);
     gen_orders(large, (size_t)50 << 20);
     size_t n1 = edifact_count_file(small);
