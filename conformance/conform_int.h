@@ -132,6 +132,12 @@ typedef struct lx_conform_driver {
     void (*out_stop)(void **out);
     /* Wake the delivery: new events were committed. */
     void (*out_notify)(void *out);
+    /* Optional: the last event the delivery is done with (every earlier
+     * one too: delivered, skipped or refused), with its calls recorded.
+     * Deliveries keep event order per record only (a change waits for
+     * the id its create gets while other records go on): with this the
+     * runner waits for every event, not for the sentinel's call. */
+    uint64_t (*out_cursor)(void *out);
     /* The native document the adapter makes of stored records (refs:
      * [{"entity","canonical_id"}] in event order), for adapters without
      * an outbound transport. *doc is malloc'd JSON text. */
@@ -148,6 +154,10 @@ LX_NODISCARD int lx_conform_delivery_start(
     lx_conform_hub *hub, const char *system,
     void (*ops_of)(void *adapter, lx_outbound_ops *ops), void *adapter,
     lx_delivery **out, lx_error *err);
+
+/* The last event a delivery is done with (lx_delivery_stats.cursor): the
+ * drivers' out_cursor. */
+uint64_t lx_conform_delivery_cursor(lx_delivery *d);
 
 /* The driver of a suite kind, or NULL. */
 const lx_conform_driver *lx_conform_driver_find(const char *kind);

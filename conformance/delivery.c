@@ -4,6 +4,13 @@
 
 #include <string.h>
 
+uint64_t lx_conform_delivery_cursor(lx_delivery *d)
+{
+    lx_delivery_stats st;
+    lx_delivery_stats_get(d, &st);
+    return st.cursor;
+}
+
 int lx_conform_delivery_start(lx_conform_hub *hub, const char *system,
                               void (*ops_of)(void *adapter,
                                              lx_outbound_ops *ops),

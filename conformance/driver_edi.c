@@ -292,7 +292,8 @@ typedef struct edi_out {
     lx_delivery *d;
     lx_conform_target *target;
     char dir[LX_CONFORM_PATH_MAX];
-    json_t *seen; /* file names already reported */
+    pthread_mutex_t mu; /* one scan of the outbox at a time */
+    json_t *seen;       /* file names already reported */
     pthread_t relay;
     bool relaying;
     atomic_bool stop;
@@ -318,9 +319,12 @@ static void masked(const char *name, char *out, size_t size)
 
 static void relay_scan(edi_out *eo)
 {
+    pthread_mutex_lock(&eo->mu);
     DIR *d = opendir(eo->dir);
-    if (!d)
+    if (!d) {
+        pthread_mutex_unlock(&eo->mu);
         return;
+    }
     char *names[EDI_FILES_MAX];
     size_t n = 0;
     struct dirent *e;
@@ -341,6 +345,7 @@ static void relay_scan(edi_out *eo)
         free(body);
         free(names[i]);
     }
+    pthread_mutex_unlock(&eo->mu);
 }
 
 static void *relay_main(void *arg)
@@ -365,6 +370,7 @@ static void edi_out_stop(void **op)
     if (eo->relaying)
         pthread_join(eo->relay, NULL);
     lx_edi_out_destroy(&eo->o);
+    pthread_mutex_destroy(&eo->mu);
     if (eo->dir[0])
         lx_conform_remove_tree(eo->dir);
     json_decref(eo->seen);
@@ -383,6 +389,7 @@ static int edi_out_start(void *state, lx_conform_hub *hub, const char *system,
     edi_out *eo = lx_xcalloc(1, sizeof(*eo));
     eo->target = hub->target;
     eo->seen = json_object();
+    pthread_mutex_init(&eo->mu, NULL);
     atomic_init(&eo->stop, false);
     if (temp_dir(eo->dir, sizeof(eo->dir), "outbox") != 0) {
         eo->dir[0] = '\0';
@@ -421,6 +428,15 @@ static void edi_out_notify(void *op)
     lx_delivery_notify(((edi_out *)op)->d);
 }
 
+/* The files of the events done are in the outbox: report them now. */
+static uint64_t edi_out_cursor(void *op)
+{
+    edi_out *eo = op;
+    uint64_t done = lx_conform_delivery_cursor(eo->d);
+    relay_scan(eo);
+    return done;
+}
+
 const lx_conform_driver lx_conform_driver_x12 = {
     .kind = "x12",
     .map_folder = "x12",
@@ -432,6 +448,7 @@ const lx_conform_driver lx_conform_driver_x12 = {
     .out_start = edi_out_start,
     .out_stop = edi_out_stop,
     .out_notify = edi_out_notify,
+    .out_cursor = edi_out_cursor,
 };
 
 const lx_conform_driver lx_conform_driver_edifact = {
@@ -445,4 +462,5 @@ const lx_conform_driver lx_conform_driver_edifact = {
     .out_start = edi_out_start,
     .out_stop = edi_out_stop,
     .out_notify = edi_out_notify,
+    .out_cursor = edi_out_cursor,
 };

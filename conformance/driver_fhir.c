@@ -225,6 +225,11 @@ static void fhir_out_notify(void *op)
     lx_delivery_notify(((fhir_out *)op)->d);
 }
 
+static uint64_t fhir_out_cursor(void *op)
+{
+    return lx_conform_delivery_cursor(((fhir_out *)op)->d);
+}
+
 const lx_conform_driver lx_conform_driver_fhir = {
     .kind = "fhir",
     .map_folder = "fhir",
@@ -234,4 +239,5 @@ const lx_conform_driver lx_conform_driver_fhir = {
     .out_start = fhir_out_start,
     .out_stop = fhir_out_stop,
     .out_notify = fhir_out_notify,
+    .out_cursor = fhir_out_cursor,
 };

@@ -178,6 +178,11 @@ static void rest_out_notify(void *op)
     lx_delivery_notify(((rest_out *)op)->d);
 }
 
+static uint64_t rest_out_cursor(void *op)
+{
+    return lx_conform_delivery_cursor(((rest_out *)op)->d);
+}
+
 const lx_conform_driver lx_conform_driver_rest = {
     .kind = "rest",
     .map_folder = REST_FOLDER,
@@ -189,4 +194,5 @@ const lx_conform_driver lx_conform_driver_rest = {
     .out_start = rest_out_start,
     .out_stop = rest_out_stop,
     .out_notify = rest_out_notify,
+    .out_cursor = rest_out_cursor,
 };

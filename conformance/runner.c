@@ -229,6 +229,19 @@ static bool seed(run *r)
     return rc == 0;
 }
 
+/* Wait (bounded by the case timeout) until the delivery is done with
+ * every event up to `last`. */
+static bool delivered_all(run *r, void *out, uint64_t last)
+{
+    struct timespec pause = {0, 2 * 1000 * 1000};
+    for (unsigned waited = 0; waited <= r->hub->timeout_ms; waited += 2) {
+        if (r->drv->out_cursor(out) >= last)
+            return true;
+        nanosleep(&pause, NULL);
+    }
+    return false;
+}
+
 /* Run the adapter's delivery as `system` over every event in the store,
  * then a sentinel change: the calls made before the sentinel's call are
  * the adapter's answer to the case (calls keep event order). New
@@ -270,7 +283,9 @@ static json_t *deliver(run *r, const char *system, const json_t *headers,
         return NULL;
     }
     json_t *calls = NULL;
-    if (seed_items(r, json_object_get(sentinel, "items"), &err) != 0) {
+    int seeded = seed_items(r, json_object_get(sentinel, "items"), &err);
+    uint64_t last = lx_store_last_seq(r->hub->store);
+    if (seeded != 0) {
         broken(r, &err, "sentinel");
     } else {
         r->drv->out_notify(out);
@@ -283,11 +298,21 @@ static json_t *deliver(run *r, const char *system, const json_t *headers,
                          "event)",
                          r->hub->timeout_ms);
             broken(r, &err, "delivery");
+        } else if (r->drv->out_cursor && !delivered_all(r, out, last)) {
+            lx_error_set(&err, LX_ETIMEOUT,
+                         "the adapter delivered the sentinel change but "
+                         "not every earlier one within %u ms",
+                         r->hub->timeout_ms);
+            broken(r, &err, "delivery");
         } else {
+            /* The case's calls: all but the sentinel's, or, without a
+             * cursor to wait for, those before the sentinel's. */
             json_t *all = lx_conform_target_calls(r->hub->target);
             calls = json_array();
-            for (size_t i = 0; i < at; i++)
-                json_array_append(calls, json_array_get(all, i));
+            size_t n = r->drv->out_cursor ? json_array_size(all) : at;
+            for (size_t i = 0; i < n; i++)
+                if (!lx_conform_call_has(json_array_get(all, i), marker))
+                    json_array_append(calls, json_array_get(all, i));
             json_decref(all);
         }
     }

@@ -171,7 +171,7 @@ void lx_conform_target_reset(lx_conform_target *t, const json_t *headers,
     pthread_mutex_unlock(&t->mu);
 }
 
-static bool has_marker(const json_t *call, const char *marker)
+bool lx_conform_call_has(const json_t *call, const char *marker)
 {
     const char *body = json_string_value(json_object_get(call, "body"));
     const char *path = json_string_value(json_object_get(call, "path"));
@@ -233,7 +233,7 @@ bool lx_conform_target_wait(lx_conform_target *t, const char *marker,
     pthread_mutex_lock(&t->mu);
     for (;;) {
         for (size_t i = 0; i < json_array_size(t->calls); i++)
-            if (has_marker(json_array_get(t->calls, i), marker)) {
+            if (lx_conform_call_has(json_array_get(t->calls, i), marker)) {
                 *index = i;
                 found = true;
                 break;

@@ -55,6 +55,9 @@ void lx_conform_target_record(lx_conform_target *t, const char *method,
                               const char *path, const char *body,
                               size_t len);
 
+/* Whether a recorded call holds `marker` in its path, query or body. */
+bool lx_conform_call_has(const json_t *call, const char *marker);
+
 /* The absolute CLOCK_REALTIME time timeout_ms from now, for
  * pthread_cond_timedwait. */
 struct timespec;
