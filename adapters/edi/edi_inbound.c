@@ -177,10 +177,10 @@ static int ack_x12(const lx_edi_inbound_options *o, const lx_x12_doc *doc,
             return rc;
         lx_x12_ack_ids ids = {.interchange = i, .isa13 = isa13, .gs06 = gs06,
                               .date = date, .time = hhmm,
-                              .flags = LX_X12_ACK_NEWLINE |
-                                       (o->reject_whole
-                                            ? 0
-                                            : LX_X12_ACK_ACCEPT_WITH_ERRORS)};
+                              /* Not ACCEPT_WITH_ERRORS: a set with any
+                               * finding is not stored (x12_accepted), so
+                               * the ack must say rejected (R), not "E". */
+                              .flags = LX_X12_ACK_NEWLINE};
         if (p) {
             ids.sender_qual = p->x12_ours.qualifier;
             ids.sender_id = p->x12_ours.id;
