@@ -194,7 +194,9 @@ static json_t *first_finding(const edi_state *st, const char *doc,
     if (lx_edifact_parse(doc, len, &eo, &tree, &diags, &e) == 0) {
         for (size_t i = 0; i < diags.count && !rej; i++) {
             const lx_edifact_diag *g = &diags.items[i];
-            if (!g->message_ref[0])
+            /* A message's finding, or an envelope's that rejects the
+             * whole interchange or group (UNB/UNZ, UNG/UNE). */
+            if (!g->message_ref[0] && !g->is_envelope)
                 continue;
             char code[16];
             snprintf(code, sizeof(code), "%d", g->code);

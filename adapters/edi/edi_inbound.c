@@ -330,13 +330,44 @@ static const char *message_ref(const json_t *msg)
     return json_is_string(first) ? json_string_value(first) : NULL;
 }
 
+/* Element `pos` (0-based) of an envelope segment (UNB, UNG) as the tree
+ * holds it: a string, or the first component of a composite. */
+static const char *envelope_ref(const json_t *seg, size_t pos)
+{
+    json_t *v = json_array_get(seg, pos);
+    if (json_is_array(v))
+        v = json_array_get(v, 0);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* An envelope finding about an interchange (group_ref NULL) or a group
+ * as a whole, not one of its messages: the CONTRL rejects all of it
+ * (UCI/UCF action 4), so none of its messages may be stored. */
+static bool edifact_envelope_rejected(const lx_edifact_diags *diags,
+                                      const char *ichg_ref,
+                                      const char *group_ref)
+{
+    for (size_t i = 0; i < diags->count; i++) {
+        const lx_edifact_diag *d = &diags->items[i];
+        if (!d->is_envelope || d->message_ref[0])
+            continue;
+        if (d->interchange_ref[0] && ichg_ref &&
+            strcmp(d->interchange_ref, ichg_ref) != 0)
+            continue;
+        if (!group_ref ? !d->group_ref[0]
+                       : strcmp(d->group_ref, group_ref) == 0)
+            return true;
+    }
+    return false;
+}
+
 static void edifact_filter(json_t *messages, const lx_edifact_diags *diags,
-                           lx_edi_outcome *out)
+                           bool whole, lx_edi_outcome *out)
 {
     for (size_t m = json_array_size(messages); m-- > 0;) {
         const char *ref = message_ref(json_array_get(messages, m));
         out->transactions++;
-        bool bad = false;
+        bool bad = whole;
         for (size_t i = 0; ref && i < diags->count && !bad; i++)
             bad = diags->items[i].message_ref[0] &&
                   strcmp(diags->items[i].message_ref, ref) == 0;
@@ -356,9 +387,17 @@ static json_t *edifact_accepted(const json_t *parsed,
     json_t *ichg, *grp;
     json_array_foreach(json_object_get(tree, "interchanges"), i, ichg)
     {
-        edifact_filter(json_object_get(ichg, "messages"), diags, out);
+        const char *iref = envelope_ref(json_object_get(ichg, "UNB"), 4);
+        bool whole = edifact_envelope_rejected(diags, iref, NULL);
+        edifact_filter(json_object_get(ichg, "messages"), diags, whole, out);
         json_array_foreach(json_object_get(ichg, "groups"), g, grp)
-            edifact_filter(json_object_get(grp, "messages"), diags, out);
+        {
+            const char *gref = envelope_ref(json_object_get(grp, "UNG"), 4);
+            edifact_filter(json_object_get(grp, "messages"), diags,
+                           whole || (gref && edifact_envelope_rejected(
+                                                 diags, iref, gref)),
+                           out);
+        }
     }
     return tree;
 }
