@@ -225,7 +225,7 @@ static int map_test(const char *map_path, const char *input_path, bool reverse,
                     xref_path);
             rc = LX_EXIT_USAGE;
         } else {
-            res = (lx_map_resolver){xref_to_canonical, xref_to_native, xref};
+            res = (lx_map_resolver){xref_to_canonical, xref_to_native, xref, NULL};
             pres = &res;
         }
     }

@@ -256,10 +256,11 @@ static void prepared_fini(prepared *p)
 }
 
 /* Map and validate `resource` of `type` to be stored under FHIR id `id`
- * (NULL: the server assigns one). */
+ * (NULL: the server assigns one). References resolve through `bundle_res`
+ * when given (entries of the same transaction), else the store. */
 static int prepare(const lx_fhir_rest *r, const json_t *resource,
                    const char *type, const char *id, prepared *p,
-                   lx_error *err)
+                   const lx_map_resolver *bundle_res, lx_error *err)
 {
     memset(p, 0, sizeof(*p));
     const char *rt = lx_json_str(resource, "resourceType");
@@ -297,7 +298,8 @@ static int prepare(const lx_fhir_rest *r, const json_t *resource,
              "{\"transport\":\"fhir\",\"base\":\"%s\",\"map\":\"%s\"}",
              r->base, m ? lx_map_id(m) : "");
     p->trace = lx_map_trace_new();
-    int rc = lx_fhir_to_canonical(r->fhir, resource, &res, &p->entity,
+    int rc = lx_fhir_to_canonical(r->fhir, resource,
+                                  bundle_res ? bundle_res : &res, &p->entity,
                                   &p->record, p->trace, err);
     if (rc == LX_ENOTFOUND && err)
         /* A reference in the request that the hub cannot resolve: the
@@ -387,7 +389,7 @@ static void create_or_update(const lx_fhir_rest *r,
         return;
     }
     if (rc == 0)
-        rc = prepare(r, resource, type, id, &p, &err);
+        rc = prepare(r, resource, type, id, &p, NULL, &err);
     if (rc != 0) {
         fail(r, req, resp, &err, type, p.trace);
     } else {
@@ -524,6 +526,73 @@ static const char *status_of(const lx_upsert_result *res, bool is_delete)
     return res->created ? "201 Created" : "200 OK";
 }
 
+/* References between the entries of one Bundle (FHIR R4 http.html#trules:
+ * "urn:uuid:..." fullUrls, or "Type/id" of an entry): an entry prepared
+ * before the one that refers to it is named by its canonical record's
+ * first identifier, since its canonical id is only known once the whole
+ * transaction commits. Other references go to the store. */
+typedef struct bundle_refs {
+    const json_t *entries;
+    const entry_plan *plan;
+    size_t prepared;          /* entries [0, prepared) are mapped */
+    lx_map_store_ctx sc;
+    lx_map_resolver store;
+} bundle_refs;
+
+static int bundle_ref(void *ctx, const char *reference, json_t **ref,
+                      lx_error *err)
+{
+    bundle_refs *b = ctx;
+    (void)err;
+    for (size_t k = 0; k < b->prepared; k++) {
+        const prepared *p = &b->plan[k].p;
+        if (!p->entity || !p->record || p->is_delete)
+            continue;
+        const json_t *entry = json_array_get(b->entries, k);
+        const char *full = lx_json_str(entry, "fullUrl");
+        char local[TYPE_MAX + FHIR_ID_MAX + 2];
+        snprintf(local, sizeof(local), "%s/%s", p->type, p->id);
+        size_t ll = strlen(local), rl = strlen(reference);
+        bool same = (full && strcmp(full, reference) == 0) ||
+                    strcmp(local, reference) == 0 ||
+                    (rl > ll && reference[rl - ll - 1] == '/' &&
+                     strcmp(reference + rl - ll, local) == 0);
+        if (!same)
+            continue;
+        json_t *ident = json_array_get(json_object_get(p->record,
+                                                       "identifiers"), 0);
+        const char *sys = lx_json_str(ident, "system");
+        const char *val = lx_json_str(ident, "value");
+        if (!sys || !val)
+            continue;
+        *ref = json_pack("{s:s,s:{s:s,s:s}}", "entity", p->entity,
+                         "identifier", "system", sys, "value", val);
+        return *ref ? 0 : LX_ENOTFOUND;
+    }
+    return LX_ENOTFOUND;
+}
+
+static int bundle_to_canonical(void *ctx, const char *native_type,
+                               const char *native_id, char *entity,
+                               size_t entity_size, char *id, size_t id_size,
+                               lx_error *err)
+{
+    bundle_refs *b = ctx;
+    return b->store.to_canonical(b->store.ctx, native_type, native_id, entity,
+                                 entity_size, id, id_size, err);
+}
+
+static int bundle_to_native(void *ctx, const char *entity, const char *id,
+                            const char *want_type, char *native_type,
+                            size_t native_type_size, char *native_id,
+                            size_t native_id_size, lx_error *err)
+{
+    bundle_refs *b = ctx;
+    return b->store.to_native(b->store.ctx, entity, id, want_type,
+                              native_type, native_type_size, native_id,
+                              native_id_size, err);
+}
+
 static void bundle(const lx_fhir_rest *r, const lx_http_request *req,
                    lx_http_response *resp)
 {
@@ -567,8 +636,16 @@ static void bundle(const lx_fhir_rest *r, const lx_http_request *req,
     entry_plan *plan = lx_xcalloc(n ? n : 1, sizeof(*plan));
     json_t *out_entries = json_array();
     int rc = 0;
+    bundle_refs refs = {.entries = entries, .plan = plan, .prepared = 0,
+                        .sc = {r->store, r->system}};
+    lx_map_resolver_store(&refs.store, &refs.sc);
+    lx_map_resolver bres = {.to_canonical = bundle_to_canonical,
+                            .to_native = bundle_to_native,
+                            .ctx = &refs,
+                            .to_canonical_ref = atomic ? bundle_ref : NULL};
     size_t i;
     for (i = 0; i < n; i++) {
+        refs.prepared = i;
         json_t *entry = json_array_get(entries, i);
         json_t *resource = json_object_get(entry, "resource");
         char type[TYPE_MAX], id[FHIR_ID_MAX + 1], where[64];
@@ -587,7 +664,7 @@ static void bundle(const lx_fhir_rest *r, const lx_http_request *req,
                                   "resource type %s is not mapped", type);
         } else if (rc == 0) {
             rc = prepare(r, resource, type, id[0] ? id : NULL, &plan[i].p,
-                         &err);
+                         &bres, &err);
         }
         if (rc == 0)
             continue;

@@ -98,6 +98,14 @@ typedef struct lx_map_resolver {
                      size_t native_type_size, char *native_id,
                      size_t native_id_size, lx_error *err);
     void *ctx;
+    /* Optional, asked first for every native reference (the whole text,
+     * "urn:uuid:..." included): a reference the caller resolves itself,
+     * such as one to another entry of the same FHIR transaction Bundle.
+     * Return 0 with *ref a new canonical reference object ({"entity",
+     * "id"} or {"entity", "identifier"}), LX_ENOTFOUND to let
+     * to_canonical resolve it, or another code that fails the run. */
+    int (*to_canonical_ref)(void *ctx, const char *reference, json_t **ref,
+                            lx_error *err);
 } lx_map_resolver;
 
 /* Buffer sizes the engine passes to the resolver. */

@@ -80,4 +80,5 @@ void lx_map_resolver_store(lx_map_resolver *r, lx_map_store_ctx *ctx)
     r->to_canonical = to_canonical;
     r->to_native = to_native;
     r->ctx = ctx;
+    r->to_canonical_ref = NULL;
 }

@@ -573,6 +573,25 @@ static int ref_in(run *R, frame *F, const mp_rule *r)
     char type[LX_MAP_NATIVE_TYPE_SIZE], id[LX_MAP_NATIVE_ID_SIZE];
     const char *s = json_string_value(v);
     size_t len = json_string_length(v);
+    if (R->res && R->res->to_canonical_ref) {
+        json_t *ref = NULL;
+        int rc = R->res->to_canonical_ref(R->res->ctx, s, &ref, R->err);
+        if (rc == 0) {
+            const char *e = lx_json_str(ref, "entity");
+            if (r->entity && (!e || strcmp(e, r->entity) != 0)) {
+                json_decref(ref);
+                return fail(R, F, r,
+                            lx_error_set(R->err, LX_EINVAL,
+                                         "the reference is to a '%.64s', "
+                                         "not a '%s'",
+                                         e ? e : "?", r->entity),
+                            src, 0);
+            }
+            return write_from(R, F, r, ref, src, 0);
+        }
+        if (rc != LX_ENOTFOUND)
+            return fail(R, F, r, rc, src, 0);
+    }
     const char *ib = s, *tb = NULL, *te = NULL;
     if (!r->native_type) {
         /* FHIR: "Organization/1", "http://h/fhir/Organization/1",

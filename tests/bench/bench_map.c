@@ -179,7 +179,7 @@ int main(int argc, char **argv)
     printf("%-34s %9.2f us/load\n", "load + compile the mapping",
            t * 1e6 / (double)loads);
 
-    lx_map_resolver res = {resolve_in, resolve_out, NULL};
+    lx_map_resolver res = {resolve_in, resolve_out, NULL, NULL};
     lx_map_trace *trace = lx_map_trace_new();
     json_t *canonical = NULL;
     if (lx_map_run(m, LX_MAP_IN, input, &res, &canonical, NULL, &err) != 0) {

@@ -873,6 +873,49 @@ static void bundles(void)
  * resolve. */
 static void coverage_references(bool organization)
 {
+    /* FHIR R4 http.html#trules: references between the entries of a
+     * transaction resolve inside the Bundle, by fullUrl or Type/id. */
+    step("transaction Bundle: a Patient and a Coverage that refers to it "
+         "by its urn:uuid fullUrl");
+    const char *uuid = "urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a";
+    json_t *pat = simple_patient(NULL, "txref-1", "1975-05-05");
+    json_t *cov = json_pack(
+        "{s:s,s:[{s:s,s:s}],s:s,s:{s:s},s:{s:s},s:[{s:s}]}", "resourceType",
+        "Coverage", "identifier", "system", "urn:lingua:test:cov", "value",
+        "txref-cov-1", "status", "active", "subscriber", "reference", uuid,
+        "beneficiary", "reference", uuid, "payor", "reference", uuid);
+    json_t *tx = json_pack(
+        "{s:s,s:s,s:[{s:s,s:o,s:{s:s,s:s}},{s:o,s:{s:s,s:s}}]}",
+        "resourceType", "Bundle", "type", "transaction", "entry", "fullUrl",
+        uuid, "resource", pat, "request", "method", "POST", "url", "Patient",
+        "resource", cov, "request", "method", "POST", "url", "Coverage");
+    counts before0 = store_counts();
+    reply r0;
+    post_bundle(tx, &r0);
+    CHECK(r0.status == 200, "intra-Bundle references: %ld %s", r0.status,
+          r0.body);
+    counts after0 = store_counts();
+    CHECK(after0.records == before0.records + 2,
+          "records %lld -> %lld after the Patient + Coverage transaction",
+          (long long)before0.records, (long long)after0.records);
+    if (r0.status == 200) {
+        const char *loc = str(entry_response(&r0, 1), "location");
+        char path[200];
+        snprintf(path, sizeof(path), "/%.*s", (int)strcspn(loc, "_") - 1, loc);
+        reply g;
+        call("GET", path, NULL, NULL, NULL, 0, &g);
+        /* Read back, the Coverage names its subscriber by the Patient's
+         * identifier: the canonical reference the Bundle resolved to. */
+        const json_t *sub = json_object_get(g.res, "subscriber");
+        const json_t *ident = json_object_get(sub, "identifier");
+        CHECK(g.status == 200 && strcmp(str(ident, "value"), "txref-1") == 0 &&
+                  strcmp(str(ident, "system"), "urn:lingua:test") == 0,
+              "GET %s: %ld %s", path, g.status, g.body);
+        reply_fini(&g);
+    }
+    reply_fini(&r0);
+    json_decref(tx);
+
     step("Coverage with an unknown subscriber reference");
     size_t len;
     char *text = lxt_corpus_file("fhir/r4/json/Coverage-9876B1.json", &len);

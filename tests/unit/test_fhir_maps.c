@@ -97,7 +97,7 @@ static int xref_to_native(void *ctx, const char *entity, const char *cid,
 }
 
 static const lx_map_resolver resolver = {xref_to_canonical, xref_to_native,
-                                         NULL};
+                                         NULL, NULL};
 
 /* Whether a FHIR literal reference ("Organization/1") is in xrefs. */
 static bool resolvable(const char *ref)

@@ -777,7 +777,7 @@ static void test_map_ref_resolves_through_the_resolver(void **state)
     (void)state;
     lx_map *m = compile(ref_map);
     xref_ctx x = {0, 0};
-    lx_map_resolver res = {to_canonical, to_native, &x};
+    lx_map_resolver res = {to_canonical, to_native, &x, NULL};
     const char *canonical =
         "{'managing_organization': {'entity': 'organization',"
         " 'id': 'org_01JD3V8Z5Q6W7E8R9T0Y1U2I3O'}}";
@@ -808,7 +808,7 @@ test_map_ref_unresolved_is_an_error_naming_rule_and_path(void **state)
     (void)state;
     lx_map *m = compile(ref_map);
     xref_ctx x = {0, 0};
-    lx_map_resolver res = {to_canonical, to_native, &x};
+    lx_map_resolver res = {to_canonical, to_native, &x, NULL};
     lx_error err;
     assert_int_equal(
         run_err(m, LX_MAP_IN,
@@ -852,7 +852,7 @@ static void test_map_ref_drop_policy_bare_ids_and_entity_check(void **state)
         "{'type': 'ref', 'native': 'org', 'canonical': '/org',"
         " 'entity': 'person', 'unresolved': 'drop'}]}");
     xref_ctx x = {0, 0};
-    lx_map_resolver res = {to_canonical, to_native, &x};
+    lx_map_resolver res = {to_canonical, to_native, &x, NULL};
     json_t *in = J("{'subscriber': 'M-1', 'org': 'Organization/1'}");
     lx_error err;
     lx_error_clear(&err);
@@ -972,7 +972,7 @@ static void test_map_fhir_patient_canonical_is_a_fixed_point(void **state)
              corpus ? corpus : "../shared/corpus");
     json_t *patient = load_json(path);
     xref_ctx x = {0, 0};
-    lx_map_resolver res = {to_canonical, to_native, &x};
+    lx_map_resolver res = {to_canonical, to_native, &x, NULL};
     json_t *c1 = run_ok(m, LX_MAP_IN, patient, &res, NULL);
     json_t *n1 = run_ok(m, LX_MAP_OUT, c1, &res, NULL);
     json_t *c2 = run_ok(m, LX_MAP_IN, n1, &res, NULL);
@@ -1078,7 +1078,7 @@ static void test_map_trace_gives_field_lineage(void **state)
              corpus ? corpus : "../shared/corpus");
     json_t *patient = load_json(path);
     xref_ctx x = {0, 0};
-    lx_map_resolver res = {to_canonical, to_native, &x};
+    lx_map_resolver res = {to_canonical, to_native, &x, NULL};
     lx_map_trace *t = lx_map_trace_new();
     json_t *c = run_ok(m, LX_MAP_IN, patient, &res, t);
     expect_lineage(t, "/name/family", "rule 'family' (#3.1)",
