@@ -122,6 +122,9 @@ static void metrics(lx_hub *hub, lx_http_response *resp)
          "Events committed but not yet handled by the instance."},
         {"lingua_delivery_delivered_total", "counter",
          "Calls the target accepted since start."},
+        {"lingua_delivery_skipped_total", "counter",
+         "Events not sent since start: not subscribed, from the target's "
+         "own system (echo suppression), or nothing to send."},
         {"lingua_delivery_refused_total", "counter",
          "Events sent to the dead-letter list since start."},
         {"lingua_delivery_retries_total", "counter",
@@ -145,7 +148,8 @@ static void metrics(lx_hub *hub, lx_http_response *resp)
             lx_delivery_stats ds;
             lx_delivery_stats_get(d, &ds);
             uint64_t v[] = {ds.cursor,         ds.lag,
-                            ds.delivered,      ds.refused,
+                            ds.delivered,      ds.skipped,
+                            ds.refused,
                             ds.retries,        ds.failing ? 1u : 0u,
                             ds.in_flight,      ds.max_lag,
                             ds.lagging ? 1u : 0u};

@@ -164,7 +164,7 @@ since hr "$hr1"
 since badge "$badge1"
 echo
 echo "... and did not echo back to the EHR it came from: $(( $(lines ehr) - ehr1 )) new calls to ehr"
-curl -sS "$hub_url/metrics" | grep -E '^lingua_delivery_delivered_total\{instance="ehr-out"' || true
+curl -sS "$hub_url/metrics" | grep -E '^lingua_delivery_(delivered|skipped)_total\{instance="ehr-out"' || true
 
 step "9. Bad input is refused with its location, and nothing is written"
 post POST /adapters/hr-in/inbound "$demo/records/new-hire-invalid.json" application/json || true

@@ -94,6 +94,9 @@ call badge 3 '"method":"PUT"' '"path":"/api/holders/badge-1"' \
 call hr 1 '"method":"POST"' '"path":"/hr/jedx/workers"' '"workers":[' \
   '"48 Lakeview Avenue"' '"value":"E-1001"'
 expect '0 new calls to ehr'
+# The EHR's own change was skipped by ehr-out (echo suppression), with the
+# worker event it does not subscribe to.
+expect '^lingua_delivery_skipped_total\{instance="ehr-out"\} [1-9]'
 
 # 9. Bad input: located, nothing written.
 expect '"code":"LX_ESCHEMA","message":"at /workers/0/person/birthDate'
