@@ -8,13 +8,6 @@
 #include <sys/wait.h>
 #include <time.h>
 
-int dlv_checks;
-
-int dlv_ms(int ms)
-{
-    return ms * lxt_scale();
-}
-
 void dlv_hub_finish(lxt_hub *h)
 {
     printf("-- SIGTERM: the hub exits 0, its log has no sanitizer report\n");
@@ -28,7 +21,7 @@ void dlv_hub_finish(lxt_hub *h)
 int dlv_report(void)
 {
     int soft = lxt_soft_failures();
-    printf("%d checks, %d failed, %d known deviations\n", dlv_checks, soft,
+    printf("%d checks, %d failed, %d known deviations\n", lxt_checks, soft,
            lxt_known_deviations());
     return soft ? 1 : 0;
 }

@@ -25,18 +25,11 @@
 #define DLV_IDENT_SYSTEM "urn:lingua:dlv"
 #define DLV_IDENT_MAX 32
 
-/* A soft check: counted in dlv_checks; a failure is reported and counted
- * by the harness (lxt_soft_failures) and the test goes on. */
-extern int dlv_checks;
-#define DLV_CHECK(cond, ...)                                                 \
-    do {                                                                     \
-        dlv_checks++;                                                        \
-        if (!(cond))                                                         \
-            LXT_SOFT_FAIL("check failed: " #cond ": " __VA_ARGS__);          \
-    } while (0)
-
-/* A wait of ms milliseconds, scaled for slow builds (lxt_scale). */
-int dlv_ms(int ms);
+/* A soft check (the harness's LXT_SOFT_CHECK: counted in lxt_checks, a
+ * failure is reported and the test goes on), and a wait of ms
+ * milliseconds scaled for slow builds (lxt_ms). */
+#define DLV_CHECK LXT_SOFT_CHECK
+#define dlv_ms lxt_ms
 
 /* The end of a delivery test: SIGTERM, the hub must exit 0 and its log
  * have no sanitizer report (soft checks); then it is destroyed. */

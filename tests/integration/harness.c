@@ -249,6 +249,19 @@ void lxt_fail_at(const char *file, int line, const char *fmt, ...)
 
 static atomic_int soft_failures;
 
+int lxt_checks;
+
+void lxt_step(const char *what)
+{
+    printf("-- %s\n", what);
+    fflush(stdout);
+}
+
+int lxt_ms(int ms)
+{
+    return ms * lxt_scale();
+}
+
 void lxt_soft_fail_at(const char *file, int line, const char *fmt, ...)
 {
     fflush(stdout);

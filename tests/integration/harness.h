@@ -68,6 +68,19 @@ void lxt_soft_fail_at(const char *file, int line, const char *fmt, ...);
 int lxt_soft_failures(void);
 #define LXT_SOFT_FAIL(...) lxt_soft_fail_at(__FILE__, __LINE__, __VA_ARGS__)
 
+/* A soft check that is also counted in lxt_checks, so a test can end with
+ * "N checks, M failed". Main thread only (the counter is plain). */
+extern int lxt_checks;
+#define LXT_SOFT_CHECK(cond, ...)                                            \
+    do {                                                                     \
+        lxt_checks++;                                                        \
+        if (!(cond))                                                         \
+            LXT_SOFT_FAIL("check failed: " #cond ": " __VA_ARGS__);          \
+    } while (0)
+
+/* Print "-- what" as the heading of the next checks. */
+void lxt_step(const char *what);
+
 /* A check of behaviour the hub is known to get wrong, reported to its
  * owners under a short id: when `ok` is false it prints "KNOWN DEVIATION
  * <id>: ..." and counts it, and fails the test only when LXT_STRICT=1;
@@ -85,6 +98,8 @@ int lxt_known_deviations(void);
 /* Environment and clocks. lxt_env_path aborts when the variable is unset. */
 const char *lxt_env_path(const char *name);
 int lxt_scale(void);
+/* ms milliseconds scaled for slow builds: ms * lxt_scale(). */
+int lxt_ms(int ms);
 uint64_t lxt_now_ms(void); /* monotonic */
 void lxt_sleep_ms(int ms);
 

@@ -48,25 +48,11 @@ static lxt_target *target;
 static lx_x12_defs *defs;
 static char dir[LXT_PATH_MAX];   /* our own temp dir: inboxes, outbox */
 static char outbox[LXT_PATH_MAX];
-static int checks;
-
-static int T(int ms)
-{
-    return ms * lxt_scale();
-}
-
-static void step(const char *what)
-{
-    printf("-- %s\n", what);
-    fflush(stdout);
-}
-
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        checks++;                                                            \
-        if (!(cond))                                                         \
-            LXT_SOFT_FAIL("check failed: " #cond ": " __VA_ARGS__);          \
-    } while (0)
+/* Soft checks (counted in lxt_checks), scaled waits and step headings
+ * come from the harness. */
+#define CHECK LXT_SOFT_CHECK
+#define T lxt_ms
+#define step lxt_step
 
 /* ---- the FHIR server: every PUT creates, 201 with Location ---- */
 
@@ -546,6 +532,6 @@ int main(void)
             fprintf(stderr, "cannot remove %s\n", dir);
     }
     int soft = lxt_soft_failures();
-    printf("%d checks, %d failed\n", checks, soft);
+    printf("%d checks, %d failed\n", lxt_checks, soft);
     return soft ? 1 : 0;
 }

@@ -54,25 +54,11 @@ static lxt_client *cl;
 static lx_fhir *fhir;
 static lxt_target *target;
 static json_t *original; /* the corpus Patient-example.json */
-static int checks;
-
-static int T(int ms)
-{
-    return ms * lxt_scale();
-}
-
-static void step(const char *what)
-{
-    printf("-- %s\n", what);
-    fflush(stdout);
-}
-
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        checks++;                                                            \
-        if (!(cond))                                                         \
-            LXT_SOFT_FAIL("check failed: " #cond ": " __VA_ARGS__);          \
-    } while (0)
+/* Soft checks (counted in lxt_checks), scaled waits and step headings
+ * come from the harness. */
+#define CHECK LXT_SOFT_CHECK
+#define T lxt_ms
+#define step lxt_step
 
 /* ---- the FHIR target ----
  * A conditional update PUT <base>/<Type>?identifier=s|v finds the id it
@@ -277,7 +263,7 @@ static void check_patient(const json_t *want, const json_t *got,
                           const char *what)
 {
     json_t *a = lxt_patient_projection(want), *b = lxt_patient_projection(got);
-    checks++;
+    lxt_checks++;
     if (!json_equal(a, b)) {
         char *sa = lxt_jdump(a), *sb = lxt_jdump(b);
         LXT_SOFT_FAIL("%s: the mapped fields differ\n  want %s\n  got  %s",
@@ -1005,7 +991,7 @@ int main(void)
     json_decref(original);
     lxt_hub_destroy(&hub);
     int soft = lxt_soft_failures();
-    printf("%d checks, %d failed, %d known deviations\n", checks, soft,
+    printf("%d checks, %d failed, %d known deviations\n", lxt_checks, soft,
            lxt_known_deviations());
     return soft ? 1 : 0;
 }

@@ -38,25 +38,11 @@ static lx_fhir *fhir;
 static lxt_target *probe; /* must never be called: external entity bait */
 static char base[LXT_ENDPOINT_MAX + 16];
 static json_t *patient_json; /* the corpus Patient-example.json */
-static int checks;
-
-static int T(int ms)
-{
-    return ms * lxt_scale();
-}
-
-static void step(const char *what)
-{
-    printf("-- %s\n", what);
-    fflush(stdout);
-}
-
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        checks++;                                                            \
-        if (!(cond))                                                         \
-            LXT_SOFT_FAIL("check failed: " #cond ": " __VA_ARGS__);          \
-    } while (0)
+/* Soft checks (counted in lxt_checks), scaled waits and step headings
+ * come from the harness. */
+#define CHECK LXT_SOFT_CHECK
+#define T lxt_ms
+#define step lxt_step
 
 /* ---- calls ---- */
 
@@ -188,7 +174,7 @@ static void check_patient(const json_t *want, const json_t *got,
         free(sa);
         free(sb);
     }
-    checks++;
+    lxt_checks++;
     json_decref(a);
     json_decref(b);
 }
@@ -1092,6 +1078,6 @@ int main(void)
     json_decref(patient_json);
     lxt_hub_destroy(&hub);
     int soft = lxt_soft_failures();
-    printf("%d checks, %d failed\n", checks, soft);
+    printf("%d checks, %d failed\n", lxt_checks, soft);
     return soft ? 1 : 0;
 }

@@ -34,16 +34,9 @@ static int ver[N + 1];
 static bool del[N + 1];
 static int checks;
 
-static int T(int ms)
-{
-    return ms * lxt_scale();
-}
-
-static void step(const char *what)
-{
-    printf("-- %s\n", what);
-    fflush(stdout);
-}
+/* Scaled waits and step headings come from the harness. */
+#define T lxt_ms
+#define step lxt_step
 
 static json_t *person(int i, const char *birth_date)
 {
