@@ -1,5 +1,6 @@
 /* appliance/hub.c: see hub.h. */
 #include "appliance/hub_int.h"
+#include "canonical/bus_serve.h"
 #include "canonical/ingest.h"
 #include "canonical/registry.h"
 #include "canonical/store.h"
@@ -13,26 +14,6 @@
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
-
-#define REPLAY_DEFAULT 1000
-#define REPLAY_MAX 10000
-
-
-
-static void reply_json(lx_bus *bus, lx_bus_request *req, const char *status,
-                       json_t *body, bool last)
-{
-    char *txt = json_dumps(body, JSON_COMPACT);
-    LX_ASSERT(txt);
-    lx_bus_reply(bus, req, status, txt, strlen(txt), last);
-    free(txt);
-    json_decref(body);
-}
-
-static void reply_error(lx_bus *bus, lx_bus_request *req, const lx_error *err)
-{
-    reply_json(bus, req, "ERR", lx_json_from_error(err), true);
-}
 
 /* ---- INGEST ---- */
 
@@ -48,9 +29,9 @@ static void ingest_done(void *ctx, const lx_upsert_result *res)
     if (res->code != 0) {
         lx_log_warn(res->trace[0] ? res->trace : NULL, "ingest failed: %s",
                     res->err.msg);
-        reply_error(p->hub->bus, p->req, &res->err);
+        lx_bus_serve_error(p->hub->bus, p->req, &res->err);
     } else {
-        reply_json(p->hub->bus, p->req, "OK", lx_ingest_result_json(res),
+        lx_bus_serve_json(p->hub->bus, p->req, "OK", lx_ingest_result_json(res),
                    true);
     }
     free(p);
@@ -79,94 +60,7 @@ static void serve_ingest(lx_hub *hub, lx_bus_request *req, const json_t *body)
         free(p);
     }
     lx_log_info(u.trace, "ingest refused: %s", err.msg);
-    reply_error(hub->bus, req, &err);
-}
-
-/* ---- GET ---- */
-
-static void serve_get(lx_hub *hub, lx_bus_request *req, const json_t *body)
-{
-    lx_error err;
-    lx_error_clear(&err);
-    char entity[LX_STORE_NAME_MAX + 1] = "", id[LX_STORE_ID_SIZE] = "";
-    const char *e = lx_json_str(body, "entity"), *i = lx_json_str(body, "id");
-    const char *sys = lx_json_str(body, "system");
-    const char *nid = lx_json_str(body, "native_id");
-    int rc = 0;
-    if (e && i) {
-        snprintf(entity, sizeof(entity), "%s", e);
-        snprintf(id, sizeof(id), "%s", i);
-    } else if (sys && nid) {
-        const char *nt = lx_json_str(body, "native_type");
-        rc = lx_store_xref_find(hub->store, sys, nt ? nt : (e ? e : ""), nid,
-                                entity, id, &err);
-    } else {
-        rc = lx_error_set(&err, LX_EINVAL,
-                          "GET needs entity and id, or system, native_type "
-                          "and native_id");
-    }
-    json_t *rec = NULL;
-    lx_record_meta meta;
-    if (rc == 0)
-        rc = lx_store_get(hub->store, entity, id, &rec, &meta, &err);
-    if (rc != 0) {
-        reply_error(hub->bus, req, &err);
-        return;
-    }
-    char when[LX_TIME_SIZE];
-    lx_time_format(meta.time_ms, when);
-    json_t *out = json_pack("{s:s,s:s,s:I,s:s,s:b,s:I,s:o}", "entity", entity,
-                            "id", id, "version", (json_int_t)meta.version,
-                            "time", when, "deleted", meta.deleted, "seq",
-                            (json_int_t)meta.seq, "record", rec);
-    reply_json(hub->bus, req, "OK", out, true);
-}
-
-/* ---- REPLAY ---- */
-
-typedef struct replay_ctx {
-    lx_bus *bus;
-    lx_bus_request *req;
-} replay_ctx;
-
-static int replay_one(void *ctx, uint64_t seq, const char *event, size_t len)
-{
-    (void)seq;
-    replay_ctx *r = ctx;
-    lx_bus_reply(r->bus, r->req, "EVENT", event, len, false);
-    return 0;
-}
-
-static void serve_replay(lx_hub *hub, lx_bus_request *req, const json_t *body)
-{
-    lx_error err;
-    lx_error_clear(&err);
-    json_t *from = json_object_get(body, "from");
-    json_t *limit = json_object_get(body, "limit");
-    if (!json_is_integer(from) || json_integer_value(from) < 0 ||
-        (limit && (!json_is_integer(limit) || json_integer_value(limit) < 1))) {
-        lx_error_set(&err, LX_EINVAL, "REPLAY needs \"from\" (an integer >= 0) "
-                                      "and an optional \"limit\" >= 1");
-        reply_error(hub->bus, req, &err);
-        return;
-    }
-    size_t n = limit ? (size_t)json_integer_value(limit) : REPLAY_DEFAULT;
-    if (n > REPLAY_MAX)
-        n = REPLAY_MAX;
-    uint64_t start = (uint64_t)json_integer_value(from);
-    if (start == 0)
-        start = 1;
-    replay_ctx rc_ = {hub->bus, req};
-    uint64_t next = start;
-    if (lx_store_events(hub->store, start, n, replay_one, &rc_, &next, &err) !=
-        0) {
-        reply_error(hub->bus, req, &err);
-        return;
-    }
-    reply_json(hub->bus, req, "END",
-               json_pack("{s:I,s:I}", "next", (json_int_t)next, "last_seq",
-                         (json_int_t)lx_store_last_seq(hub->store)),
-               true);
+    lx_bus_serve_error(hub->bus, req, &err);
 }
 
 /* ---- STATUS ---- */
@@ -176,7 +70,7 @@ static void serve_status(lx_hub *hub, lx_bus_request *req)
     lx_error err;
     lx_store_stats st;
     if (lx_store_stats_get(hub->store, &st, &err) != 0) {
-        reply_error(hub->bus, req, &err);
+        lx_bus_serve_error(hub->bus, req, &err);
         return;
     }
     lx_bus_stats bs;
@@ -189,7 +83,7 @@ static void serve_status(lx_hub *hub, lx_bus_request *req)
         (json_int_t)st.commits, "published", (json_int_t)bs.published,
         "dropped", (json_int_t)bs.dropped, "requests",
         (json_int_t)bs.requests);
-    reply_json(hub->bus, req, "OK", o, true);
+    lx_bus_serve_json(hub->bus, req, "OK", o, true);
 }
 
 /* Bus thread: one request. Only reads and queueing happen here, so the
@@ -205,7 +99,7 @@ static void on_request(void *ctx, lx_bus *bus, lx_bus_request *req)
         lx_error err;
         lx_error_clear(&err);
         lx_error_set(&err, LX_ECLOSED, "the hub is shutting down; retry");
-        reply_error(hub->bus, req, &err);
+        lx_bus_serve_error(hub->bus, req, &err);
     } else {
         serve_request(hub, req);
     }
@@ -222,24 +116,24 @@ static void serve_request(lx_hub *hub, lx_bus_request *req)
     lx_error_clear(&err);
     if (lx_json_parse(text, len, "request body", hub->cfg->max_payload, &body,
                       &err) != 0) {
-        reply_error(hub->bus, req, &err);
+        lx_bus_serve_error(hub->bus, req, &err);
         return;
     }
     if (!json_is_object(body)) {
         lx_error_set(&err, LX_EINVAL, "the request body must be a JSON object");
-        reply_error(hub->bus, req, &err);
+        lx_bus_serve_error(hub->bus, req, &err);
     } else if (strcmp(cmd, "INGEST") == 0) {
         serve_ingest(hub, req, body);
     } else if (strcmp(cmd, "GET") == 0) {
-        serve_get(hub, req, body);
+        lx_bus_serve_get(hub->bus, req, hub->store, body);
     } else if (strcmp(cmd, "REPLAY") == 0) {
-        serve_replay(hub, req, body);
+        (void)lx_bus_serve_replay(hub->bus, req, hub->store, body);
     } else if (strcmp(cmd, "STATUS") == 0) {
         serve_status(hub, req);
     } else {
         lx_error_set(&err, LX_EUNSUPPORTED,
                      "unknown command (known: INGEST, GET, REPLAY, STATUS)");
-        reply_error(hub->bus, req, &err);
+        lx_bus_serve_error(hub->bus, req, &err);
     }
     json_decref(body);
 }

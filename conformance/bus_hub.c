@@ -1,6 +1,7 @@
 /* conformance/bus_hub.c: see bus_hub.h. The answers follow docs/bus.md
  * member for member, so an adapter certified here talks to the real hub
  * unchanged. */
+#include "canonical/bus_serve.h"
 #include "canonical/ingest.h"
 #include "conformance/bus_hub.h"
 #include "conformance/target.h"
@@ -12,9 +13,6 @@
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
-
-#define REPLAY_DEFAULT 1000
-#define REPLAY_MAX 10000
 
 struct lx_conform_bushub {
     lx_bus *bus;
@@ -28,21 +26,6 @@ struct lx_conform_bushub {
     bool stop;
 };
 
-static void reply_json(lx_bus *bus, lx_bus_request *req, const char *status,
-                       json_t *body, bool last)
-{
-    char *txt = json_dumps(body, JSON_COMPACT);
-    LX_ASSERT(txt);
-    lx_bus_reply(bus, req, status, txt, strlen(txt), last);
-    free(txt);
-    json_decref(body);
-}
-
-static void reply_error(lx_bus *bus, lx_bus_request *req, const lx_error *err)
-{
-    reply_json(bus, req, "ERR", lx_json_from_error(err), true);
-}
-
 typedef struct pending {
     lx_bus *bus;
     lx_bus_request *req;
@@ -52,9 +35,9 @@ static void ingest_done(void *ctx, const lx_upsert_result *res)
 {
     pending *p = ctx;
     if (res->code != 0)
-        reply_error(p->bus, p->req, &res->err);
+        lx_bus_serve_error(p->bus, p->req, &res->err);
     else
-        reply_json(p->bus, p->req, "OK", lx_ingest_result_json(res), true);
+        lx_bus_serve_json(p->bus, p->req, "OK", lx_ingest_result_json(res), true);
     free(p);
 }
 
@@ -74,93 +57,7 @@ static void serve_ingest(lx_conform_bushub *h, lx_bus_request *req,
             return;
         free(p);
     }
-    reply_error(h->bus, req, &err);
-}
-
-static void serve_get(lx_conform_bushub *h, lx_bus_request *req,
-                      const json_t *body)
-{
-    lx_error err;
-    lx_error_clear(&err);
-    char entity[LX_STORE_NAME_MAX + 1] = "", id[LX_STORE_ID_SIZE] = "";
-    const char *e = lx_json_str(body, "entity"), *i = lx_json_str(body, "id");
-    const char *sys = lx_json_str(body, "system");
-    const char *nid = lx_json_str(body, "native_id");
-    const char *nt = lx_json_str(body, "native_type");
-    int rc = 0;
-    if (e && i) {
-        snprintf(entity, sizeof(entity), "%s", e);
-        snprintf(id, sizeof(id), "%s", i);
-    } else if (sys && nid) {
-        rc = lx_store_xref_find(h->store, sys, nt ? nt : (e ? e : ""), nid,
-                                entity, id, &err);
-    } else {
-        rc = lx_error_set(&err, LX_EINVAL,
-                          "GET needs entity and id, or system, native_type "
-                          "and native_id");
-    }
-    json_t *rec = NULL;
-    lx_record_meta meta;
-    if (rc == 0)
-        rc = lx_store_get(h->store, entity, id, &rec, &meta, &err);
-    if (rc != 0) {
-        reply_error(h->bus, req, &err);
-        return;
-    }
-    reply_json(h->bus, req, "OK",
-               json_pack("{s:s,s:s,s:I,s:b,s:I,s:o}", "entity", entity, "id",
-                         id, "version", (json_int_t)meta.version, "deleted",
-                         meta.deleted, "seq", (json_int_t)meta.seq, "record",
-                         rec),
-               true);
-}
-
-typedef struct replay_ctx {
-    lx_bus *bus;
-    lx_bus_request *req;
-} replay_ctx;
-
-static int replay_one(void *ctx, uint64_t seq, const char *event, size_t len)
-{
-    (void)seq;
-    replay_ctx *r = ctx;
-    lx_bus_reply(r->bus, r->req, "EVENT", event, len, false);
-    return 0;
-}
-
-static void serve_replay(lx_conform_bushub *h, lx_bus_request *req,
-                         const json_t *body)
-{
-    lx_error err;
-    lx_error_clear(&err);
-    json_t *from = json_object_get(body, "from");
-    json_t *limit = json_object_get(body, "limit");
-    if (!json_is_integer(from) || json_integer_value(from) < 0 ||
-        (limit && (!json_is_integer(limit) || json_integer_value(limit) < 1))) {
-        lx_error_set(&err, LX_EINVAL, "REPLAY needs \"from\" (an integer >= 0) "
-                                      "and an optional \"limit\" >= 1");
-        reply_error(h->bus, req, &err);
-        return;
-    }
-    size_t n = limit ? (size_t)json_integer_value(limit) : REPLAY_DEFAULT;
-    if (n > REPLAY_MAX)
-        n = REPLAY_MAX;
-    uint64_t start = (uint64_t)json_integer_value(from);
-    if (start == 0)
-        start = 1;
-    replay_ctx rc = {h->bus, req};
-    uint64_t next = start;
-    if (lx_store_events(h->store, start, n, replay_one, &rc, &next, &err) !=
-        0) {
-        reply_error(h->bus, req, &err);
-        return;
-    }
-    reply_json(h->bus, req, "END",
-               json_pack("{s:I,s:I}", "next", (json_int_t)next, "last_seq",
-                         (json_int_t)lx_store_last_seq(h->store)),
-               true);
-    h->replays++;
-    pthread_cond_broadcast(&h->cv);
+    lx_bus_serve_error(h->bus, req, &err);
 }
 
 static void on_request(void *ctx, lx_bus *bus, lx_bus_request *req)
@@ -176,28 +73,31 @@ static void on_request(void *ctx, lx_bus *bus, lx_bus_request *req)
     pthread_mutex_lock(&h->mu);
     if (!h->store) {
         lx_error_set(&err, LX_ECLOSED, "no case is running; retry");
-        reply_error(h->bus, req, &err);
+        lx_bus_serve_error(h->bus, req, &err);
     } else if (lx_json_parse(text, len, "request body", LX_JSON_MAX_DEFAULT,
                              &body, &err) != 0) {
-        reply_error(h->bus, req, &err);
+        lx_bus_serve_error(h->bus, req, &err);
     } else if (!json_is_object(body)) {
         lx_error_set(&err, LX_EINVAL, "the request body must be a JSON object");
-        reply_error(h->bus, req, &err);
+        lx_bus_serve_error(h->bus, req, &err);
     } else if (strcmp(cmd, "INGEST") == 0) {
         serve_ingest(h, req, body);
     } else if (strcmp(cmd, "GET") == 0) {
-        serve_get(h, req, body);
+        lx_bus_serve_get(h->bus, req, h->store, body);
     } else if (strcmp(cmd, "REPLAY") == 0) {
-        serve_replay(h, req, body);
+        if (lx_bus_serve_replay(h->bus, req, h->store, body) == 0) {
+            h->replays++;
+            pthread_cond_broadcast(&h->cv);
+        }
     } else if (strcmp(cmd, "STATUS") == 0) {
-        reply_json(h->bus, req, "OK",
+        lx_bus_serve_json(h->bus, req, "OK",
                    json_pack("{s:I}", "last_seq",
                              (json_int_t)lx_store_last_seq(h->store)),
                    true);
     } else {
         lx_error_set(&err, LX_EUNSUPPORTED,
                      "unknown command (known: INGEST, GET, REPLAY, STATUS)");
-        reply_error(h->bus, req, &err);
+        lx_bus_serve_error(h->bus, req, &err);
     }
     pthread_mutex_unlock(&h->mu);
     json_decref(body);
