@@ -55,6 +55,7 @@ typedef struct sender {
     double rate;      /* 0: closed loop */
     uint64_t t0_us;
     uint64_t *due_us; /* per request, shared array */
+    uint64_t *ack_us; /* per request: when its 201 arrived (may be NULL) */
     long errors;
 } sender;
 
@@ -97,6 +98,8 @@ static void *sender_main(void *arg)
         int rc = lx_http_client_perform(c, &call, &res, &err);
         if (rc != 0 || res.status != 201)
             s->errors++;
+        else if (s->ack_us)
+            s->ack_us[j] = dlv_now_us();
         lx_http_result_fini(&res);
         free(text);
     }
@@ -107,7 +110,7 @@ static void *sender_main(void *arg)
 /* Run `total` POSTs of <prefix><j> from n threads; rate 0 = closed loop.
  * Returns the errors. */
 static long run_senders(int n, int total, const char *prefix, double rate,
-                        uint64_t *due_us)
+                        uint64_t *due_us, uint64_t *ack_us)
 {
     sender s[SENDERS_MAX];
     uint64_t t0 = dlv_now_us() + 20000;
@@ -120,6 +123,7 @@ static long run_senders(int n, int total, const char *prefix, double rate,
         s[i].rate = rate;
         s[i].t0_us = t0;
         s[i].due_us = due_us;
+        s[i].ack_us = ack_us;
         LXT_CHECK(pthread_create(&s[i].th, NULL, sender_main, &s[i]) == 0,
                   "thread");
     }
@@ -276,7 +280,7 @@ int main(int argc, char **argv)
 
     printf("[1] backlog of %d Patients, then the target comes up\n", count);
     uint64_t t = dlv_now_us();
-    long errors = run_senders(senders, count, "B", 0, NULL);
+    long errors = run_senders(senders, count, "B", 0, NULL, NULL);
     double ingest_s = (double)(dlv_now_us() - t) / 1e6;
     double ingest_rate = (double)count / ingest_s;
     printf("    ingest (closed loop, %d senders): %d POSTs in %.2f s = "
@@ -322,18 +326,22 @@ int main(int argc, char **argv)
         if (n < 10)
             n = 10;
         uint64_t *due = calloc((size_t)n, sizeof(*due));
-        LXT_CHECK(due != NULL, "out of memory");
+        uint64_t *ack = calloc((size_t)n, sizeof(*ack));
+        LXT_CHECK(due != NULL && ack != NULL, "out of memory");
         char prefix[8];
         snprintf(prefix, sizeof(prefix), "L%d-", levels[li]);
         size_t before = bdt_count(target);
-        errors = run_senders(senders, n, prefix, rate, due);
+        errors = run_senders(senders, n, prefix, rate, due, ack);
         size_t expect = before + (size_t)(n - errors);
         if (bdt_wait(target, expect, 60000) != 0)
             printf("    %d%%: only %zu of %zu delivered\n", levels[li],
                    bdt_count(target) - before, expect - before);
         size_t after = bdt_count(target);
         uint64_t *lat = calloc(after - before + 1, sizeof(*lat));
-        size_t m = 0;
+        uint64_t *in = calloc(after - before + 1, sizeof(*in));
+        uint64_t *out = calloc(after - before + 1, sizeof(*out));
+        LXT_CHECK(lat && in && out, "out of memory");
+        size_t m = 0, mo = 0;
         for (size_t i = before; i < after; i++) {
             bdt_got g = bdt_get(target, i);
             if (strncmp(g.ident, prefix, strlen(prefix)) != 0)
@@ -341,15 +349,33 @@ int main(int argc, char **argv)
             long j = strtol(g.ident + strlen(prefix), NULL, 10);
             if (j < 0 || j >= n || due[j] == 0 || g.at_us < due[j])
                 continue;
-            lat[m++] = g.at_us - due[j];
+            lat[m] = g.at_us - due[j];
+            in[m++] = ack[j] > due[j] ? ack[j] - due[j] : 0;
+            /* The target may see the call before the sender reads its
+             * 201: the event is delivered from the durable commit, which
+             * is also when the 201 is sent. */
+            if (ack[j] != 0)
+                out[mo++] = g.at_us > ack[j] ? g.at_us - ack[j] : 0;
         }
         qsort(lat, m, sizeof(*lat), cmp_u64);
+        qsort(in, m, sizeof(*in), cmp_u64);
+        qsort(out, mo, sizeof(*out), cmp_u64);
         printf("    %d%% (%.0f/s): %zu samples, p50 %.2f ms, p99 %.2f ms, "
                "p99.9 %.2f ms, max %.2f ms, %ld errors%s\n",
                levels[li], rate, m, pct(lat, m, 50), pct(lat, m, 99),
                pct(lat, m, 99.9), m ? (double)lat[m - 1] / 1000.0 : 0.0,
                errors, levels[li] == 50 ? " (reference: p99 < 5 ms)" : "");
+        /* Where the time goes: the inbound POST up to its durable commit
+         * (due -> 201), then the delivery (201 -> target). */
+        printf("        inbound (due -> 201): p50 %.2f, p99 %.2f, p99.9 %.2f "
+               "ms; delivery (201 -> target): p50 %.2f, p99 %.2f, p99.9 "
+               "%.2f ms\n",
+               pct(in, m, 50), pct(in, m, 99), pct(in, m, 99.9),
+               pct(out, mo, 50), pct(out, mo, 99), pct(out, mo, 99.9));
         free(lat);
+        free(in);
+        free(out);
+        free(ack);
         free(due);
     }
     int hub_pid = (int)hub.pid;
