@@ -255,9 +255,33 @@ static void prepared_fini(prepared *p)
     memset(p, 0, sizeof(*p));
 }
 
+/* The mapping's lineage, which only an error report reads (a canonical
+ * pointer from the schema or the store back to the FHIR field): the
+ * mapping runs again with a trace once something failed, instead of
+ * recording a trace for every request (most of the mapping's cost). The
+ * mapping is deterministic, so the lineage is the one of the failed run. */
+static void trace_for_errors(const lx_fhir_rest *r, const json_t *resource,
+                             prepared *p, const lx_map_resolver *bundle_res)
+{
+    if (p->trace || !resource)
+        return;
+    lx_map_store_ctx sc = {r->store, r->system};
+    lx_map_resolver res;
+    lx_map_resolver_store(&res, &sc);
+    p->trace = lx_map_trace_new();
+    const char *entity = NULL;
+    json_t *record = NULL;
+    lx_error ignored;
+    lx_error_clear(&ignored);
+    if (lx_fhir_to_canonical(r->fhir, resource, bundle_res ? bundle_res : &res,
+                             &entity, &record, p->trace, &ignored) == 0)
+        json_decref(record);
+}
+
 /* Map and validate `resource` of `type` to be stored under FHIR id `id`
  * (NULL: the server assigns one). References resolve through `bundle_res`
- * when given (entries of the same transaction), else the store. */
+ * when given (entries of the same transaction), else the store. On error
+ * p->trace holds the mapping's lineage. */
 static int prepare(const lx_fhir_rest *r, const json_t *resource,
                    const char *type, const char *id, prepared *p,
                    const lx_map_resolver *bundle_res, lx_error *err)
@@ -297,10 +321,9 @@ static int prepare(const lx_fhir_rest *r, const json_t *resource,
     snprintf(p->note, sizeof(p->note),
              "{\"transport\":\"fhir\",\"base\":\"%s\",\"map\":\"%s\"}",
              r->base, m ? lx_map_id(m) : "");
-    p->trace = lx_map_trace_new();
     int rc = lx_fhir_to_canonical(r->fhir, resource,
                                   bundle_res ? bundle_res : &res, &p->entity,
-                                  &p->record, p->trace, err);
+                                  &p->record, NULL, err);
     if (rc == LX_ENOTFOUND && err)
         /* A reference in the request that the hub cannot resolve: the
          * request is unprocessable (422), not a missing resource (404). */
@@ -322,6 +345,8 @@ static int prepare(const lx_fhir_rest *r, const json_t *resource,
                        .record = p->record};
         rc = lx_ingest_check(r->registry, &u, err);
     }
+    if (rc != 0)
+        trace_for_errors(r, resource, p, bundle_res);
     return rc;
 }
 
@@ -395,10 +420,12 @@ static void create_or_update(const lx_fhir_rest *r,
     } else {
         lx_upsert u = upsert_of(r, &p);
         lx_upsert_result res;
-        if (lx_store_upsert(r->store, &u, &res) != 0)
+        if (lx_store_upsert(r->store, &u, &res) != 0) {
+            trace_for_errors(r, resource, &p, NULL);
             fail(r, req, resp, &res.err, type, p.trace);
-        else
+        } else {
             written(r, req, resp, &p, &res, id == NULL);
+        }
     }
     prepared_fini(&p);
     json_decref(resource);

@@ -22,8 +22,13 @@
  * Lines starting with "RESULT " are key=value pairs for scripts.
  *
  * Usage: bench_fhir [--quick] [--clients N[,N...]] [--seconds S] [--nosync]
+ *        bench_fhir --profile json|xml|text-xml|tree-xml [--count N]
  *   --nosync runs the hub with store.sync off, to tell the cost of the
  *   durable commit from the rest of the path (not the reference figure).
+ *   --profile runs one in-process operation N times (default 2000) and
+ *   nothing else, for `valgrind --tool=callgrind`: json / xml = [a]
+ *   (parse, map, validate), text-xml / tree-xml = [d]. Instruction counts
+ *   do not depend on the machine's load; wall-clock figures do.
  * Environment (defaults from the build): LX_LINGUA (the lingua binary;
  * default: ../../lingua next to this executable), LX_SCHEMAS_DIR,
  * LX_CORPUS_DIR. The hub is the integration harness's: it is killed when
@@ -172,8 +177,8 @@ static void stages(const codec *c, lx_fhir_format fmt, double seconds)
     json_decref(res);
 }
 
-static double json_to_xml_rate(const codec *c, double seconds, bool with_parse,
-                               long *count, size_t *out_len)
+/* The corpus Patient parsed (new reference). */
+static json_t *parsed_patient(const codec *c)
 {
     lx_error err;
     lx_error_clear(&err);
@@ -181,23 +186,38 @@ static double json_to_xml_rate(const codec *c, double seconds, bool with_parse,
     if (lx_fhir_parse(c->fhir, c->json, c->json_len, LX_FHIR_JSON,
                       (size_t)16 << 20, &res, &err) != 0)
         die("parse", &err);
+    return res;
+}
+
+/* One JSON -> XML into b: of `tree`, or (with_parse) of the JSON text. */
+static void json_to_xml_once(const codec *c, json_t *tree, bool with_parse,
+                             lx_buf *b)
+{
+    lx_error err;
+    lx_error_clear(&err);
+    json_t *one = tree;
+    if (with_parse && lx_fhir_parse(c->fhir, c->json, c->json_len,
+                                    LX_FHIR_JSON, (size_t)16 << 20, &one,
+                                    &err) != 0)
+        die("parse", &err);
+    lx_buf_reset(b);
+    if (lx_fhir_serialize(c->fhir, one, LX_FHIR_XML, b, &err) != 0)
+        die("serialize", &err);
+    if (with_parse)
+        json_decref(one);
+}
+
+static double json_to_xml_rate(const codec *c, double seconds, bool with_parse,
+                               long *count, size_t *out_len)
+{
+    json_t *res = parsed_patient(c);
     lx_buf b;
     lx_buf_init(&b, 0);
     long n = 0;
     double t0 = now_s(), t1 = t0;
     while (t1 - t0 < seconds) {
-        for (int i = 0; i < 100; i++) {
-            json_t *one = res;
-            if (with_parse && lx_fhir_parse(c->fhir, c->json, c->json_len,
-                                            LX_FHIR_JSON, (size_t)16 << 20,
-                                            &one, &err) != 0)
-                die("parse", &err);
-            lx_buf_reset(&b);
-            if (lx_fhir_serialize(c->fhir, one, LX_FHIR_XML, &b, &err) != 0)
-                die("serialize", &err);
-            if (with_parse)
-                json_decref(one);
-        }
+        for (int i = 0; i < 100; i++)
+            json_to_xml_once(c, res, with_parse, &b);
         n += 100;
         t1 = now_s();
     }
@@ -398,6 +418,31 @@ static void print_load(const char *what, int clients, const load_result *r)
     fflush(stdout);
 }
 
+/* --profile: one operation `count` times, nothing else. */
+static int profile(const codec *c, const char *what, long count)
+{
+    bool text = strcmp(what, "text-xml") == 0;
+    if (strcmp(what, "json") == 0 || strcmp(what, "xml") == 0) {
+        lx_fhir_format fmt = what[0] == 'x' ? LX_FHIR_XML : LX_FHIR_JSON;
+        for (long i = 0; i < count; i++)
+            to_canonical(c, fmt == LX_FHIR_XML ? c->xml : c->json,
+                         fmt == LX_FHIR_XML ? c->xml_len : c->json_len, fmt);
+    } else if (text || strcmp(what, "tree-xml") == 0) {
+        json_t *res = parsed_patient(c);
+        lx_buf b;
+        lx_buf_init(&b, 0);
+        for (long i = 0; i < count; i++)
+            json_to_xml_once(c, res, text, &b);
+        lx_buf_fini(&b);
+        json_decref(res);
+    } else {
+        fprintf(stderr, "bench_fhir: --profile json|xml|text-xml|tree-xml\n");
+        return 2;
+    }
+    printf("bench_fhir: %s x %ld done\n", what, count);
+    return 0;
+}
+
 /* ---- main ---- */
 
 static void default_env(const char *name, const char *value)
@@ -414,8 +459,16 @@ int main(int argc, char **argv)
     int nlevels = 3;
     double seconds = 3.0, codec_seconds = 2.0;
     bool sync = true;
+    const char *prof = NULL;
+    long prof_count = 2000;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--nosync") == 0) {
+        if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc) {
+            prof = argv[++i];
+        } else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
+            prof_count = strtol(argv[++i], NULL, 10);
+            if (prof_count < 1 || prof_count > 10000000)
+                prof_count = 2000;
+        } else if (strcmp(argv[i], "--nosync") == 0) {
             sync = false;
         } else if (strcmp(argv[i], "--quick") == 0) {
             seconds = 0.5;
@@ -441,7 +494,9 @@ int main(int argc, char **argv)
             }
         } else {
             fprintf(stderr, "usage: bench_fhir [--quick] [--clients N[,N...]]"
-                            " [--seconds S] [--nosync]\n");
+                            " [--seconds S] [--nosync]\n"
+                            "       bench_fhir --profile json|xml|text-xml|"
+                            "tree-xml [--count N]\n");
             return 2;
         }
     }
@@ -472,6 +527,14 @@ int main(int argc, char **argv)
         die("lx_registry_load", &err);
     c.json = lxt_corpus_file("fhir/r4/json/Patient-example.json", &c.json_len);
     c.xml = lxt_corpus_file("fhir/r4/xml/patient-example.xml", &c.xml_len);
+    if (prof) {
+        int prc = profile(&c, prof, prof_count);
+        free(c.json);
+        free(c.xml);
+        lx_registry_destroy(&c.registry);
+        lx_fhir_close(&c.fhir);
+        return prc;
+    }
 
     printf("bench_fhir: corpus Patient %zu bytes JSON, %zu bytes XML\n",
            c.json_len, c.xml_len);
