@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* sync_file_range */
 #include "canonical/store.h"
 #include "canonical/diff.h"
+#include "canonical/store_text.h"
 #include "canonical/store_wal.h"
 #include "core/buf.h"
 #include "core/id.h"
@@ -112,9 +113,19 @@ typedef struct item {
     size_t member_count;
     void *ctx;
     lx_upsert_result res;
-    lx_buf event; /* built by the writer: the whole event text */
-    size_t event_prefix_len; /* event text up to and including "record": */
+    /* Built by the writer: the stored event value (format byte, history
+     * key, the event text up to and including "record":); the record
+     * text and the closing brace are added when it is published. */
+    lx_buf event;
+    size_t event_head_len; /* bytes before the event text */
     char topic[LX_STORE_NAME_MAX + 16];
+    /* Upserts and deletes: the JSON parts that depend on nothing the
+     * writer decides, written by the caller's thread (make_item) so the
+     * writer only copies them: the entity as a JSON string, the event's
+     * "origin" object, and the history entry's metadata from "system" to
+     * the closing brace. Spans of `fixed`. */
+    lx_buf fixed;
+    size_t entity_end, origin_end;
 } item;
 
 struct lx_store {
@@ -236,8 +247,34 @@ static void read_end(lx_store *s, MDB_txn *txn)
 static size_t record_key(char *buf, size_t size, const char *entity,
                          const char *id)
 {
-    int n = snprintf(buf, size, "%s/%s", entity, id);
-    return (size_t)n < size ? (size_t)n : size - 1;
+    size_t el = strlen(entity), il = strlen(id);
+    if (el >= size)
+        el = size - 1;
+    if (il > size - 1 - el)
+        il = size - 1 - el;
+    memcpy(buf, entity, el);
+    size_t n = el;
+    if (n < size - 1)
+        buf[n++] = '/';
+    if (il > size - 1 - n)
+        il = size - 1 - n;
+    memcpy(buf + n, id, il);
+    n += il;
+    buf[n] = '\0';
+    return n;
+}
+
+/* Append v in decimal: the writer formats several numbers per change,
+ * and printf costs a hundred times a copy. */
+static int buf_u64(lx_buf *b, uint64_t v)
+{
+    char d[20];
+    size_t i = sizeof(d);
+    do {
+        d[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return lx_buf_append(b, d + i, sizeof(d) - i);
 }
 
 /* Key parts joined by NUL bytes (no trailing NUL). */
@@ -273,22 +310,19 @@ static void ident_key(ident *out, const char *entity, const char *system,
 {
     size_t el = strlen(entity);
     size_t n = el + 1 + system_len + 1 + value_len;
-    lx_buf b;
-    lx_buf_init(&b, 0);
-    if (lx_buf_append(&b, entity, el + 1) != 0 ||
-        lx_buf_append(&b, system, system_len) != 0 ||
-        lx_buf_append(&b, "", 1) != 0 ||
-        lx_buf_append(&b, value, value_len) != 0)
-        LX_ASSERT(!"identifier key");
+    uint8_t *k = n <= IDENT_KEY_MAX ? out->key : lx_xmalloc(n);
+    memcpy(k, entity, el + 1);
+    memcpy(k + el + 1, system, system_len);
+    k[el + 1 + system_len] = '\0';
+    memcpy(k + el + 2 + system_len, value, value_len);
     if (n <= IDENT_KEY_MAX) {
-        memcpy(out->key, b.data, n);
         out->len = n;
     } else {
         out->key[0] = 0x01;
-        lx_sha256(b.data, b.len, out->key + 1);
+        lx_sha256(k, n, out->key + 1);
         out->len = 1 + LX_SHA256_LEN;
+        free(k);
     }
-    lx_buf_fini(&b);
 }
 
 /* ---- open / close ---- */
@@ -793,6 +827,7 @@ static void item_free(item *it)
     free(it->keys);
     free(it->values);
     lx_buf_fini(&it->event);
+    lx_buf_fini(&it->fixed);
     free(it);
 }
 
@@ -832,8 +867,60 @@ static void collect_idents(item *it, const json_t *record)
     }
 }
 
+/* The JSON parts of an item's event and history entry that the writer
+ * only copies (see item.fixed): the same bytes build_event and
+ * history_value wrote themselves before, made on the caller's thread. */
+static void prepare_fixed(item *it)
+{
+    lx_buf *f = &it->fixed;
+    lx_buf_init(f, 0);
+    int rc = lx_buf_json_string(f, it->entity, strlen(it->entity));
+    it->entity_end = f->len;
+    rc = rc ? rc : lx_buf_puts(f, "{\"system\":");
+    rc = rc ? rc : lx_buf_json_string(f, it->system, strlen(it->system));
+    if (it->adapter[0]) {
+        rc = rc ? rc : lx_buf_puts(f, ",\"adapter\":");
+        rc = rc ? rc : lx_buf_json_string(f, it->adapter, strlen(it->adapter));
+    }
+    rc = rc ? rc : lx_buf_puts(f, ",\"native_type\":");
+    rc = rc ? rc : lx_buf_json_string(f, it->native_type,
+                                      strlen(it->native_type));
+    if (it->has_native) {
+        rc = rc ? rc : lx_buf_puts(f, ",\"native_id\":");
+        rc = rc ? rc : lx_buf_json_string(f, it->native_id,
+                                          strlen(it->native_id));
+    }
+    rc = rc ? rc : lx_buf_puts(f, ",\"trace\":");
+    rc = rc ? rc : lx_buf_json_string(f, it->trace, strlen(it->trace));
+    rc = rc ? rc : lx_buf_puts(f, "}");
+    it->origin_end = f->len;
+    /* History metadata: adapter and native id are null when absent. */
+    rc = rc ? rc : lx_buf_puts(f, "\"system\":");
+    rc = rc ? rc : lx_buf_json_string(f, it->system, strlen(it->system));
+    rc = rc ? rc : lx_buf_puts(f, ",\"adapter\":");
+    rc = rc ? rc : (it->adapter[0]
+                        ? lx_buf_json_string(f, it->adapter,
+                                             strlen(it->adapter))
+                        : lx_buf_puts(f, "null"));
+    rc = rc ? rc : lx_buf_puts(f, ",\"native_type\":");
+    rc = rc ? rc : lx_buf_json_string(f, it->native_type,
+                                      strlen(it->native_type));
+    rc = rc ? rc : lx_buf_puts(f, ",\"native_id\":");
+    rc = rc ? rc : (it->has_native
+                        ? lx_buf_json_string(f, it->native_id,
+                                             strlen(it->native_id))
+                        : lx_buf_puts(f, "null"));
+    rc = rc ? rc : lx_buf_puts(f, ",\"trace\":");
+    rc = rc ? rc : lx_buf_json_string(f, it->trace, strlen(it->trace));
+    rc = rc ? rc : lx_buf_puts(f, "}");
+    LX_ASSERT(rc == 0); /* no ceiling */
+}
+
 /* A queue item for one change; NULL (err set) when the change is
- * malformed. Serializes and hashes the record on the calling thread. */
+ * malformed. Serializes and hashes the record, and writes every part of
+ * the event and history entry that does not depend on the writer's
+ * decisions, on the calling thread: callers run in parallel, the writer
+ * is one thread. */
 static item *make_item(const lx_upsert *u, lx_error *err)
 {
     item *it = lx_xcalloc(1, sizeof(*it));
@@ -880,13 +967,15 @@ static item *make_item(const lx_upsert *u, lx_error *err)
         if (!json_is_object(u->record))
             rc = lx_error_set(err, LX_EINVAL, "record must be a JSON object");
         else {
-            it->text = lx_json_dump_canonical(u->record, &it->text_len);
+            it->text = lx_store_text_dump(u->record, &it->text_len);
             lx_sha256(it->text, it->text_len, it->hash);
             collect_idents(it, u->record);
         }
     }
     if (rc == 0 && u->note)
         it->note = lx_xstrdup(u->note);
+    if (rc == 0)
+        prepare_fixed(it);
     if (rc == 0 && it->kind == ITEM_DELETE && !it->has_native &&
         !it->canonical_id[0])
         rc = lx_error_set(err, LX_EINVAL,
@@ -1445,6 +1534,8 @@ typedef struct batch_ctx {
     uint64_t seq; /* last sequence assigned in this transaction */
     int mdb_rc;   /* the LMDB error that made the batch fail */
     lx_buf *records; /* WAL: every write of the transaction, or NULL */
+    uint64_t now;    /* the time of every change of the batch */
+    char when[LX_TIME_SIZE]; /* now, formatted once */
 } batch_ctx;
 
 /* The redo record of one write: op, database, u16be key length, u32be
@@ -1668,46 +1759,51 @@ static int apply_link(batch_ctx *b, item *it)
     return link_xref(b, it, it->canonical_id);
 }
 
-/* Build the event JSON (see DESIGN.md, "Shapes that every part shares"). */
-static int build_event(item *it, const char *cid, uint64_t seq,
-                       uint64_t version, uint64_t now, const char *type,
+/* Build the stored event value in it->event: format byte, the history
+ * key of the record text, and the event JSON (see DESIGN.md, "Shapes that
+ * every part shares") up to and including "record":. The record text is
+ * stored once, in history (event_assemble puts it back), and appended
+ * for the event hook by announce(). */
+static int build_event(batch_ctx *b, item *it, const char *cid, uint64_t seq,
+                       uint64_t version, const char *type,
                        const char *changed, size_t changed_len,
-                       const char *record, size_t record_len)
+                       const char *hkey, size_t hkl)
 {
     lx_buf *e = &it->event;
-    char eid[LX_ULID_SIZE], when[LX_TIME_SIZE];
+    char eid[LX_ULID_SIZE];
     lx_ulid_new(eid);
-    lx_time_format(now, when);
-    snprintf(it->topic, sizeof(it->topic), "%s.%s", it->entity, type);
-    int rc = lx_buf_printf(e, "{\"seq\":%llu,\"id\":\"%s\",\"type\":",
-                           (unsigned long long)seq, eid);
-    rc = rc ? rc : lx_buf_json_string(e, it->topic, strlen(it->topic));
-    rc = rc ? rc : lx_buf_puts(e, ",\"entity\":");
-    rc = rc ? rc : lx_buf_json_string(e, it->entity, strlen(it->entity));
-    rc = rc ? rc : lx_buf_printf(e, ",\"canonical_id\":\"%s\",\"version\":%llu,"
-                                    "\"time\":\"%s\",\"origin\":{\"system\":",
-                                 cid, (unsigned long long)version, when);
-    rc = rc ? rc : lx_buf_json_string(e, it->system, strlen(it->system));
-    if (it->adapter[0]) {
-        rc = rc ? rc : lx_buf_puts(e, ",\"adapter\":");
-        rc = rc ? rc : lx_buf_json_string(e, it->adapter, strlen(it->adapter));
-    }
-    rc = rc ? rc : lx_buf_puts(e, ",\"native_type\":");
-    rc = rc ? rc : lx_buf_json_string(e, it->native_type,
-                                      strlen(it->native_type));
-    if (it->has_native) {
-        rc = rc ? rc : lx_buf_puts(e, ",\"native_id\":");
-        rc = rc ? rc : lx_buf_json_string(e, it->native_id,
-                                          strlen(it->native_id));
-    }
-    rc = rc ? rc : lx_buf_puts(e, ",\"trace\":");
-    rc = rc ? rc : lx_buf_json_string(e, it->trace, strlen(it->trace));
-    rc = rc ? rc : lx_buf_puts(e, "},\"changed\":[");
+    size_t el = strlen(it->entity), tl = strlen(type);
+    memcpy(it->topic, it->entity, el);
+    it->topic[el] = '.';
+    memcpy(it->topic + el + 1, type, tl + 1);
+    const char *fixed = it->fixed.data;
+    uint8_t head[2] = {FORMAT_BYTE, (uint8_t)hkl};
+    int rc = lx_buf_append(e, head, 2);
+    rc = rc ? rc : lx_buf_append(e, hkey, hkl);
+    it->event_head_len = e->len;
+    rc = rc ? rc : lx_buf_puts(e, "{\"seq\":");
+    rc = rc ? rc : buf_u64(e, seq);
+    rc = rc ? rc : lx_buf_puts(e, ",\"id\":\"");
+    rc = rc ? rc : lx_buf_append(e, eid, LX_ULID_LEN);
+    /* The topic as a JSON string: the entity's, then ".type" (plain). */
+    rc = rc ? rc : lx_buf_puts(e, "\",\"type\":");
+    rc = rc ? rc : lx_buf_append(e, fixed, it->entity_end - 1);
+    rc = rc ? rc : lx_buf_append(e, ".", 1);
+    rc = rc ? rc : lx_buf_append(e, type, tl);
+    rc = rc ? rc : lx_buf_puts(e, "\",\"entity\":");
+    rc = rc ? rc : lx_buf_append(e, fixed, it->entity_end);
+    rc = rc ? rc : lx_buf_puts(e, ",\"canonical_id\":\"");
+    rc = rc ? rc : lx_buf_puts(e, cid);
+    rc = rc ? rc : lx_buf_puts(e, "\",\"version\":");
+    rc = rc ? rc : buf_u64(e, version);
+    rc = rc ? rc : lx_buf_puts(e, ",\"time\":\"");
+    rc = rc ? rc : lx_buf_puts(e, b->when);
+    rc = rc ? rc : lx_buf_puts(e, "\",\"origin\":");
+    rc = rc ? rc : lx_buf_append(e, fixed + it->entity_end,
+                                 it->origin_end - it->entity_end);
+    rc = rc ? rc : lx_buf_puts(e, ",\"changed\":[");
     rc = rc ? rc : lx_buf_append(e, changed, changed_len);
     rc = rc ? rc : lx_buf_puts(e, "],\"record\":");
-    it->event_prefix_len = e->len;
-    rc = rc ? rc : lx_buf_append(e, record, record_len);
-    rc = rc ? rc : lx_buf_puts(e, "}");
     return rc;
 }
 
@@ -1772,10 +1868,10 @@ static int trace_change(batch_ctx *b, item *it, const char *step,
                         const char *cid, uint64_t version, uint64_t seq,
                         uint64_t now)
 {
+    (void)now; /* b->when */
     if (!b->s->traces)
         return 0;
-    char when[LX_TIME_SIZE];
-    lx_time_format(now, when);
+    const char *when = b->when;
     lx_buf t;
     lx_buf_init(&t, 0);
     int rc = lx_buf_printf(&t, "{\"step\":\"%s\",\"time\":\"%s\","
@@ -1841,8 +1937,8 @@ static int apply_change(batch_ctx *b, item *it, uint64_t now)
 
     uint64_t old_version = exists ? lx_u64be_get(hdr + 2) : 0;
     bool was_deleted = exists && (hdr[1] & REC_FLAG_DELETED);
-    snprintf(it->res.canonical_id, sizeof(it->res.canonical_id), "%s", cid);
-    snprintf(it->res.trace, sizeof(it->res.trace), "%s", it->trace);
+    memcpy(it->res.canonical_id, cid, strlen(cid) + 1);
+    memcpy(it->res.trace, it->trace, sizeof(it->trace));
 
     bool same = exists &&
                 (it->kind == ITEM_DELETE
@@ -1886,17 +1982,24 @@ static int apply_change(batch_ctx *b, item *it, uint64_t now)
                        : (!exists || was_deleted) ? "created"
                                                   : "updated";
     uint64_t version = old_version + 1, seq = b->seq + 1;
-    const char *rec_text = it->kind == ITEM_DELETE ? old_text : it->text;
-    size_t rec_len = it->kind == ITEM_DELETE ? old_len : it->text_len;
-    if (!rec_text) {
-        rec_text = "null";
-        rec_len = 4;
+    if (it->kind == ITEM_DELETE) {
+        /* A delete's event carries the last content: kept with the item
+         * for announce(). */
+        free(it->text);
+        it->text = old_text;
+        it->text_len = old_len;
+        old_text = NULL;
     }
-    if (build_event(it, cid, seq, version, now, type,
-                    changed.data ? changed.data : "", changed.len, rec_text,
-                    rec_len) != 0)
+    char hkey[LX_STORE_NAME_MAX + LX_STORE_ID_SIZE + 11];
+    size_t hkl = history_key(hkey, sizeof(hkey), it->entity, cid, version);
+    if (build_event(b, it, cid, seq, version, type,
+                    changed.data ? changed.data : "", changed.len, hkey,
+                    hkl) != 0)
         LX_ASSERT(!"event buffer has no ceiling");
     lx_buf_fini(&changed);
+    free(old_text);
+    const char *rec_text = it->text ? it->text : "null";
+    size_t rec_len = it->text ? it->text_len : 4;
 
     /* The record text is stored once, in its history entry; the current
      * record and the event refer to it. That halves the bytes written per
@@ -1905,7 +2008,7 @@ static int apply_change(batch_ctx *b, item *it, uint64_t now)
     v[0] = FORMAT_BYTE;
     v[1] = it->kind == ITEM_DELETE ? REC_FLAG_DELETED : 0;
     lx_u64be_put(v + 2, version);
-    lx_u64be_put(v + 10, now);
+    lx_u64be_put(v + 10, b->now);
     lx_u64be_put(v + 18, seq);
     memcpy(v + 26, it->kind == ITEM_DELETE ? hdr + 26 : it->hash,
            LX_SHA256_LEN);
@@ -1913,34 +2016,21 @@ static int apply_change(batch_ctx *b, item *it, uint64_t now)
     /* History entry: format byte, u32 meta length, meta JSON, record. */
     lx_buf h;
     lx_buf_init(&h, 0);
-    char when[LX_TIME_SIZE], hex[LX_SHA256_HEX_SIZE];
-    lx_time_format(now, when);
+    char hex[LX_SHA256_HEX_SIZE];
     lx_hex(v + 26, LX_SHA256_LEN, hex);
-    rc = lx_buf_append(&h, "\x01\0\0\0\0", 5);
-    rc = rc ? rc : lx_buf_printf(&h,
-                                 "{\"version\":%llu,\"time\":\"%s\",\"op\":"
-                                 "\"%s\",\"seq\":%llu,\"hash\":\"%s\","
-                                 "\"system\":",
-                                 (unsigned long long)version, when,
-                                 it->kind == ITEM_DELETE ? "delete" : "upsert",
-                                 (unsigned long long)seq, hex);
-    rc = rc ? rc : lx_buf_json_string(&h, it->system, strlen(it->system));
-    rc = rc ? rc : lx_buf_puts(&h, ",\"adapter\":");
-    rc = rc ? rc : (it->adapter[0]
-                        ? lx_buf_json_string(&h, it->adapter,
-                                             strlen(it->adapter))
-                        : lx_buf_puts(&h, "null"));
-    rc = rc ? rc : lx_buf_puts(&h, ",\"native_type\":");
-    rc = rc ? rc : lx_buf_json_string(&h, it->native_type,
-                                      strlen(it->native_type));
-    rc = rc ? rc : lx_buf_puts(&h, ",\"native_id\":");
-    rc = rc ? rc : (it->has_native
-                        ? lx_buf_json_string(&h, it->native_id,
-                                             strlen(it->native_id))
-                        : lx_buf_puts(&h, "null"));
-    rc = rc ? rc : lx_buf_puts(&h, ",\"trace\":");
-    rc = rc ? rc : lx_buf_json_string(&h, it->trace, strlen(it->trace));
-    rc = rc ? rc : lx_buf_puts(&h, "}");
+    rc = lx_buf_append(&h, "\x01\0\0\0\0{\"version\":", 16);
+    rc = rc ? rc : buf_u64(&h, version);
+    rc = rc ? rc : lx_buf_puts(&h, ",\"time\":\"");
+    rc = rc ? rc : lx_buf_puts(&h, b->when);
+    rc = rc ? rc : lx_buf_puts(&h, it->kind == ITEM_DELETE
+                                       ? "\",\"op\":\"delete\",\"seq\":"
+                                       : "\",\"op\":\"upsert\",\"seq\":");
+    rc = rc ? rc : buf_u64(&h, seq);
+    rc = rc ? rc : lx_buf_puts(&h, ",\"hash\":\"");
+    rc = rc ? rc : lx_buf_append(&h, hex, 2 * LX_SHA256_LEN);
+    rc = rc ? rc : lx_buf_puts(&h, "\",");
+    rc = rc ? rc : lx_buf_append(&h, it->fixed.data + it->origin_end,
+                                 it->fixed.len - it->origin_end);
     LX_ASSERT(rc == 0);
     size_t ml = h.len - 5;
     h.data[1] = (char)(ml >> 24);
@@ -1949,20 +2039,6 @@ static int apply_change(batch_ctx *b, item *it, uint64_t now)
     h.data[4] = (char)ml;
     rc = lx_buf_append(&h, rec_text, rec_len);
     LX_ASSERT(rc == 0);
-    free(old_text);
-
-    char hkey[LX_STORE_NAME_MAX + LX_STORE_ID_SIZE + 11];
-    size_t hkl = history_key(hkey, sizeof(hkey), it->entity, cid, version);
-
-    /* Event: format byte, the history key of the record text, and the
-     * event text up to "record": (see event_assemble). */
-    lx_buf ev;
-    lx_buf_init(&ev, 0);
-    uint8_t head[2] = {FORMAT_BYTE, (uint8_t)hkl};
-    rc = lx_buf_append(&ev, head, 2);
-    rc = rc ? rc : lx_buf_append(&ev, hkey, hkl);
-    rc = rc ? rc : lx_buf_append(&ev, it->event.data, it->event_prefix_len);
-    LX_ASSERT(rc == 0);
 
     rc = put(b, DB_RECORDS, rkey, rkl, v, sizeof(v), 0);
     rc = rc ? rc : put(b, DB_HISTORY, hkey, hkl, h.data, h.len, 0);
@@ -1970,10 +2046,10 @@ static int apply_change(batch_ctx *b, item *it, uint64_t now)
         uint8_t ek[8];
         lx_u64be_put(ek, seq);
         /* Sequences only grow, so the log is appended in key order. */
-        rc = put(b, DB_EVENTS, ek, 8, ev.data, ev.len, MDB_APPEND);
+        rc = put(b, DB_EVENTS, ek, 8, it->event.data, it->event.len,
+                 MDB_APPEND);
     }
     lx_buf_fini(&h);
-    lx_buf_fini(&ev);
     rc = rc ? rc : link_xref(b, it, cid);
     if (it->kind == ITEM_UPSERT) {
         for (size_t i = 0; rc == 0 && i < it->ident_count; i++)
@@ -2085,7 +2161,8 @@ static bool grow_map(lx_store *s)
 static int run_batch(lx_store *s, item *list, lx_buf *records,
                      uint64_t *txnid)
 {
-    batch_ctx b = {s, NULL, atomic_load(&s->last_seq), 0, records};
+    batch_ctx b = {.s = s, .seq = atomic_load(&s->last_seq),
+                   .records = records};
     if (records)
         lx_buf_reset(records);
     int rc = mdb_txn_begin(s->env, NULL, 0, &b.txn);
@@ -2101,6 +2178,8 @@ static int run_batch(lx_store *s, item *list, lx_buf *records,
     if (rc != 0)
         return rc;
     uint64_t now = lx_now_ms();
+    b.now = now;
+    lx_time_format(now, b.when);
     for (item *it = list; it; it = it->next) {
         int r = it->kind == ITEM_CURSOR ? apply_cursor(&b, it)
                 : it->kind == ITEM_LINK ? apply_link(&b, it)
@@ -2140,18 +2219,29 @@ static void fail_all(item *list, int mdb_rc)
     }
 }
 
-/* Publish the events of committed changes, in order, and count them. */
+/* Publish the events of committed changes, in order, and count them.
+ * The event text is put together here, on the completer thread: its
+ * stored part, then the record text and the closing brace. */
 static void announce(lx_store *s, item *list, bool committed, uint64_t *ups,
-                     uint64_t *same)
+                     uint64_t *same, lx_buf *text)
 {
     for (item *it = list; it; it = it->next) {
         if (it->kind == ITEM_GROUP) {
-            announce(s, it->members, committed, ups, same);
+            announce(s, it->members, committed, ups, same, text);
             continue;
         }
-        if (committed && it->res.code == 0 && it->res.seq && s->event_fn)
-            s->event_fn(s->event_ctx, it->res.seq, it->topic, it->event.data,
-                        it->event.len);
+        if (committed && it->res.code == 0 && it->res.seq && s->event_fn) {
+            lx_buf_reset(text);
+            int rc = lx_buf_append(text, it->event.data + it->event_head_len,
+                                   it->event.len - it->event_head_len);
+            rc = rc ? rc
+                    : lx_buf_append(text, it->text ? it->text : "null",
+                                    it->text ? it->text_len : 4);
+            rc = rc ? rc : lx_buf_append(text, "}", 1);
+            LX_ASSERT(rc == 0); /* no ceiling */
+            s->event_fn(s->event_ctx, it->res.seq, it->topic, text->data,
+                        text->len);
+        }
         if (it->res.code == 0 &&
             (it->kind == ITEM_UPSERT || it->kind == ITEM_DELETE))
             it->res.unchanged ? (*same)++ : (*ups)++;
@@ -2175,7 +2265,10 @@ static void complete_group(item *g)
 static void finish(lx_store *s, item *list, bool committed)
 {
     uint64_t ups = 0, same = 0;
-    announce(s, list, committed, &ups, &same);
+    lx_buf text;
+    lx_buf_init(&text, 0);
+    announce(s, list, committed, &ups, &same, &text);
+    lx_buf_fini(&text);
     atomic_fetch_add(&s->upserts, ups);
     atomic_fetch_add(&s->unchanged, same);
     while (list) {

@@ -13,7 +13,9 @@
  *   4. peak RSS.
  * Options: --quick (counts / 10), --dir DIR (temp stores, default /tmp),
  * --json (the text goes to stderr, one JSON summary to stdout),
- * --store-only (section 2 only), --writers LIST (a subset of 1,8,64).
+ * --store-only (section 2 only), --writers LIST (a subset of 1,8,64),
+ * --modes LIST (a subset of wal,lmdb,nosync), --count N (upserts per
+ * configuration, for instruction counts under callgrind).
  * See tests/bench/README.md for what each figure means.
  *
  * A benchmark, not a test: it includes lmdb.h directly to measure the floor
@@ -816,7 +818,8 @@ static json_t *bus_json(const bus_result *r)
 static void usage(void)
 {
     fprintf(stderr, "usage: bench_store [--quick] [--dir DIR] [--json] "
-                    "[--store-only] [--writers 1,8,64]\n");
+                    "[--store-only] [--writers 1,8,64] "
+                    "[--modes wal,lmdb,nosync] [--count N]\n");
 }
 
 /* Section 1. Returns the number of failed measurements. */
@@ -853,7 +856,8 @@ static int run_lmdb(const char *top, size_t div)
 }
 
 /* Section 2. */
-static int run_store(const char *top, size_t div, unsigned writers_mask)
+static int run_store(const char *top, size_t div, unsigned writers_mask,
+                     unsigned modes_mask, size_t fixed_count)
 {
     int failures = 0;
     char b[32], path[PATH_MAX_LEN + 32];
@@ -875,6 +879,8 @@ static int run_store(const char *top, size_t div, unsigned writers_mask)
         if (!(writers_mask & (1u << wi)))
             continue;
         for (int m = 0; m < MODE_COUNT; m++) {
+            if (!(modes_mask & (1u << m)))
+                continue;
             int w = writer_counts[wi];
             /* One writer durable is one fsync'd commit per upsert (about
              * a thousand a second here); 64 writers get the most, so that
@@ -883,6 +889,8 @@ static int run_store(const char *top, size_t div, unsigned writers_mask)
             size_t count = (w == 1 ? (m == MODE_NOSYNC ? 20000 : 4000)
                             : w == 8 ? 40000
                                      : 100000) / div;
+            if (fixed_count)
+                count = fixed_count;
             snprintf(path, sizeof(path), "%s/store-%d-%s", top, w,
                      mode_keys[m]);
             if (bench_store(path, cfg++, w, m, count, &sr[wi][m]) != 0)
@@ -971,6 +979,8 @@ int main(int argc, char **argv)
     bench_opts o = {.dir = "/tmp"};
     bool store_only = false;
     unsigned writers_mask = (1u << WRITER_COUNTS) - 1;
+    unsigned modes_mask = (1u << MODE_COUNT) - 1;
+    size_t fixed_count = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             o.quick = true;
@@ -992,7 +1002,25 @@ int main(int argc, char **argv)
                 return 2;
             }
         }
-        else {
+        else if (strcmp(argv[i], "--modes") == 0 && i + 1 < argc) {
+            modes_mask = 0;
+            for (char *t = strtok(argv[++i], ","); t; t = strtok(NULL, ","))
+                for (int m = 0; m < MODE_COUNT; m++)
+                    if (strcmp(t, mode_keys[m]) == 0)
+                        modes_mask |= 1u << m;
+            if (!modes_mask) {
+                usage();
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
+            char *end;
+            unsigned long long n = strtoull(argv[++i], &end, 10);
+            if (*end || n == 0 || n > 10000000) {
+                usage();
+                return 2;
+            }
+            fixed_count = (size_t)n;
+        } else {
             usage();
             return 2;
         }
@@ -1021,7 +1049,8 @@ int main(int argc, char **argv)
     uint64_t t_all = now_ns();
 
     int failures = store_only ? 0 : run_lmdb(top, div);
-    failures += run_store(top, div, writers_mask);
+    failures +=
+        run_store(top, div, writers_mask, modes_mask, fixed_count);
     long rss_store = peak_rss_kib();
     if (!store_only)
         failures += run_bus(div);

@@ -1,0 +1,280 @@
+/* canonical/store_text.c: see store_text.h. */
+#include "canonical/store_text.h"
+#include "core/json.h"
+#include "core/mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Keys of an object this small are sorted on the stack. */
+#define KEYS_ON_STACK 32
+
+/* The text being written: grown by doubling, so each token costs a
+ * bounds check and a copy rather than a call. */
+typedef struct text {
+    char *data;
+    size_t len, cap;
+} text;
+
+static void reserve(text *t, size_t n)
+{
+    if (t->cap - t->len >= n)
+        return;
+    size_t cap = t->cap ? t->cap : 1024;
+    while (cap - t->len < n)
+        cap *= 2;
+    t->data = lx_xrealloc(t->data, cap);
+    t->cap = cap;
+}
+
+static void put(text *t, const void *p, size_t n)
+{
+    reserve(t, n);
+    memcpy(t->data + t->len, p, n);
+    t->len += n;
+}
+
+static void put_char(text *t, char c)
+{
+    reserve(t, 1);
+    t->data[t->len++] = c;
+}
+
+typedef struct key_ref {
+    const char *key;
+    size_t len;
+    json_t *value;
+} key_ref;
+
+/* What a byte is inside a string literal: 0 written as it is (printable
+ * ASCII but '"' and '\\'), 1 escaped (those two and the controls), 2 the
+ * lead of a UTF-8 sequence (checked, then copied). */
+static const unsigned char kind_of[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
+
+/* Length of the valid UTF-8 sequence at s[0..n) (its first byte >= 0x80),
+ * or 0 when it is not one: the rules jansson's utf8_check_* apply (no
+ * overlong forms, no surrogates, nothing above U+10FFFF). */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t k;
+    unsigned cp;
+    if (c >= 0xc2 && c <= 0xdf) {
+        k = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        k = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        k = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < k)
+        return 0;
+    for (size_t i = 1; i < k; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+        return 0;
+    return k;
+}
+
+/* Returned (instead of 0) by the writers below for what is left to
+ * jansson. */
+#define TEXT_FALLBACK 1
+
+/* A string literal as jansson writes it without JSON_ENSURE_ASCII or
+ * JSON_ESCAPE_SLASH: '"', '\\' and controls escaped (\b \f \n \r \t, else
+ * \u00XX in capitals), everything else as it is. Example: "a\"b\u0001". */
+static int put_string(text *t, const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    put_char(t, '"');
+    size_t run = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned char k = kind_of[s[i]];
+        if (k == 0) {
+            i++;
+            continue;
+        }
+        if (k == 2) {
+            size_t len = utf8_seq_len(s + i, n - i);
+            if (len == 0)
+                return TEXT_FALLBACK;
+            i += len;
+            continue;
+        }
+        unsigned c = s[i];
+        char esc[8] = {'\\', 0};
+        size_t el = 2;
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            memcpy(esc, "\\u00", 4);
+            esc[4] = "0123456789ABCDEF"[c >> 4];
+            esc[5] = "0123456789ABCDEF"[c & 15];
+            el = 6;
+        }
+        put(t, str + run, i - run);
+        put(t, esc, el);
+        i++;
+        run = i;
+    }
+    put(t, str + run, n - run);
+    put_char(t, '"');
+    return 0;
+}
+
+static int put_integer(text *b, json_int_t v)
+{
+    char d[24];
+    size_t i = sizeof(d);
+    /* Through unsigned arithmetic, so the most negative value works. */
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v
+                                  : (unsigned long long)v;
+    do {
+        d[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        d[--i] = '-';
+    put(b, d + i, sizeof(d) - i);
+    return 0;
+}
+
+/* Reals are rare in records and their shortest round-trip form is
+ * jansson's business ("%.17g", ".0" added, exponent trimmed): it writes a
+ * real the same wherever it stands. */
+static int put_real(text *b, const json_t *v)
+{
+    char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!t)
+        return TEXT_FALLBACK;
+    put(b, t, strlen(t));
+    free(t);
+    return 0;
+}
+
+/* jansson's own order for JSON_SORT_KEYS: bytes, then the shorter first. */
+static int key_cmp(const key_ref *a, const key_ref *b)
+{
+    int r = memcmp(a->key, b->key, a->len < b->len ? a->len : b->len);
+    return r ? r : (a->len > b->len) - (a->len < b->len);
+}
+
+static int put_value(text *b, const json_t *v, int depth);
+
+static int put_object(text *b, const json_t *o, int depth)
+{
+    size_t n = json_object_size(o);
+    key_ref stack[KEYS_ON_STACK];
+    key_ref *keys = n <= KEYS_ON_STACK ? stack : malloc(n * sizeof(*keys));
+    if (!keys)
+        return TEXT_FALLBACK;
+    size_t count = 0;
+    for (void *it = json_object_iter((json_t *)o); it && count < n;
+         it = json_object_iter_next((json_t *)o, it)) {
+        key_ref k = {json_object_iter_key(it), json_object_iter_key_len(it),
+                     json_object_iter_value(it)};
+        /* Insertion sort: records have a handful of keys per object. */
+        size_t j = count++;
+        while (j > 0 && key_cmp(&keys[j - 1], &k) > 0) {
+            keys[j] = keys[j - 1];
+            j--;
+        }
+        keys[j] = k;
+    }
+    int rc = 0;
+    put_char(b, '{');
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        if (i)
+            put_char(b, ',');
+        rc = put_string(b, keys[i].key, keys[i].len);
+        put_char(b, ':');
+        rc = rc ? rc : put_value(b, keys[i].value, depth + 1);
+    }
+    put_char(b, '}');
+    if (keys != stack)
+        free(keys);
+    return rc;
+}
+
+static int put_value(text *b, const json_t *v, int depth)
+{
+    if (depth > LX_STORE_TEXT_DEPTH_MAX)
+        return TEXT_FALLBACK;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return put_object(b, v, depth);
+    case JSON_ARRAY: {
+        size_t n = json_array_size(v);
+        int rc = 0;
+        put_char(b, '[');
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            if (i)
+                put_char(b, ',');
+            rc = put_value(b, json_array_get(v, i), depth + 1);
+        }
+        put_char(b, ']');
+        return rc;
+    }
+    case JSON_STRING:
+        return put_string(b, json_string_value(v), json_string_length(v));
+    case JSON_INTEGER:
+        return put_integer(b, json_integer_value(v));
+    case JSON_REAL:
+        return put_real(b, v);
+    case JSON_TRUE:
+        put(b, "true", 4);
+        return 0;
+    case JSON_FALSE:
+        put(b, "false", 5);
+        return 0;
+    case JSON_NULL:
+        put(b, "null", 4);
+        return 0;
+    }
+    return TEXT_FALLBACK;
+}
+
+char *lx_store_text_dump(const json_t *v, size_t *len)
+{
+    text t = {NULL, 0, 0};
+    if (put_value(&t, v, 0) != 0) {
+        /* Something only jansson writes exactly as jansson does. */
+        free(t.data);
+        return lx_json_dump_canonical(v, len);
+    }
+    put_char(&t, '\0');
+    if (len)
+        *len = t.len - 1;
+    return t.data;
+}
