@@ -1,5 +1,6 @@
 /* adapters/fhir/fhir.c: see fhir.h. */
 #include "adapters/fhir/fhir.h"
+#include "adapters/fhir/fhir_json.h"
 #include "adapters/fhir/types.h"
 #include "adapters/fhir/xml.h"
 #include "core/json.h"
@@ -184,7 +185,7 @@ int lx_fhir_parse(const lx_fhir *f, const char *body, size_t len,
     *out = NULL;
     if (format == LX_FHIR_XML)
         return lx_fhir_xml_to_json(f->types, body, len, max_len, out, err);
-    int rc = lx_json_parse(body, len, "request body", max_len, out, err);
+    int rc = lx_fhir_json_parse(body, len, "request body", max_len, out, err);
     if (rc == 0 && !json_is_object(*out)) {
         json_decref(*out);
         *out = NULL;

@@ -1,0 +1,423 @@
+/* adapters/fhir/fhir_json.c: see fhir_json.h.
+ *
+ * A recursive descent over RFC 8259 JSON that gives up (returns NULL) at
+ * the first thing it does not handle or that is not valid; the caller then
+ * hands the text to lx_json_parse, which either reports the error or (for
+ * the few valid inputs left to it) parses it. So this file never has to
+ * reproduce jansson's error messages, only its successful results. */
+#include "adapters/fhir/fhir_json.h"
+
+#include "core/json.h"
+#include "core/mem.h"
+
+#include <locale.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct reader {
+    const unsigned char *p, *end;
+} reader;
+
+/* JSON white space (RFC 8259 section 2): space, tab, LF, CR. */
+static void skip_ws(reader *r)
+{
+    while (r->p < r->end &&
+           (*r->p == ' ' || *r->p == '\n' || *r->p == '\r' || *r->p == '\t'))
+        r->p++;
+}
+
+/* Length of the valid UTF-8 sequence at s (first byte >= 0x80), or 0:
+ * the rules of jansson's utf8_check_full (RFC 3629): no overlong forms, no
+ * surrogates, nothing above U+10FFFF. */
+static size_t utf8_len(const unsigned char *s, const unsigned char *end)
+{
+    unsigned c = s[0];
+    size_t n;
+    uint32_t v;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+        v = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        v = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        v = c & 0x07;
+    } else {
+        return 0; /* a continuation byte, 0xC0, 0xC1 or 0xF5.. */
+    }
+    if ((size_t)(end - s) < n)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        v = (v << 6) | (s[i] & 0x3F);
+    }
+    if ((n == 3 && (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF))) ||
+        (n == 4 && (v < 0x10000 || v > 0x10FFFF)))
+        return 0;
+    return n;
+}
+
+static int hex4(const unsigned char *s, uint32_t *v)
+{
+    *v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned c = s[i];
+        unsigned d;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            d = c - 'A' + 10;
+        else
+            return -1;
+        *v = (*v << 4) | d;
+    }
+    return 0;
+}
+
+static size_t put_utf8(unsigned char *o, uint32_t v)
+{
+    if (v < 0x80) {
+        o[0] = (unsigned char)v;
+        return 1;
+    }
+    if (v < 0x800) {
+        o[0] = (unsigned char)(0xC0 | (v >> 6));
+        o[1] = (unsigned char)(0x80 | (v & 0x3F));
+        return 2;
+    }
+    if (v < 0x10000) {
+        o[0] = (unsigned char)(0xE0 | (v >> 12));
+        o[1] = (unsigned char)(0x80 | ((v >> 6) & 0x3F));
+        o[2] = (unsigned char)(0x80 | (v & 0x3F));
+        return 3;
+    }
+    o[0] = (unsigned char)(0xF0 | (v >> 18));
+    o[1] = (unsigned char)(0x80 | ((v >> 12) & 0x3F));
+    o[2] = (unsigned char)(0x80 | ((v >> 6) & 0x3F));
+    o[3] = (unsigned char)(0x80 | (v & 0x3F));
+    return 4;
+}
+
+/* A decoded string: a view into the input, or `heap` (the caller frees)
+ * when it had escapes. */
+typedef struct str {
+    const char *s;
+    size_t len;
+    unsigned char *heap;
+} str;
+
+/* Decode the escapes of the string body [from, to) into a new buffer.
+ * The body is known to hold no '"' but the escaped ones, no control
+ * character and only valid UTF-8. Escaped text is never longer than its
+ * source (\uXXXX: 6 bytes for at most 3; a surrogate pair: 12 for 4). */
+static int unescape(const unsigned char *from, const unsigned char *to,
+                    str *out)
+{
+    unsigned char *o = lx_xmalloc((size_t)(to - from) + 1);
+    size_t n = 0;
+    for (const unsigned char *s = from; s < to;) {
+        if (*s != '\\') {
+            o[n++] = *s++;
+            continue;
+        }
+        s++;
+        unsigned char c = *s++;
+        switch (c) {
+        case '"': o[n++] = '"'; break;
+        case '\\': o[n++] = '\\'; break;
+        case '/': o[n++] = '/'; break;
+        case 'b': o[n++] = '\b'; break;
+        case 'f': o[n++] = '\f'; break;
+        case 'n': o[n++] = '\n'; break;
+        case 'r': o[n++] = '\r'; break;
+        case 't': o[n++] = '\t'; break;
+        case 'u': {
+            uint32_t v, lo;
+            if (to - s < 4 || hex4(s, &v) != 0)
+                goto bad;
+            s += 4;
+            /* \u0000 is left to jansson (JSON_ALLOW_NUL: allowed in
+             * values, refused in keys). */
+            if (v == 0 || (v >= 0xDC00 && v <= 0xDFFF))
+                goto bad;
+            if (v >= 0xD800 && v <= 0xDBFF) {
+                if (to - s < 6 || s[0] != '\\' || s[1] != 'u' ||
+                    hex4(s + 2, &lo) != 0 || lo < 0xDC00 || lo > 0xDFFF)
+                    goto bad;
+                s += 6;
+                v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00);
+            }
+            n += put_utf8(o + n, v);
+            break;
+        }
+        default:
+            goto bad;
+        }
+    }
+    o[n] = '\0';
+    out->s = (const char *)o;
+    out->len = n;
+    out->heap = o;
+    return 0;
+bad:
+    free(o);
+    return -1;
+}
+
+/* The string starting after its opening quote. */
+static int read_string(reader *r, str *out)
+{
+    const unsigned char *start = r->p;
+    bool escaped = false;
+    for (;;) {
+        /* Plain ASCII runs are the common case: one compare per byte. */
+        while (r->p < r->end && *r->p >= 0x20 && *r->p < 0x80 &&
+               *r->p != '"' && *r->p != '\\')
+            r->p++;
+        if (r->p >= r->end)
+            return -1;
+        unsigned c = *r->p;
+        if (c == '"')
+            break;
+        if (c == '\\') {
+            if (r->end - r->p < 2)
+                return -1;
+            escaped = true;
+            r->p += 2; /* the escaped character is checked by unescape */
+            continue;
+        }
+        if (c < 0x20)
+            return -1; /* a raw control character */
+        size_t n = utf8_len(r->p, r->end);
+        if (n == 0)
+            return -1;
+        r->p += n;
+    }
+    const unsigned char *stop = r->p;
+    r->p++; /* the closing quote */
+    out->heap = NULL;
+    if (!escaped) {
+        out->s = (const char *)start;
+        out->len = (size_t)(stop - start);
+        return 0;
+    }
+    return unescape(start, stop, out);
+}
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? (RFC 8259 section 6):
+ * an integer without fraction or exponent, as jansson tells them. */
+static json_t *read_number(reader *r)
+{
+    const unsigned char *start = r->p;
+    bool neg = false;
+    if (*r->p == '-') {
+        neg = true;
+        r->p++;
+    }
+    if (r->p >= r->end)
+        return NULL;
+    const unsigned char *digits = r->p;
+    if (*r->p == '0') {
+        r->p++;
+    } else if (*r->p >= '1' && *r->p <= '9') {
+        while (r->p < r->end && *r->p >= '0' && *r->p <= '9')
+            r->p++;
+    } else {
+        return NULL;
+    }
+    size_t ndigits = (size_t)(r->p - digits);
+    bool real = false;
+    if (r->p < r->end && *r->p == '.') {
+        real = true;
+        r->p++;
+        const unsigned char *f = r->p;
+        while (r->p < r->end && *r->p >= '0' && *r->p <= '9')
+            r->p++;
+        if (r->p == f)
+            return NULL;
+    }
+    if (r->p < r->end && (*r->p == 'e' || *r->p == 'E')) {
+        real = true;
+        r->p++;
+        if (r->p < r->end && (*r->p == '+' || *r->p == '-'))
+            r->p++;
+        const unsigned char *e = r->p;
+        while (r->p < r->end && *r->p >= '0' && *r->p <= '9')
+            r->p++;
+        if (r->p == e)
+            return NULL;
+    }
+    if (!real) {
+        /* 18 digits always fit a json_int_t (long long); longer ones are
+         * left to jansson, which refuses what overflows. */
+        if (ndigits > 18)
+            return NULL;
+        json_int_t v = 0;
+        for (size_t i = 0; i < ndigits; i++)
+            v = v * 10 + (digits[i] - '0');
+        return json_integer(neg ? -v : v);
+    }
+    /* strtod needs a NUL-terminated text and the C locale's '.', which
+     * jansson substitutes when the locale differs; leave that to it. */
+    char text[64];
+    size_t len = (size_t)(r->p - start);
+    const struct lconv *lc = localeconv();
+    if (len >= sizeof(text) || lc->decimal_point[0] != '.' ||
+        lc->decimal_point[1] != '\0')
+        return NULL;
+    memcpy(text, start, len);
+    text[len] = '\0';
+    double d = strtod(text, NULL);
+    if (isinf(d))
+        return NULL; /* jansson: "real number overflow" */
+    return json_real(d);
+}
+
+static bool literal(reader *r, const char *word, size_t n)
+{
+    if ((size_t)(r->end - r->p) < n || memcmp(r->p, word, n) != 0)
+        return false;
+    r->p += n;
+    return true;
+}
+
+static json_t *read_value(reader *r, int depth);
+
+static json_t *read_object(reader *r, int depth)
+{
+    json_t *obj = json_object();
+    skip_ws(r);
+    if (r->p < r->end && *r->p == '}') {
+        r->p++;
+        return obj;
+    }
+    for (;;) {
+        if (r->p >= r->end || *r->p != '"')
+            goto bad;
+        r->p++;
+        str key;
+        if (read_string(r, &key) != 0)
+            goto bad;
+        /* JSON_REJECT_DUPLICATES: jansson reports the duplicate. */
+        if (json_object_getn(obj, key.s, key.len)) {
+            free(key.heap);
+            goto bad;
+        }
+        skip_ws(r);
+        json_t *v = NULL;
+        if (r->p < r->end && *r->p == ':') {
+            r->p++;
+            skip_ws(r);
+            v = read_value(r, depth);
+        }
+        if (!v || json_object_setn_new_nocheck(obj, key.s, key.len, v) != 0) {
+            free(key.heap);
+            goto bad;
+        }
+        free(key.heap);
+        skip_ws(r);
+        if (r->p >= r->end)
+            goto bad;
+        if (*r->p == '}') {
+            r->p++;
+            return obj;
+        }
+        if (*r->p != ',')
+            goto bad;
+        r->p++;
+        skip_ws(r);
+    }
+bad:
+    json_decref(obj);
+    return NULL;
+}
+
+static json_t *read_array(reader *r, int depth)
+{
+    json_t *arr = json_array();
+    skip_ws(r);
+    if (r->p < r->end && *r->p == ']') {
+        r->p++;
+        return arr;
+    }
+    for (;;) {
+        json_t *v = read_value(r, depth);
+        if (!v || json_array_append_new(arr, v) != 0)
+            goto bad;
+        skip_ws(r);
+        if (r->p >= r->end)
+            goto bad;
+        if (*r->p == ']') {
+            r->p++;
+            return arr;
+        }
+        if (*r->p != ',')
+            goto bad;
+        r->p++;
+        skip_ws(r);
+    }
+bad:
+    json_decref(arr);
+    return NULL;
+}
+
+/* One value at r->p (white space before it already skipped). */
+static json_t *read_value(reader *r, int depth)
+{
+    if (r->p >= r->end)
+        return NULL;
+    switch (*r->p) {
+    case '{':
+    case '[':
+        if (depth >= LX_FHIR_JSON_FAST_DEPTH)
+            return NULL;
+        r->p++;
+        return r->p[-1] == '{' ? read_object(r, depth + 1)
+                               : read_array(r, depth + 1);
+    case '"': {
+        r->p++;
+        str s;
+        if (read_string(r, &s) != 0)
+            return NULL;
+        json_t *v = json_stringn_nocheck(s.s, s.len);
+        free(s.heap);
+        return v;
+    }
+    case 't':
+        return literal(r, "true", 4) ? json_true() : NULL;
+    case 'f':
+        return literal(r, "false", 5) ? json_false() : NULL;
+    case 'n':
+        return literal(r, "null", 4) ? json_null() : NULL;
+    default:
+        if (*r->p == '-' || (*r->p >= '0' && *r->p <= '9'))
+            return read_number(r);
+        return NULL;
+    }
+}
+
+int lx_fhir_json_parse(const char *buf, size_t len, const char *where,
+                       size_t max_len, json_t **out, lx_error *err)
+{
+    *out = NULL;
+    if (len <= max_len && buf) {
+        reader r = {(const unsigned char *)buf,
+                    (const unsigned char *)buf + len};
+        skip_ws(&r);
+        json_t *v = read_value(&r, 0);
+        skip_ws(&r);
+        if (v && r.p == r.end) {
+            *out = v;
+            return 0;
+        }
+        json_decref(v);
+    }
+    return lx_json_parse(buf, len, where, max_len, out, err);
+}
