@@ -8,6 +8,7 @@
  * notification or the next retry. */
 #include "adapters/delivery/delivery.h"
 #include "adapters/delivery/delivery_book.h"
+#include "adapters/delivery/delivery_event.h"
 #include "core/buf.h"
 #include "core/id.h"
 #include "core/json.h"
@@ -27,6 +28,7 @@
 #define WINDOW_LIMIT 4096
 #define REQUESTS_EVERY_MS 500
 #define IDLE_WAIT_MS 1000
+#define SHARED_EVENTS 512
 
 typedef enum outcome { DELIVERED, SKIPPED, REFUSED } outcome;
 
@@ -93,6 +95,8 @@ struct lx_delivery {
 
     /* Target ids, trace steps and the cursor: written by its own thread. */
     lx_delivery_book *book;
+    /* Events parsed by any delivery of this store (shared_events). */
+    lx_delivery_events *events;
 
     _Atomic uint64_t cursor, delivered, skipped, refused, retries;
     atomic_uint in_flight;
@@ -120,6 +124,54 @@ void lx_delivery_notify(lx_delivery *d)
 {
     atomic_store(&d->notified, true);
     lx_http_multi_wakeup(d->multi);
+}
+
+/* The deliveries of one store (one hub) share the events they parsed: each
+ * event is parsed once, not once per instance (delivery_event.h). The
+ * cache lives as long as a delivery of its store runs. */
+typedef struct shared_events {
+    lx_store *store;
+    lx_delivery_events *cache;
+    unsigned users;
+    struct shared_events *next;
+} shared_events;
+
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static shared_events *shared_list;
+
+static lx_delivery_events *events_acquire(lx_store *store)
+{
+    pthread_mutex_lock(&shared_lock);
+    shared_events *e = shared_list;
+    while (e && e->store != store)
+        e = e->next;
+    if (!e) {
+        e = lx_xcalloc(1, sizeof(*e));
+        e->store = store;
+        e->cache = lx_delivery_events_new(SHARED_EVENTS);
+        e->next = shared_list;
+        shared_list = e;
+    }
+    e->users++;
+    pthread_mutex_unlock(&shared_lock);
+    return e->cache;
+}
+
+static void events_release(lx_store *store)
+{
+    pthread_mutex_lock(&shared_lock);
+    for (shared_events **p = &shared_list; *p; p = &(*p)->next) {
+        shared_events *e = *p;
+        if (e->store != store)
+            continue;
+        if (--e->users == 0) {
+            *p = e->next;
+            lx_delivery_events_destroy(&e->cache);
+            free(e);
+        }
+        break;
+    }
+    pthread_mutex_unlock(&shared_lock);
 }
 
 /* Exponential backoff with jitter: a uniformly random delay between half
@@ -510,7 +562,8 @@ static int fetch_one(void *ctx, uint64_t seq, const char *text, size_t len)
     d->window_count++;
     d->next_seq = seq + 1;
     fc->got++;
-    json_t *ev = json_loadb(text, len, 0, NULL);
+    /* Shared with the other deliveries of the store: never changed. */
+    json_t *ev = lx_delivery_events_get(d->events, seq, text, len);
     const char *type = lx_json_str(ev, "type");
     const char *from = lx_json_str(json_object_get(ev, "origin"), "system");
     if (!ev) {
@@ -667,7 +720,7 @@ static int collect_replays(void *ctx, const char *key, const char *value,
 static int take_one(void *ctx, uint64_t seq, const char *event, size_t len)
 {
     json_t **ev = ctx;
-    *ev = json_loadb(event, len, 0, NULL);
+    *ev = lx_delivery_event_parse(event, len); /* its own: "seq" is added */
     if (*ev)
         json_object_set_new(*ev, "seq", json_integer((json_int_t)seq));
     return 1;
@@ -794,6 +847,8 @@ static void free_delivery(lx_delivery *d)
     if (d->jobs)
         drop_all(d);
     lx_delivery_book_stop(&d->book);
+    if (d->events)
+        events_release(d->store);
     for (size_t i = 0; d->patterns[i]; i++)
         free(d->patterns[i]);
     free(d->jobs);
@@ -847,6 +902,7 @@ int lx_delivery_start(lx_store *store, const lx_delivery_options *opts,
         d->window_max = d->concurrency;
     d->slots = lx_xcalloc(d->window_max, sizeof(*d->slots));
     d->jobs = lx_xcalloc(d->concurrency, sizeof(*d->jobs));
+    d->events = events_acquire(store);
     uint64_t cursor = 0;
     int rc = lx_store_cursor_get(store, d->cursor_name, &cursor, err);
     if (rc == 0)

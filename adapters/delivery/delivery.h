@@ -36,7 +36,8 @@
  * An adapter's `perform` runs inline on the delivery thread (one call at
  * a time, ordering as above). Memory is bounded: at most a window of
  * events after the cursor is read ahead (window_max, default 64 + 4 per
- * concurrent call), whatever the backlog. */
+ * concurrent call), whatever the backlog. The deliveries of one store
+ * parse each event once between them (delivery_event.h). */
 #ifndef LX_ADAPTERS_DELIVERY_H
 #define LX_ADAPTERS_DELIVERY_H
 
@@ -64,7 +65,9 @@ typedef struct lx_outbound_call {
 
 /* What an outbound adapter provides. Called on the delivery thread. */
 typedef struct lx_outbound_ops {
-    /* Turn `event` (the parsed event JSON, borrowed) into a call. Return 0
+    /* Turn `event` (the parsed event JSON, borrowed; the tree is shared
+     * with the hub's other deliveries, so it must not be changed, not
+     * even through a reference taken to a part of it) into a call. Return 0
      * with *skip = false to deliver, 0 with *skip = true when there is
      * nothing to send for this event, or an error code (the event is
      * refused like a 4xx, with err as the reason). */

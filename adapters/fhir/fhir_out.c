@@ -45,45 +45,21 @@ void lx_fhir_out_destroy(lx_fhir_out **op)
     free(o);
 }
 
-/* The target's id of the record, when a cross-reference knows it. */
-static bool known_id(lx_fhir_out *o, lx_store *store, const char *entity,
-                     const char *cid, const char *type, char *id, size_t size)
-{
-    json_t *list = NULL;
-    if (lx_store_xref_list(store, entity, cid, &list, NULL) != 0)
-        return false;
-    bool found = false;
-    size_t i;
-    json_t *x;
-    json_array_foreach(list, i, x)
-    {
-        const char *sys = lx_json_str(x, "system");
-        const char *nt = lx_json_str(x, "native_type");
-        const char *nid = lx_json_str(x, "native_id");
-        if (sys && nt && nid && strcmp(sys, o->system) == 0 &&
-            strcmp(nt, type) == 0) {
-            snprintf(id, size, "%s", nid);
-            found = true;
-            break;
-        }
-    }
-    json_decref(list);
-    return found;
-}
-
 /* The resource type a record goes out as, when several map to its entity
  * (Patient and Practitioner are both persons): the type the target already
  * knows it as, else the type it arrived as, else the entity's first
- * mapping. */
-static const char *type_of(lx_fhir_out *o, lx_store *store, const json_t *ev)
+ * mapping. And the target's id of the record in that type, when the
+ * cross-reference knows it. One cross-reference read serves both: it is a
+ * store read transaction and a JSON list per call. */
+static const char *type_and_id(lx_fhir_out *o, lx_store *store,
+                               const json_t *ev, const char *entity,
+                               const char *cid, char *id, size_t size,
+                               bool *has_id)
 {
-    const char *entity = lx_json_str(ev, "entity");
-    const char *cid = lx_json_str(ev, "canonical_id");
-    if (!entity)
-        return NULL;
+    *has_id = false;
     json_t *list = NULL;
-    const char *known = NULL;
-    if (cid && lx_store_xref_list(store, entity, cid, &list, NULL) == 0) {
+    const char *type = NULL;
+    if (lx_store_xref_list(store, entity, cid, &list, NULL) == 0) {
         size_t i;
         json_t *x;
         json_array_foreach(list, i, x)
@@ -91,19 +67,34 @@ static const char *type_of(lx_fhir_out *o, lx_store *store, const json_t *ev)
             const char *sys = lx_json_str(x, "system");
             const char *nt = lx_json_str(x, "native_type");
             if (sys && nt && strcmp(sys, o->system) == 0) {
-                known = lx_fhir_type_for(o->fhir, entity, nt);
-                if (known && strcmp(known, nt) == 0)
+                const char *known = lx_fhir_type_for(o->fhir, entity, nt);
+                if (known && strcmp(known, nt) == 0) {
+                    type = known;
                     break;
-                known = NULL;
+                }
             }
         }
-        json_decref(list);
     }
-    if (known)
-        return known;
-    const char *origin =
-        lx_json_str(json_object_get(ev, "origin"), "native_type");
-    return lx_fhir_type_for(o->fhir, entity, origin);
+    if (!type)
+        type = lx_fhir_type_for(o->fhir, entity,
+                                lx_json_str(json_object_get(ev, "origin"),
+                                            "native_type"));
+    size_t i;
+    json_t *x;
+    json_array_foreach(list, i, x)
+    {
+        const char *sys = lx_json_str(x, "system");
+        const char *nt = lx_json_str(x, "native_type");
+        const char *nid = lx_json_str(x, "native_id");
+        if (type && sys && nt && nid && strcmp(sys, o->system) == 0 &&
+            strcmp(nt, type) == 0) {
+            snprintf(id, size, "%s", nid);
+            *has_id = true;
+            break;
+        }
+    }
+    json_decref(list);
+    return type;
 }
 
 /* X-Lingua-Event-Id: delivery is at least once; a target can drop a
@@ -126,13 +117,15 @@ static int prepare(void *ctx, lx_store *store, const json_t *ev,
     lx_fhir_out *o = ctx;
     const char *entity = lx_json_str(ev, "entity");
     const char *cid = lx_json_str(ev, "canonical_id");
-    const char *type = type_of(o, store, ev);
-    if (!type || !cid) {
+    char id[LX_STORE_NATIVE_ID_MAX + 1] = "";
+    bool has_id = false;
+    const char *type = entity && cid ? type_and_id(o, store, ev, entity, cid,
+                                                   id, sizeof(id), &has_id)
+                                     : NULL;
+    if (!type) {
         *skip = true; /* nothing this target takes */
         return 0;
     }
-    char id[LX_STORE_NATIVE_ID_MAX + 1] = "";
-    bool has_id = known_id(o, store, entity, cid, type, id, sizeof(id));
     snprintf(call->native_type, sizeof(call->native_type), "%s", type);
     const char *etype = lx_json_str(ev, "type");
     size_t tl = etype ? strlen(etype) : 0;
