@@ -1,7 +1,9 @@
 /* conformance/conform.c: lx_conform_run: the suite, the adapter under
  * test, the hub side, one result per case. */
+#include "adapters/native/native.h"
 #include "conformance/conform_int.h"
 #include "core/buf.h"
+#include "core/log.h"
 #include "core/hash.h"
 #include "core/json.h"
 #include "core/mem.h"
@@ -171,7 +173,43 @@ static int describe_adapter(lx_conform_report *r, const char *dir,
     return 0;
 }
 
-/* TARGET -> the adapter folder. */
+/* A native adapter (.so): name and version from its descriptor (the
+ * library is loaded to read them: a missing symbol or another ABI version
+ * is an error of the run, located at the file), and the SHA-256 of the
+ * library itself, so the certificate names the exact binary. */
+static int describe_native(lx_conform_report *r, const char *path,
+                           const char *suite, lx_error *err)
+{
+    lx_native *lib = NULL;
+    int rc = lx_native_load(path, &lib, err);
+    if (rc != 0)
+        return rc;
+    snprintf(r->adapter_name, sizeof(r->adapter_name), "%s",
+             lx_native_name(lib));
+    snprintf(r->adapter_version, sizeof(r->adapter_version), "%s",
+             *lx_native_version(lib) ? lx_native_version(lib)
+                                     : "unversioned");
+    if (*lx_native_suite(lib) && strcmp(lx_native_suite(lib), suite) != 0)
+        lx_log_warn(NULL, "adapter %s speaks suite '%s', certified against '%s'",
+                    path, lx_native_suite(lib), suite);
+    lx_native_unload(&lib);
+    char hex[LX_SHA256_HEX_SIZE];
+    sha256_file(path, hex);
+    const char *base = strrchr(path, '/');
+    r->adapter_files = json_array();
+    json_array_append_new(r->adapter_files,
+                          json_pack("{s:s,s:s}", "path",
+                                    base ? base + 1 : path, "sha256", hex));
+    return 0;
+}
+
+static bool is_native(const char *target)
+{
+    size_t tl = target ? strlen(target) : 0;
+    return tl > 3 && strcmp(target + tl - 3, ".so") == 0;
+}
+
+/* TARGET -> the adapter folder (or, for a native adapter, its file). */
 static int resolve_target(const char *target, const char *schema_root,
                           const lx_conform_driver *drv, char *dir,
                           size_t size, bool *builtin, lx_error *err)
@@ -183,17 +221,20 @@ static int resolve_target(const char *target, const char *schema_root,
         snprintf(dir, size, "%s", realpath(p, abs) ? abs : p);
         return 0;
     }
-    size_t tl = strlen(target);
-    if (tl > 3 && strcmp(target + tl - 3, ".so") == 0)
-        return lx_error_set(err, LX_EUNSUPPORTED,
-                            "native adapters (.so) cannot be certified by "
-                            "this runner yet");
+    struct stat st;
+    if (is_native(target)) {
+        if (stat(target, &st) != 0 || !S_ISREG(st.st_mode)) {
+            lx_error_set(err, LX_ENOTFOUND, "no such library file");
+            return lx_error_at(err, target, 0, 0);
+        }
+        snprintf(dir, size, "%s", target);
+        return 0;
+    }
     if (strstr(target, "://"))
         return lx_error_set(err, LX_EUNSUPPORTED,
                             "an external adapter is given as its folder, "
                             "whose adapter.json has \"kind\": \"external\" "
                             "and the \"command\" that starts it");
-    struct stat st;
     if (stat(target, &st) != 0 || !S_ISDIR(st.st_mode)) {
         lx_error_set(err, LX_ENOTFOUND, "no adapter folder here");
         return lx_error_at(err, target, 0, 0);
@@ -245,10 +286,18 @@ int lx_conform_run_with(const lx_conform_options *opts,
     if (rc == 0)
         rc = resolve_target(opts->adapter, real_root, drv, r->adapter_path,
                             sizeof(r->adapter_path), &builtin, err);
-    bool external = false;
-    if (rc == 0)
+    bool external = false, native = !builtin && is_native(opts->adapter);
+    if (rc == 0 && native)
+        rc = describe_native(r, r->adapter_path, r->suite.name, err);
+    else if (rc == 0)
         rc = describe_adapter(r, r->adapter_path, builtin, drv->kind,
                               &external, err);
+    /* A native adapter runs in the runner's children whatever the
+     * standard (driver_native.c). */
+    if (rc == 0 && native)
+        drv = forced && strcmp(forced->kind, "native") == 0
+                  ? forced
+                  : &lx_conform_driver_native;
     /* An external adapter is run as a process whatever the standard. */
     if (rc == 0 && external)
         drv = forced && strcmp(forced->kind, "external") == 0

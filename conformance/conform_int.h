@@ -168,6 +168,8 @@ extern const lx_conform_driver lx_conform_driver_external;
 extern const lx_conform_driver lx_conform_driver_x12;
 extern const lx_conform_driver lx_conform_driver_edifact;
 extern const lx_conform_driver lx_conform_driver_rest;
+/* Native adapters (.so): chosen by the target, not by a suite's kind. */
+extern const lx_conform_driver lx_conform_driver_native;
 
 /* Remove a folder and everything in it; symbolic links are removed, never
  * followed. Bounded depth (16). */
