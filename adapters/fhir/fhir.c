@@ -196,11 +196,8 @@ int lx_fhir_parse(const lx_fhir *f, const char *body, size_t len,
         return rc;
     /* Check the structure against the R4 definitions, as XML input is
      * checked while it is converted: an unknown element is an error, never
-     * silently dropped. The XML writer walks exactly those definitions. */
-    lx_buf scratch;
-    lx_buf_init(&scratch, max_len ? 4 * max_len : 0);
-    rc = lx_fhir_json_to_xml(f->types, *out, &scratch, err);
-    lx_buf_fini(&scratch);
+     * silently dropped: the XML writer's own checks, without writing. */
+    rc = lx_fhir_json_check(f->types, *out, max_len ? 4 * max_len : 0, err);
     if (rc != 0) {
         if (err && err->where[0] == '/') {
             char path[LX_ERROR_WHERE_MAX];

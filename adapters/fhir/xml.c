@@ -108,45 +108,41 @@ int lx_fhir_xml_parse(const char *xml, size_t len, xmlDoc **out,
 
 /* ---- escaping --------------------------------------------------------- */
 
+/* How s[i] is written: kept (0, *rep NULL), replaced by *rep (0), or
+ * LX_ESCHEMA when XML 1.0 cannot carry it. */
+static int escape_one(const char *s, size_t i, size_t n, bool attr,
+                      const char **rep)
+{
+    unsigned char c = (unsigned char)s[i];
+    *rep = NULL;
+    if (c >= 0x20 && c != '&' && c != '<' && c != '>' && c != '"') {
+        /* U+FFFE and U+FFFF (EF BF BE, EF BF BF) are not XML chars. */
+        if (c == 0xEF && i + 2 < n && (unsigned char)s[i + 1] == 0xBF &&
+            ((unsigned char)s[i + 2] & 0xFE) == 0xBE)
+            return LX_ESCHEMA;
+        return 0;
+    }
+    switch (c) {
+    case '&': *rep = "&amp;"; return 0;
+    case '<': *rep = "&lt;"; return 0;
+    case '>': *rep = "&gt;"; return 0;
+    case '"': *rep = "&quot;"; return 0;
+    case '\t': *rep = attr ? "&#9;" : NULL; return 0;
+    case '\n': *rep = attr ? "&#10;" : NULL; return 0;
+    /* A raw CR would be turned into LF by any XML parser. */
+    case '\r': *rep = "&#13;"; return 0;
+    default: return LX_ESCHEMA;
+    }
+}
+
 int lx_fhir_xml_escape(lx_buf *b, const char *s, size_t n, bool attr)
 {
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
         const char *rep;
-        if (c >= 0x20 && c != '&' && c != '<' && c != '>' && c != '"') {
-            /* U+FFFE and U+FFFF (EF BF BE, EF BF BF) are not XML chars. */
-            if (c == 0xEF && i + 2 < n && (unsigned char)s[i + 1] == 0xBF &&
-                ((unsigned char)s[i + 2] & 0xFE) == 0xBE)
-                return LX_ESCHEMA;
-            continue;
-        }
-        switch (c) {
-        case '&':
-            rep = "&amp;";
-            break;
-        case '<':
-            rep = "&lt;";
-            break;
-        case '>':
-            rep = "&gt;";
-            break;
-        case '"':
-            rep = "&quot;";
-            break;
-        case '\t':
-            rep = attr ? "&#9;" : NULL;
-            break;
-        case '\n':
-            rep = attr ? "&#10;" : NULL;
-            break;
-        case '\r':
-            /* A raw CR would be turned into LF by any XML parser. */
-            rep = "&#13;";
-            break;
-        default:
-            return LX_ESCHEMA;
-        }
+        int rc = escape_one(s, i, n, attr, &rep);
+        if (rc)
+            return rc;
         if (!rep)
             continue;
         if (lx_buf_append(b, s + start, i - start) != 0 ||
@@ -155,6 +151,21 @@ int lx_fhir_xml_escape(lx_buf *b, const char *s, size_t n, bool attr)
         start = i + 1;
     }
     return lx_buf_append(b, s + start, n - start) != 0 ? LX_ELIMIT : 0;
+}
+
+int lx_fhir_xml_escaped_len(const char *s, size_t n, bool attr, size_t *len)
+{
+    size_t total = n;
+    for (size_t i = 0; i < n; i++) {
+        const char *rep;
+        int rc = escape_one(s, i, n, attr, &rep);
+        if (rc)
+            return rc;
+        if (rep)
+            total += strlen(rep) - 1;
+    }
+    *len = total;
+    return 0;
 }
 
 /* ---- XHTML narrative -------------------------------------------------- */

@@ -91,4 +91,16 @@ LX_NODISCARD int lx_fhir_json_to_xml(const lx_fhir_types *types,
                                      const json_t *resource, lx_buf *out,
                                      lx_error *err);
 
+/* The checks of lx_fhir_json_to_xml without writing the XML: the same
+ * errors at the same JSON pointers, as if out->max were max_xml (0: no
+ * ceiling), except that a string holding both a character XML cannot
+ * carry and, before it, the byte that passes the ceiling reports the
+ * character (LX_ESCHEMA) rather than the ceiling. This is the structure
+ * check of a FHIR JSON resource against the R4 definitions: the narrative
+ * is still parsed and written aside, everything else only walked.
+ * Errors: as lx_fhir_json_to_xml. */
+LX_NODISCARD int lx_fhir_json_check(const lx_fhir_types *types,
+                                    const json_t *resource, size_t max_xml,
+                                    lx_error *err);
+
 #endif

@@ -27,6 +27,10 @@ int lx_fhir_xml_parse(const char *xml, size_t len, xmlDoc **out,
  * U+FFFF); nothing is reported in an lx_error: the caller locates it. */
 int lx_fhir_xml_escape(lx_buf *b, const char *s, size_t n, bool attr);
 
+/* What lx_fhir_xml_escape would append for s[0..n), without writing it:
+ * its length in *len, or LX_ESCHEMA for the same characters. */
+int lx_fhir_xml_escaped_len(const char *s, size_t n, bool attr, size_t *len);
+
 /* Append the XHTML element `div` and its content as XML text: the element
  * carries the namespace declarations it needs (xmlns on the div itself),
  * text is escaped as by lx_fhir_xml_escape, empty elements are written

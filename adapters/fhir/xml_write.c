@@ -23,7 +23,9 @@ typedef struct frame {
 typedef struct writer {
     const lx_fhir_types *types;
     const lx_fhir_type *element_type;
-    lx_buf *b;
+    lx_buf *b;      /* NULL: check only (lx_fhir_json_check) */
+    size_t counted; /* check only: bytes the XML would have */
+    size_t max;     /* ceiling on the XML's length */
     lx_error *err;
     frame frames[2 * LX_FHIR_XML_MAX_DEPTH + 4];
     int nframes;
@@ -74,11 +76,23 @@ static int fail(writer *w, int code, const char *fmt, ...)
 static int full(writer *w)
 {
     return fail(w, LX_ELIMIT, "XML output over its limit of %zu bytes",
-                w->b->max);
+                w->max);
+}
+
+/* Check only: n more bytes of XML, within the ceiling as lx_buf_append
+ * would have them. */
+static int count(writer *w, size_t n)
+{
+    if (n > w->max - w->counted)
+        return full(w);
+    w->counted += n;
+    return 0;
 }
 
 static int put(writer *w, const char *s, size_t n)
 {
+    if (!w->b)
+        return count(w, n);
     return lx_buf_append(w->b, s, n) ? full(w) : 0;
 }
 
@@ -89,7 +103,11 @@ static int puts_(writer *w, const char *s)
 
 static int put_escaped(writer *w, const char *s, size_t n, bool attr)
 {
-    int rc = lx_fhir_xml_escape(w->b, s, n, attr);
+    size_t len = 0;
+    int rc = w->b ? lx_fhir_xml_escape(w->b, s, n, attr)
+                  : lx_fhir_xml_escaped_len(s, n, attr, &len);
+    if (rc == 0 && !w->b)
+        return count(w, len);
     if (rc == LX_ELIMIT)
         return full(w);
     if (rc)
@@ -398,7 +416,18 @@ static int write_div(writer *w, const json_t *v, int depth)
                     "the narrative must be one XHTML div element");
     }
     long line = 0;
-    rc = lx_fhir_xhtml_write(w->b, root, depth, &line, w->err);
+    if (w->b) {
+        rc = lx_fhir_xhtml_write(w->b, root, depth, &line, w->err);
+    } else {
+        /* Check only: the narrative is written aside, within what is left
+         * of the ceiling, for its checks and its length. */
+        lx_buf aside;
+        lx_buf_init(&aside, w->max - w->counted);
+        rc = lx_fhir_xhtml_write(&aside, root, depth, &line, w->err);
+        if (rc == 0)
+            w->counted += aside.len;
+        lx_buf_fini(&aside);
+    }
     xmlFreeDoc(doc);
     if (rc) {
         if (w->err) {
@@ -594,15 +623,23 @@ static int write_resource(writer *w, const json_t *obj, int depth)
     return rc;
 }
 
+static void writer_init(writer *w, const lx_fhir_types *types, lx_buf *b,
+                        size_t max, lx_error *err)
+{
+    w->types = types;
+    w->element_type = lx_fhir_types_element_type(types);
+    w->b = b;
+    w->counted = 0;
+    w->max = max;
+    w->err = err;
+    w->nframes = 0;
+}
+
 int lx_fhir_json_to_xml(const lx_fhir_types *types, const json_t *resource,
                         lx_buf *out, lx_error *err)
 {
     writer w;
-    w.types = types;
-    w.element_type = lx_fhir_types_element_type(types);
-    w.b = out;
-    w.err = err;
-    w.nframes = 0;
+    writer_init(&w, types, out, out->max, err);
     size_t mark = out->len;
     int rc = puts_(&w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
     if (rc == 0)
@@ -612,5 +649,16 @@ int lx_fhir_json_to_xml(const lx_fhir_types *types, const json_t *resource,
         if (out->data)
             out->data[mark] = '\0';
     }
+    return rc;
+}
+
+int lx_fhir_json_check(const lx_fhir_types *types, const json_t *resource,
+                       size_t max_xml, lx_error *err)
+{
+    writer w;
+    writer_init(&w, types, NULL, max_xml ? max_xml : SIZE_MAX / 2, err);
+    int rc = puts_(&w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+    if (rc == 0)
+        rc = write_resource(&w, resource, 1);
     return rc;
 }

@@ -572,6 +572,29 @@ static int xml_error(const char *xml, lx_error *err)
     return rc;
 }
 
+/* lx_fhir_json_check (no output, ceiling max_xml) answers exactly as
+ * lx_fhir_json_to_xml into a buffer of that ceiling: code, message,
+ * pointer, line and column. Returns the code. */
+static int check_as_writer(const json_t *v, size_t max_xml, const char *what)
+{
+    lx_buf b;
+    lx_buf_init(&b, max_xml);
+    lx_error we, ce;
+    lx_error_clear(&we);
+    lx_error_clear(&ce);
+    int wrc = lx_fhir_json_to_xml(types, v, &b, &we);
+    int crc = lx_fhir_json_check(types, v, max_xml, &ce);
+    lx_buf_fini(&b);
+    if (wrc != crc || strcmp(we.msg, ce.msg) != 0 ||
+        strcmp(we.where, ce.where) != 0 || we.line != ce.line ||
+        we.column != ce.column)
+        fail_msg("%s (ceiling %zu): writer %d '%s' at '%s', check %d '%s' "
+                 "at '%s'",
+                 what, max_xml, wrc, we.msg, we.where, crc, ce.msg,
+                 ce.where);
+    return crc;
+}
+
 static int json_error(const char *text, lx_error *err)
 {
     json_t *v = json_loads(text, JSON_ALLOW_NUL, NULL);
@@ -582,6 +605,7 @@ static int json_error(const char *text, lx_error *err)
     int rc = lx_fhir_json_to_xml(types, v, &b, err);
     assert_int_equal(b.len, 0); /* nothing left behind on error */
     lx_buf_fini(&b);
+    assert_int_equal(check_as_writer(v, 0, text), rc);
     json_decref(v);
     return rc;
 }
@@ -889,6 +913,42 @@ static void test_fhir_json_output_limit_is_elimit_and_leaves_buffer(
     json_decref(v);
 }
 
+/* The structure check without output agrees with the writer on every
+ * corpus resource, and on where the output ceiling is passed: at every
+ * ceiling from 0 to past the XML's length (stepping through the
+ * narrative, which the check writes aside). */
+static void test_fhir_json_check_agrees_with_the_writer(void **state)
+{
+    (void)state;
+    char dir[1024];
+    snprintf(dir, sizeof(dir), "%s/fhir/r4/json", corpus_dir());
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *de;
+    size_t files = 0;
+    while ((de = readdir(d)) != NULL) {
+        size_t l = strlen(de->d_name);
+        if (l < 6 || strcmp(de->d_name + l - 5, ".json") != 0)
+            continue;
+        json_t *v = corpus_json(de->d_name);
+        check_as_writer(v, 0, de->d_name);
+        files++;
+        json_decref(v);
+    }
+    closedir(d);
+    assert_true(files >= 20);
+    json_t *v = corpus_json("Patient-example.json");
+    size_t len = 0;
+    free(json_to_xml_ok(v, "Patient-example.json", &len));
+    for (size_t max = 1; max <= len + 1; max += max < 64 ? 1 : 7)
+        assert_int_equal(check_as_writer(v, max, "Patient-example.json"),
+                         max >= len ? 0 : LX_ELIMIT);
+    assert_int_equal(check_as_writer(v, len, "Patient-example.json"), 0);
+    assert_int_equal(check_as_writer(v, len - 1, "Patient-example.json"),
+                     LX_ELIMIT);
+    json_decref(v);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -942,6 +1002,7 @@ int main(void)
         cmocka_unit_test(test_fhir_xml_over_max_len_is_elimit),
         cmocka_unit_test(test_fhir_json_unknown_property_is_located),
         cmocka_unit_test(test_fhir_json_wrong_value_types_are_located),
+        cmocka_unit_test(test_fhir_json_check_agrees_with_the_writer),
         cmocka_unit_test(
             test_fhir_json_output_limit_is_elimit_and_leaves_buffer),
     };
