@@ -870,48 +870,56 @@ static void collect_idents(item *it, const json_t *record)
 /* The JSON parts of an item's event and history entry that the writer
  * only copies (see item.fixed): the same bytes build_event and
  * history_value wrote themselves before, made on the caller's thread. */
+/* s as a JSON string literal: names, ids and traces are almost always
+ * plain printable ASCII, copied as they are; the rest is escaped by
+ * lx_buf_json_string (the same bytes, a byte at a time). */
+static int json_str(lx_buf *b, const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if ((unsigned char)s[n] < 0x20 || (unsigned char)s[n] >= 0x7f ||
+            s[n] == '"' || s[n] == '\\')
+            return lx_buf_json_string(b, s, strlen(s));
+    int rc = lx_buf_append(b, "\"", 1);
+    rc = rc ? rc : lx_buf_append(b, s, n);
+    return rc ? rc : lx_buf_append(b, "\"", 1);
+}
+
 static void prepare_fixed(item *it)
 {
     lx_buf *f = &it->fixed;
     lx_buf_init(f, 0);
-    int rc = lx_buf_json_string(f, it->entity, strlen(it->entity));
+    int rc = json_str(f, it->entity);
     it->entity_end = f->len;
     rc = rc ? rc : lx_buf_puts(f, "{\"system\":");
-    rc = rc ? rc : lx_buf_json_string(f, it->system, strlen(it->system));
+    rc = rc ? rc : json_str(f, it->system);
     if (it->adapter[0]) {
         rc = rc ? rc : lx_buf_puts(f, ",\"adapter\":");
-        rc = rc ? rc : lx_buf_json_string(f, it->adapter, strlen(it->adapter));
+        rc = rc ? rc : json_str(f, it->adapter);
     }
     rc = rc ? rc : lx_buf_puts(f, ",\"native_type\":");
-    rc = rc ? rc : lx_buf_json_string(f, it->native_type,
-                                      strlen(it->native_type));
+    rc = rc ? rc : json_str(f, it->native_type);
     if (it->has_native) {
         rc = rc ? rc : lx_buf_puts(f, ",\"native_id\":");
-        rc = rc ? rc : lx_buf_json_string(f, it->native_id,
-                                          strlen(it->native_id));
+        rc = rc ? rc : json_str(f, it->native_id);
     }
     rc = rc ? rc : lx_buf_puts(f, ",\"trace\":");
-    rc = rc ? rc : lx_buf_json_string(f, it->trace, strlen(it->trace));
+    rc = rc ? rc : json_str(f, it->trace);
     rc = rc ? rc : lx_buf_puts(f, "}");
     it->origin_end = f->len;
     /* History metadata: adapter and native id are null when absent. */
     rc = rc ? rc : lx_buf_puts(f, "\"system\":");
-    rc = rc ? rc : lx_buf_json_string(f, it->system, strlen(it->system));
+    rc = rc ? rc : json_str(f, it->system);
     rc = rc ? rc : lx_buf_puts(f, ",\"adapter\":");
-    rc = rc ? rc : (it->adapter[0]
-                        ? lx_buf_json_string(f, it->adapter,
-                                             strlen(it->adapter))
-                        : lx_buf_puts(f, "null"));
+    rc = rc ? rc : it->adapter[0] ? json_str(f, it->adapter)
+                                  : lx_buf_puts(f, "null");
     rc = rc ? rc : lx_buf_puts(f, ",\"native_type\":");
-    rc = rc ? rc : lx_buf_json_string(f, it->native_type,
-                                      strlen(it->native_type));
+    rc = rc ? rc : json_str(f, it->native_type);
     rc = rc ? rc : lx_buf_puts(f, ",\"native_id\":");
-    rc = rc ? rc : (it->has_native
-                        ? lx_buf_json_string(f, it->native_id,
-                                             strlen(it->native_id))
-                        : lx_buf_puts(f, "null"));
+    rc = rc ? rc : it->has_native ? json_str(f, it->native_id)
+                                  : lx_buf_puts(f, "null");
     rc = rc ? rc : lx_buf_puts(f, ",\"trace\":");
-    rc = rc ? rc : lx_buf_json_string(f, it->trace, strlen(it->trace));
+    rc = rc ? rc : json_str(f, it->trace);
     rc = rc ? rc : lx_buf_puts(f, "}");
     LX_ASSERT(rc == 0); /* no ceiling */
 }

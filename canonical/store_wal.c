@@ -80,11 +80,8 @@ static void crc_init(void)
                               crc_table[0][crc_table[t - 1][i] & 0xff];
 }
 
-uint32_t lx_crc32c(uint32_t crc, const void *buf, size_t len)
+static uint32_t crc32c_sw(uint32_t crc, const uint8_t *p, size_t len)
 {
-    pthread_once(&crc_once, crc_init);
-    const uint8_t *p = buf;
-    crc = ~crc;
     while (len >= 8) {
         uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
                              (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
@@ -97,7 +94,56 @@ uint32_t lx_crc32c(uint32_t crc, const void *buf, size_t len)
     }
     while (len--)
         crc = (crc >> 8) ^ crc_table[0][(crc ^ *p++) & 0xff];
-    return ~crc;
+    return crc;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <nmmintrin.h>
+/* SSE 4.2's crc32 instruction computes exactly CRC32C, 8 bytes at a time:
+ * the writer checksums every group it logs (~1.5 KiB per upsert), and the
+ * table costs ~3 instructions a byte where this costs under 0.2. */
+__attribute__((target("sse4.2"))) static uint32_t
+crc32c_hw(uint32_t crc, const uint8_t *p, size_t len)
+{
+    uint64_t c = crc;
+    while (len >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        c = _mm_crc32_u64(c, v);
+        p += 8;
+        len -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (len--)
+        c32 = _mm_crc32_u8(c32, *p++);
+    return c32;
+}
+static bool crc_hw;
+#endif
+
+static void crc_setup(void)
+{
+    crc_init();
+#if defined(__x86_64__) && defined(__GNUC__)
+    crc_hw = __builtin_cpu_supports("sse4.2");
+#endif
+}
+
+uint32_t lx_crc32c(uint32_t crc, const void *buf, size_t len)
+{
+    pthread_once(&crc_once, crc_setup);
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (crc_hw)
+        return ~crc32c_hw(~crc, buf, len);
+#endif
+    return ~crc32c_sw(~crc, buf, len);
+}
+
+/* For tests: the table's CRC32C, whatever the machine has. */
+uint32_t lx_crc32c_portable(uint32_t crc, const void *buf, size_t len)
+{
+    pthread_once(&crc_once, crc_setup);
+    return ~crc32c_sw(~crc, buf, len);
 }
 
 /* ---- encoding ---- */
