@@ -173,6 +173,13 @@ static int start_out(lx_hub *hub, size_t i, const json_t *a,
                 json_string_length(mid) > 256))
         return bad(cfg, i, "member_id_system",
                    "must be an identifier system (1 to 256 characters)", err);
+    const json_t *ship = json_object_get(a, "ship_to_name");
+    if (ship && (!json_is_string(ship) || json_string_length(ship) == 0 ||
+                 json_string_length(ship) > LX_EDI_OUT_NAME_MAX))
+        return bad(cfg, i, "ship_to_name",
+                   "must be the 850 ship-to party name (1 to 60 "
+                   "characters)",
+                   err);
     lx_delivery_options dopt;
     int rc = lx_hub_delivery_options(hub, i, a, ha, &dopt, err);
     if (rc != 0)
@@ -184,7 +191,8 @@ static int start_out(lx_hub *hub, size_t i, const json_t *a,
                              .partner = &ha->partner,
                              .standard = std,
                              .outbox = outbox,
-                             .member_id_system = json_string_value(mid)};
+                             .member_id_system = json_string_value(mid),
+                             .ship_to_name = json_string_value(ship)};
     hub->adapter_count++; /* from here on, stop() cleans it up */
     rc = lx_edi_out_new(&oo, &ha->edi_out, err);
     if (rc != 0)

@@ -28,6 +28,7 @@ struct lx_edi_out {
     char outbox[PATH_MAX];
     char member_system[257];
     bool member_system_set; /* configured: no fallback */
+    char ship_to_name[LX_EDI_OUT_NAME_MAX + 1]; /* "" when not configured */
 };
 
 int lx_edi_out_new(const lx_edi_out_options *o, lx_edi_out **out,
@@ -43,6 +44,11 @@ int lx_edi_out_new(const lx_edi_out_options *o, lx_edi_out **out,
         return lx_error_set(err, LX_EINVAL, "partner %s has no %s profile",
                             o->partner->name,
                             std == LX_EDI_X12 ? "x12" : "edifact");
+    if (o->ship_to_name &&
+        (!o->ship_to_name[0] || strlen(o->ship_to_name) > LX_EDI_OUT_NAME_MAX))
+        return lx_error_set(err, LX_EINVAL, "ship_to_name must be 1 to %d "
+                                            "characters",
+                            LX_EDI_OUT_NAME_MAX);
     if (!o->outbox || !o->outbox[0] || strlen(o->outbox) >= PATH_MAX)
         return lx_error_set(err, LX_EINVAL, "an outbound EDI adapter needs "
                                             "an outbox directory");
@@ -57,6 +63,8 @@ int lx_edi_out_new(const lx_edi_out_options *o, lx_edi_out **out,
     snprintf(e->member_system, sizeof(e->member_system), "%s",
              o->member_id_system ? o->member_id_system : MEMBER_ID_SYSTEM);
     e->member_system_set = o->member_id_system != NULL;
+    snprintf(e->ship_to_name, sizeof(e->ship_to_name), "%s",
+             o->ship_to_name ? o->ship_to_name : "");
     *out = e;
     return 0;
 }
@@ -146,21 +154,32 @@ static int rank(const json_t *s, const char *const *ranks)
     return 1000;
 }
 
-static void order_segments(json_t *node, const char *const *ranks)
+/* Stable insertion sort of arr by key (a handful of items per node). */
+typedef long (*sort_key_fn)(const json_t *item, const void *ctx);
+
+static void sort_stable(json_t *arr, sort_key_fn key, const void *ctx)
 {
-    json_t *segs = json_object_get(node, "segments");
-    size_t n = json_array_size(segs);
-    /* Insertion sort: a handful of segments, and it is stable. */
+    size_t n = json_array_size(arr);
     for (size_t i = 1; i < n; i++)
         for (size_t j = i; j > 0; j--) {
-            json_t *a = json_array_get(segs, j - 1);
-            json_t *b = json_array_get(segs, j);
-            if (rank(a, ranks) <= rank(b, ranks))
+            json_t *a = json_array_get(arr, j - 1);
+            json_t *b = json_array_get(arr, j);
+            if (key(a, ctx) <= key(b, ctx))
                 break;
             json_incref(a);
-            json_array_set(segs, j - 1, b);
-            json_array_set_new(segs, j, a);
+            json_array_set(arr, j - 1, b);
+            json_array_set_new(arr, j, a);
         }
+}
+
+static long rank_key(const json_t *s, const void *ranks)
+{
+    return rank(s, ranks);
+}
+
+static void order_segments(json_t *node, const char *const *ranks)
+{
+    sort_stable(json_object_get(node, "segments"), rank_key, ranks);
 }
 
 /* 2100A allows one PER with up to three contacts (PER03/04, 05/06,
@@ -428,6 +447,86 @@ static json_t *txn_834(const lx_edi_out *o, json_t *member, json_t *header,
                      "loops", loops);
 }
 
+/* ---- 850: the ship-to party's name ---- */
+
+/* Whether v can be N102: 1..60 characters (AN 1/60) and none of the
+ * partner's delimiters (the writer refuses those). */
+static bool n1_name_ok(const lx_edi_out *o, const char *v)
+{
+    const lx_x12_delims *d = &o->partner.x12_delims;
+    if (!v || !v[0] || strlen(v) > LX_EDI_OUT_NAME_MAX)
+        return false;
+    for (const char *c = v; *c; c++)
+        if (*c == d->element || *c == d->segment || *c == d->component ||
+            *c == d->repetition)
+            return false;
+    return true;
+}
+
+/* The name of the organization `ref` refers to (by id or identifier), or
+ * NULL when it is not in the store or has no name. *org keeps it alive. */
+static const char *org_name(const lx_edi_out *o, const json_t *ref,
+                            json_t **org)
+{
+    *org = NULL;
+    char id[LX_STORE_ID_SIZE];
+    const char *cid = lx_json_str(ref, "id");
+    const json_t *ident = json_object_get(ref, "identifier");
+    const char *sys = lx_json_str(ident, "system");
+    const char *val = lx_json_str(ident, "value");
+    lx_error e;
+    if (!cid && sys && val &&
+        lx_store_ident_find(o->store, "organization", sys, val, id, &e) == 0)
+        cid = id;
+    lx_record_meta meta;
+    if (!cid || lx_store_get(o->store, "organization", cid, org, &meta, &e) != 0)
+        return NULL;
+    if (meta.deleted)
+        return NULL;
+    return lx_json_str(*org, "name");
+}
+
+/* N1 needs N102 (name) or N103/N104 (id) (005010 N1 syntax note R0203),
+ * and the canonical order's ship_to is an address without a party. The
+ * name comes from the buyer organization (the party the goods are for),
+ * else the instance's "ship_to_name"; without either, the N1 loop (and
+ * with it N3/N4) is left out rather than written as "N1*ST~", which the
+ * partner's validation would reject (the definitions do not check syntax
+ * notes yet, so our own check would not catch it). */
+static void ship_to_party(const lx_edi_out *o, const json_t *ev,
+                          const json_t *order, json_t *native)
+{
+    json_t *loops = json_object_get(native, "loops");
+    for (size_t i = 0; i < json_array_size(loops); i++) {
+        json_t *l = json_array_get(loops, i);
+        json_t *n1 = json_array_get(json_object_get(l, "segments"), 0);
+        const char *lid = lx_json_str(l, "id");
+        const char *q = lx_json_str(n1, "N101");
+        if (!lid || strcmp(lid, "N1") != 0 || !q || strcmp(q, "ST") != 0 ||
+            lx_json_str(n1, "N102") || lx_json_str(n1, "N104"))
+            continue;
+        json_t *org = NULL;
+        const char *name = org_name(o, json_object_get(order, "buyer"), &org);
+        if (!n1_name_ok(o, name))
+            name = o->ship_to_name[0] ? o->ship_to_name : NULL;
+        if (name && n1_name_ok(o, name)) {
+            put(n1, "N102", name);
+        } else {
+            lx_log_warn(lx_json_str(json_object_get(ev, "origin"), "trace"),
+                        "edi out: partner %s: event %lld: 850 without its "
+                        "ship-to N1 loop: the order's ship_to has no party "
+                        "name (no named buyer organization in the store, "
+                        "no usable ship_to_name configured)",
+                        o->partner.name,
+                        (long long)json_integer_value(
+                            json_object_get(ev, "seq")));
+            json_array_remove(loops, i);
+            i--;
+        }
+        json_decref(org);
+    }
+}
+
 /* ---- prepare: the body of the transaction set / message ---- */
 
 static int body_of(const lx_edi_out *o, const json_t *ev, const char *msg,
@@ -451,6 +550,8 @@ static int body_of(const lx_edi_out *o, const json_t *ev, const char *msg,
     int rc = lx_edi_from_canonical(o->maps, msg, rec, &native, err);
     if (rc != 0)
         return rc;
+    if (strcmp(msg, "850") == 0)
+        ship_to_party(o, ev, rec, native);
     json_object_set_new(native, "set", json_string(msg));
     json_object_del(native, "header");
     *body = native;
@@ -525,13 +626,50 @@ static json_t *el2(const char *a, const char *b)
     return b && b[0] ? json_pack("[s,s]", a, b) : el1(a);
 }
 
-/* D.96A ORDERS and INVOIC end with a summary section after UNS: message
- * level MOA and CNT, and (INVOIC) groups SG48 and later, ORDERS SG63. The
- * maps write no UNS and the generator merges segments and groups by
- * "pos": number them header, detail groups, UNS, summary. */
+/* "SG25" -> 25; 0 for anything else. */
+static long group_number(const json_t *g)
+{
+    const char *id = lx_json_str(g, "id");
+    return id && id[0] == 'S' && id[1] == 'G' ? strtol(id + 2, NULL, 10) : 0;
+}
+
+/* Segment groups are numbered in the order of the message's branching
+ * diagram (UN/EDIFACT message design rules), so siblings go out in
+ * ascending number. The maps write them in rule order: INVOIC SG25 got
+ * SG28 (PRI) before SG26 (MOA+203), and the reader, which cannot go back
+ * to SG26 after SG28, took that MOA for the summary's SG48 and found no
+ * UNS before it. Inside a group every segment precedes the nested groups
+ * (true of every D.96A group; only the message level has segments after
+ * groups, UNS and the summary), which is the generator's order without
+ * "pos". */
+static long group_key(const json_t *g, const void *ctx)
+{
+    (void)ctx;
+    return group_number(g);
+}
+
+static void order_groups(json_t *node, int depth)
+{
+    json_t *groups = json_object_get(node, "groups");
+    sort_stable(groups, group_key, NULL);
+    size_t i;
+    json_t *g;
+    json_array_foreach(groups, i, g)
+        if (depth < 8)
+            order_groups(g, depth + 1);
+}
+
+/* D.96A ORDERS and INVOIC: header, detail (SG25, the line items), UNS+S,
+ * summary (schemas/edifact/d96a: UNS is mandatory in both; ORDERS
+ * summary MOA, CNT, SG51; INVOIC CNT, SG48 MOA totals, SG50, SG51). The
+ * maps write no UNS and the generator merges a message's segments and
+ * groups by "pos": number them header segments, header and detail
+ * groups, UNS, summary segments, summary groups (those after SG25). */
+#define EDIFACT_DETAIL_GROUP 25
+
 static void edifact_sections(json_t *msg, const char *type)
 {
-    long first_summary_group = strcmp(type, "INVOIC") == 0 ? 48 : 63;
+    order_groups(msg, 0);
     json_t *segs = array_member(msg, "segments");
     json_t *groups = array_member(msg, "groups");
     json_t *head = json_array(), *tail = json_array();
@@ -548,12 +686,8 @@ static void edifact_sections(json_t *msg, const char *type)
             json_array_append(summary ? tail : head, v);
     }
     json_array_foreach(groups, i, v)
-    {
-        const char *id = lx_json_str(v, "id");
-        long k = id && id[0] == 'S' && id[1] == 'G' ? strtol(id + 2, NULL, 10)
-                                                    : 0;
-        json_array_append(k >= first_summary_group ? gt : gh, v);
-    }
+        json_array_append(group_number(v) > EDIFACT_DETAIL_GROUP ? gt : gh,
+                          v);
     long pos = 1;
     json_array_foreach(head, i, v)
         json_object_set_new(v, "pos", json_integer(pos++));

@@ -54,6 +54,9 @@
 
 typedef struct lx_edi_out lx_edi_out;
 
+/* X12 N102, name: AN 1/60. */
+#define LX_EDI_OUT_NAME_MAX 60
+
 typedef enum lx_edi_standard {
     LX_EDI_X12 = 1,
     LX_EDI_EDIFACT = 2
@@ -72,11 +75,17 @@ typedef struct lx_edi_out_options {
      * "urn:lingua:x12:834:member-id", and when the person has none, the
      * value of the identifier the coverage refers to the person by. */
     const char *member_id_system;
+    /* 850 N1*ST N102 when the order's buyer organization has no name in
+     * the store (copied; 1..LX_EDI_OUT_NAME_MAX). NULL: such an order
+     * goes out without its ship-to N1 loop (logged), never with an N1
+     * that has neither name nor id. */
+    const char *ship_to_name;
 } lx_edi_out_options;
 
 /* Ownership: *out is the caller's (lx_edi_out_destroy); the store, defs
  * and maps must outlive it. Errors: LX_EINVAL (the partner has no profile
- * for the standard, no outbox). */
+ * for the standard, no outbox, ship_to_name empty or over
+ * LX_EDI_OUT_NAME_MAX). */
 LX_NODISCARD int lx_edi_out_new(const lx_edi_out_options *o, lx_edi_out **out,
                                 lx_error *err);
 /* NULL is fine; *o becomes NULL. Stop the delivery first. */

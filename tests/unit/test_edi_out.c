@@ -609,6 +609,262 @@ static void test_partner_profile_errors_are_located(void **state)
                "/partners/x/edifact/una", "6 service characters");
 }
 
+
+/* ---- bodies of orders and invoices ---- */
+
+/* Build the interchange of `event_json` for partner p into *b; any error
+ * fails the test with its message. */
+static void build_ok(fx *f, const lx_edi_partner *p, const char *event_json,
+                     lx_buf *b)
+{
+    json_t *ev = json_loads(event_json, 0, NULL);
+    assert_non_null(ev);
+    lx_edi_out *o = out_for(f, p);
+    char name[256];
+    bool skip = true;
+    lx_error err;
+    lx_error_clear(&err);
+    int rc = lx_edi_out_build(o, ev, b, name, sizeof(name), &skip, &err);
+    if (rc != 0)
+        fail_msg("%s (%s)", err.msg, err.where);
+    assert_false(skip);
+    lx_edi_out_destroy(&o);
+    json_decref(ev);
+}
+
+static int keep_record(void *ctx, const char *entity, const char *native_type,
+                       const char *native_id, json_t *record)
+{
+    (void)entity;
+    (void)native_type;
+    (void)native_id;
+    json_array_append(ctx, record);
+    return 0;
+}
+
+static void assert_same_json(const json_t *got, const json_t *want)
+{
+    if (!json_equal(got, want)) {
+        char *g = json_dumps(got, JSON_SORT_KEYS | JSON_COMPACT);
+        char *w = json_dumps(want, JSON_SORT_KEYS | JSON_COMPACT);
+        fail_msg("got  %s\nwant %s", g, w);
+    }
+}
+
+/* An outbound interchange maps back in to exactly one record: want. */
+static void assert_maps_back(fx *f, const lx_buf *b, bool edifact,
+                             const json_t *want)
+{
+    json_t *recs = json_array();
+    lx_error err;
+    lx_error_clear(&err);
+    int rc;
+    if (edifact) {
+        lx_edifact_options eo = {.defs = f->edifact};
+        json_t *tree = NULL;
+        rc = lx_edifact_parse(b->data, b->len, &eo, &tree, NULL, &err);
+        if (rc == 0)
+            rc = lx_edi_edifact_to_canonical(f->maps, tree, keep_record, recs,
+                                             &err);
+        json_decref(tree);
+    } else {
+        json_t *tree = parse_x12(f, b);
+        rc = lx_edi_x12_to_canonical(f->maps, tree, keep_record, recs, &err);
+        json_decref(tree);
+    }
+    if (rc != 0)
+        fail_msg("%s (%s)\n%.*s", err.msg, err.where, (int)b->len, b->data);
+    assert_int_equal(json_array_size(recs), 1);
+    assert_same_json(json_array_get(recs, 0), want);
+    json_decref(recs);
+}
+
+#define INVOIC_EVENT                                                         \
+    "{\"seq\": 3, \"type\": \"invoice.created\", \"entity\": \"invoice\","  \
+    " \"record\": " INVOIC_RECORD "}"
+#define INVOIC_RECORD                                                        \
+    "{\"identifiers\": [{\"system\": "                                       \
+    "\"urn:lingua:edifact:invoice-number\", \"value\": \"INV-1\"}],"         \
+    " \"invoice_date\": \"2027-01-20\", \"due_date\": \"2027-02-19\","      \
+    " \"currency\": \"EUR\", \"lines\": ["                                   \
+    "{\"line_number\": 1, \"quantity\": 5, \"unit_price\": 3.2,"             \
+    " \"amount\": 16, \"item\": {\"identifiers\": [{\"system\": "            \
+    "\"urn:gs1:gtin\", \"value\": \"4000862141404\"}]}},"                    \
+    "{\"line_number\": 2, \"quantity\": 1, \"amount\": 2, \"item\": "        \
+    "{\"identifiers\": [{\"system\": \"urn:gs1:gtin\", \"value\": "          \
+    "\"4000862141411\"}]}}],"                                                \
+    " \"total\": 21.42, \"subtotal\": 18, \"tax_total\": 3.42}"
+
+static void test_edi_out_invoic_with_line_amounts_has_uns_before_summary(
+    void **state)
+{
+    fx *f = *state;
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    /* Line amounts (SG26 MOA+203) used to be written after the price
+     * (SG28): read back, that MOA fell to the summary without a UNS and
+     * the interchange was refused. */
+    build_ok(f, &f->supplier, INVOIC_EVENT, &b);
+    const char *moa203 = strstr(b.data, "MOA+203:16'");
+    const char *pri = strstr(b.data, "PRI+AAA:3.2'");
+    const char *uns = strstr(b.data, "UNS+S'");
+    const char *moa77 = strstr(b.data, "MOA+77:21.42'");
+    assert_non_null(moa203);
+    assert_non_null(pri);
+    assert_non_null(uns);
+    assert_non_null(moa77);
+    assert_true(moa203 < pri);
+    assert_true(pri < uns);
+    assert_null(strstr(uns, "MOA+203")); /* no line amount after UNS */
+    assert_true(uns < moa77);
+    /* And it maps back to the same invoice. */
+    json_t *want = json_loads(INVOIC_RECORD, 0, NULL);
+    assert_maps_back(f, &b, true, want);
+    json_decref(want);
+    lx_buf_fini(&b);
+}
+
+#define INVOICE_810_RECORD                                                   \
+    "{\"identifiers\": [{\"system\": \"urn:lingua:x12:invoice-number\","     \
+    " \"value\": \"IN-810-1\"}], \"invoice_date\": \"2027-01-20\","          \
+    " \"order\": {\"entity\": \"order\", \"identifier\": {\"system\": "      \
+    "\"urn:lingua:x12:po-number\", \"value\": \"PO-1\"}},"                   \
+    " \"lines\": [{\"line_number\": 1, \"quantity\": 5, \"unit\": \"EA\","   \
+    " \"unit_price\": 3.2, \"item\": {\"identifiers\": [{\"system\": "       \
+    "\"urn:lingua:x12:product-id:VN\", \"value\": \"V-1\"}]}}],"             \
+    " \"total\": 17.12, \"tax_total\": 1.12}"
+
+static void test_edi_out_810_carries_the_tax_total_in_txi(void **state)
+{
+    fx *f = *state;
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    build_ok(f, &f->insurer,
+             "{\"seq\": 4, \"type\": \"invoice.created\", \"entity\": "
+             "\"invoice\", \"record\": " INVOICE_810_RECORD "}",
+             &b);
+    json_t *t = parse_x12(f, &b);
+    const json_t *sum =
+        walk(t, "/interchanges/0/groups/0/transactions/0/summary");
+    assert_string_equal(at(sum, "/0/TDS01"), "1712");
+    assert_string_equal(at(sum, "/1/id"), "TXI");
+    assert_string_equal(at(sum, "/1/TXI01"), "TX");
+    assert_string_equal(at(sum, "/1/TXI02"), "1.12");
+    json_decref(t);
+    /* Round trip: the same invoice, tax total included. */
+    json_t *want = json_loads(INVOICE_810_RECORD, 0, NULL);
+    assert_maps_back(f, &b, false, want);
+    json_decref(want);
+    lx_buf_fini(&b);
+}
+
+#define ORDER_850_EVENT                                                      \
+    "{\"seq\": 5, \"type\": \"order.created\", \"entity\": \"order\","      \
+    " \"record\": {\"identifiers\": [{\"system\": "                          \
+    "\"urn:lingua:x12:po-number\", \"value\": \"PO-850-1\"}],"               \
+    " \"order_date\": \"2027-01-10\", \"status\": \"submitted\","         \
+    " \"buyer\": {\"entity\": "                                              \
+    "\"organization\", \"identifier\": {\"system\": "                        \
+    "\"urn:lingua:x12:id-qualifier:92\", \"value\": \"B-77\"}},"             \
+    " \"ship_to\": {\"lines\": [\"1 Dock Road\"], \"city\": \"Leeds\","      \
+    " \"postal_code\": \"LS1 4AP\", \"country\": \"GB\"},"                   \
+    " \"lines\": [{\"line_number\": 1, \"quantity\": 2, \"unit\": \"EA\","   \
+    " \"item\": {\"identifiers\": [{\"system\": "                            \
+    "\"urn:lingua:x12:product-id:VN\", \"value\": \"V-1\"}]}}]}}"
+
+/* The N1 loop of the 850 whose N101 is q, or NULL. */
+static const json_t *n1_loop(const json_t *t, const char *q)
+{
+    const json_t *loops =
+        walk(t, "/interchanges/0/groups/0/transactions/0/loops");
+    size_t i;
+    const json_t *l;
+    json_array_foreach(loops, i, l)
+    {
+        const char *n101 = json_string_value(
+            walk(l, "/segments/0/N101"));
+        if (n101 && strcmp(n101, q) == 0)
+            return l;
+    }
+    return NULL;
+}
+
+static void test_edi_out_850_ship_to_is_named_or_left_out(void **state)
+{
+    fx *f = *state;
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    /* No buyer organization in the store, nothing configured: no N1*ST
+     * (it used to go out as "N1*ST~", no name and no id), the order and
+     * the rest of it still go. */
+    build_ok(f, &f->insurer, ORDER_850_EVENT, &b);
+    assert_null(strstr(b.data, "N1*ST"));
+    json_t *t = parse_x12(f, &b);
+    assert_null(n1_loop(t, "ST"));
+    assert_non_null(n1_loop(t, "BY"));
+    json_decref(t);
+
+    /* A configured name is the fallback. */
+    lx_edi_out_options oo = {.store = f->store, .x12_defs = f->x12,
+                             .maps = f->maps, .partner = &f->insurer,
+                             .outbox = f->outbox,
+                             .ship_to_name = "ACME RECEIVING"};
+    lx_edi_out *o = NULL;
+    lx_error err;
+    assert_int_equal(lx_edi_out_new(&oo, &o, &err), 0);
+    json_t *ev = json_loads(ORDER_850_EVENT, 0, NULL);
+    char name[256];
+    bool skip;
+    lx_buf_fini(&b);
+    lx_buf_init(&b, 0);
+    assert_int_equal(lx_edi_out_build(o, ev, &b, name, sizeof(name), &skip,
+                                      &err),
+                     0);
+    t = parse_x12(f, &b);
+    const json_t *st = n1_loop(t, "ST");
+    assert_non_null(st);
+    assert_string_equal(at(st, "/segments/0/N102"), "ACME RECEIVING");
+    assert_string_equal(at(st, "/segments/1/N301"), "1 Dock Road");
+    json_decref(t);
+
+    /* The buyer organization's name comes first. */
+    put_record(f, "organization",
+               "{\"identifiers\": [{\"system\": "
+               "\"urn:lingua:x12:id-qualifier:92\", \"value\": \"B-77\"}],"
+               " \"name\": \"Northwind Stores\"}");
+    lx_buf_fini(&b);
+    lx_buf_init(&b, 0);
+    assert_int_equal(lx_edi_out_build(o, ev, &b, name, sizeof(name), &skip,
+                                      &err),
+                     0);
+    t = parse_x12(f, &b);
+    st = n1_loop(t, "ST");
+    assert_non_null(st);
+    assert_string_equal(at(st, "/segments/0/N102"), "Northwind Stores");
+    json_decref(t);
+
+    /* In again: the same order (N102 has no place in it, nothing else is
+     * lost or added). */
+    assert_maps_back(f, &b, false, json_object_get(ev, "record"));
+
+    /* A name that cannot be written (a delimiter in it) is not used. */
+    lx_edi_out_destroy(&o);
+    oo.ship_to_name = "A*B";
+    assert_int_equal(lx_edi_out_new(&oo, &o, &err), 0);
+    lx_buf_fini(&b);
+    lx_buf_init(&b, 0);
+    json_t *ev2 = json_deep_copy(ev);
+    json_object_del(json_object_get(ev2, "record"), "buyer");
+    assert_int_equal(lx_edi_out_build(o, ev2, &b, name, sizeof(name), &skip,
+                                      &err),
+                     0);
+    assert_null(strstr(b.data, "N1*ST"));
+    json_decref(ev2);
+    json_decref(ev);
+    lx_edi_out_destroy(&o);
+    lx_buf_fini(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -627,6 +883,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_partner_inbound_ta1_with_the_partner_ids, setup, teardown),
         cmocka_unit_test(test_partner_profile_errors_are_located),
+        cmocka_unit_test_setup_teardown(
+            test_edi_out_invoic_with_line_amounts_has_uns_before_summary,
+            setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_edi_out_810_carries_the_tax_total_in_txi, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_edi_out_850_ship_to_is_named_or_left_out, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
