@@ -178,13 +178,10 @@ static void pointer_to_path(const char *type, const char *ptr, char *out,
     out[n < size ? n : size - 1] = '\0';
 }
 
-int lx_fhir_parse(const lx_fhir *f, const char *body, size_t len,
-                  lx_fhir_format format, size_t max_len, json_t **out,
-                  lx_error *err)
+/* A JSON body as a tree: a JSON object, nothing else. */
+static int parse_json(const char *body, size_t len, size_t max_len,
+                      json_t **out, lx_error *err)
 {
-    *out = NULL;
-    if (format == LX_FHIR_XML)
-        return lx_fhir_xml_to_json(f->types, body, len, max_len, out, err);
     int rc = lx_fhir_json_parse(body, len, "request body", max_len, out, err);
     if (rc == 0 && !json_is_object(*out)) {
         json_decref(*out);
@@ -192,6 +189,32 @@ int lx_fhir_parse(const lx_fhir *f, const char *body, size_t len,
         return lx_error_set(err, LX_ESYNTAX, "a FHIR resource is a JSON "
                                              "object");
     }
+    return rc;
+}
+
+/* A failed structure check as lx_fhir_parse reports it: located by a
+ * FHIRPath, LX_ESCHEMA unless over a limit. */
+static int structure_error(const json_t *resource, int rc, lx_error *err)
+{
+    if (err && err->where[0] == '/') {
+        char path[LX_ERROR_WHERE_MAX];
+        pointer_to_path(lx_json_str(resource, "resourceType"), err->where,
+                        path, sizeof(path));
+        lx_error_at(err, path, 0, 0);
+    }
+    if (err && rc != LX_ELIMIT)
+        err->code = LX_ESCHEMA;
+    return rc == LX_ELIMIT ? rc : LX_ESCHEMA;
+}
+
+int lx_fhir_parse(const lx_fhir *f, const char *body, size_t len,
+                  lx_fhir_format format, size_t max_len, json_t **out,
+                  lx_error *err)
+{
+    *out = NULL;
+    if (format == LX_FHIR_XML)
+        return lx_fhir_xml_to_json(f->types, body, len, max_len, out, err);
+    int rc = parse_json(body, len, max_len, out, err);
     if (rc != 0)
         return rc;
     /* Check the structure against the R4 definitions, as XML input is
@@ -199,19 +222,25 @@ int lx_fhir_parse(const lx_fhir *f, const char *body, size_t len,
      * silently dropped: the XML writer's own checks, without writing. */
     rc = lx_fhir_json_check(f->types, *out, max_len ? 4 * max_len : 0, err);
     if (rc != 0) {
-        if (err && err->where[0] == '/') {
-            char path[LX_ERROR_WHERE_MAX];
-            pointer_to_path(lx_json_str(*out, "resourceType"), err->where,
-                            path, sizeof(path));
-            lx_error_at(err, path, 0, 0);
-        }
+        rc = structure_error(*out, rc, err);
         json_decref(*out);
         *out = NULL;
-        if (err && rc != LX_ELIMIT)
-            err->code = LX_ESCHEMA;
-        return rc == LX_ELIMIT ? rc : LX_ESCHEMA;
     }
-    return 0;
+    return rc;
+}
+
+int lx_fhir_json_text_to_xml(const lx_fhir *f, const char *body, size_t len,
+                             size_t max_len, lx_buf *out, lx_error *err)
+{
+    json_t *resource = NULL;
+    int rc = parse_json(body, len, max_len, &resource, err);
+    if (rc != 0)
+        return rc;
+    rc = lx_fhir_json_to_xml(f->types, resource, out, err);
+    if (rc != 0)
+        rc = structure_error(resource, rc, err);
+    json_decref(resource);
+    return rc;
 }
 
 int lx_fhir_serialize(const lx_fhir *f, const json_t *resource,

@@ -53,6 +53,17 @@ LX_NODISCARD int lx_fhir_serialize(const lx_fhir *f, const json_t *resource,
                                    lx_fhir_format format, lx_buf *out,
                                    lx_error *err);
 
+/* FHIR JSON text to FHIR XML, appended to out: lx_fhir_parse followed by
+ * lx_fhir_serialize(LX_FHIR_XML), with the structure check done once, by
+ * the XML writer itself, instead of once in the parse and again in the
+ * write. The same answers as those two calls, except that the output
+ * ceiling is out->max alone. On error out is left as it was.
+ * Errors: those of lx_fhir_parse for LX_FHIR_JSON (LX_ESYNTAX with line
+ * and column, LX_ESCHEMA with a FHIRPath in err->where, LX_ELIMIT). */
+LX_NODISCARD int lx_fhir_json_text_to_xml(const lx_fhir *f, const char *body,
+                                          size_t len, size_t max_len,
+                                          lx_buf *out, lx_error *err);
+
 /* Map a resource to its canonical record. *entity is borrowed from f,
  * *record a new reference. res may be NULL. trace may be NULL.
  * Errors: LX_EUNSUPPORTED (no mapping for the type), the mapping's

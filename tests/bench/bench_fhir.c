@@ -16,8 +16,9 @@
  *       parses the body with jansson and answers 201; the ratio full path /
  *       baseline;
  *   [d] JSON -> XML per second: lx_fhir_serialize of the parsed Patient,
- *       and from the JSON text (lx_fhir_parse + lx_fhir_serialize), which
- *       is what the npm `fhir` package's jsonToXml(string) does;
+ *       and from the JSON text (lx_fhir_json_text_to_xml: parse, the R4
+ *       structure check and the write in one walk), which is what the npm
+ *       `fhir` package's jsonToXml(string) does;
  *       run_fhir_bench.sh times that package on the same file.
  * Lines starting with "RESULT " are key=value pairs for scripts.
  *
@@ -189,22 +190,20 @@ static json_t *parsed_patient(const codec *c)
     return res;
 }
 
-/* One JSON -> XML into b: of `tree`, or (with_parse) of the JSON text. */
+/* One JSON -> XML into b: of `tree` (lx_fhir_serialize), or (with_parse)
+ * of the JSON text (lx_fhir_json_text_to_xml: parse, check and write). */
 static void json_to_xml_once(const codec *c, json_t *tree, bool with_parse,
                              lx_buf *b)
 {
     lx_error err;
     lx_error_clear(&err);
-    json_t *one = tree;
-    if (with_parse && lx_fhir_parse(c->fhir, c->json, c->json_len,
-                                    LX_FHIR_JSON, (size_t)16 << 20, &one,
-                                    &err) != 0)
-        die("parse", &err);
     lx_buf_reset(b);
-    if (lx_fhir_serialize(c->fhir, one, LX_FHIR_XML, b, &err) != 0)
-        die("serialize", &err);
-    if (with_parse)
-        json_decref(one);
+    int rc = with_parse
+                 ? lx_fhir_json_text_to_xml(c->fhir, c->json, c->json_len,
+                                            (size_t)16 << 20, b, &err)
+                 : lx_fhir_serialize(c->fhir, tree, LX_FHIR_XML, b, &err);
+    if (rc != 0)
+        die("JSON -> XML", &err);
 }
 
 static double json_to_xml_rate(const codec *c, double seconds, bool with_parse,
@@ -558,7 +557,7 @@ int main(int argc, char **argv)
            r, 1e6 / r, xml_out, n);
     printf("RESULT json_to_xml_per_s=%.0f\n", r);
     r = json_to_xml_rate(&c, codec_seconds, true, &n, &xml_out);
-    printf("[d] Patient JSON text -> XML (parse + serialize)     %9.0f /s  "
+    printf("[d] Patient JSON text -> XML (lx_fhir_json_text_to_xml) %6.0f /s  "
            "(%5.1f us each, %ld runs)\n",
            r, 1e6 / r, n);
     printf("RESULT json_text_to_xml_per_s=%.0f\n", r);

@@ -1474,10 +1474,82 @@ static void test_fhir_maps_person_roles_schema(void **state)
     }
 }
 
+/* lx_fhir_json_text_to_xml is lx_fhir_parse + lx_fhir_serialize(XML) in
+ * one walk: the same XML for every corpus JSON file, and the same errors
+ * (code, message, FHIRPath, line, column) for bad text and bad structure. */
+static void same_as_parse_then_serialize(const char *what, const char *text,
+                                         size_t len)
+{
+    lx_error e1, e2;
+    lx_error_clear(&e1);
+    lx_error_clear(&e2);
+    json_t *r = NULL;
+    lx_buf want, got;
+    lx_buf_init(&want, 0);
+    lx_buf_init(&got, 0);
+    int rc1 = lx_fhir_parse(fhir, text, len, LX_FHIR_JSON,
+                            LX_JSON_MAX_DEFAULT, &r, &e1);
+    if (rc1 == 0)
+        rc1 = lx_fhir_serialize(fhir, r, LX_FHIR_XML, &want, &e1);
+    json_decref(r);
+    assert_int_equal(lx_buf_puts(&got, "kept"), 0);
+    int rc2 = lx_fhir_json_text_to_xml(fhir, text, len, LX_JSON_MAX_DEFAULT,
+                                       &got, &e2);
+    if (rc1 != rc2 || strcmp(e1.msg, e2.msg) != 0 ||
+        strcmp(e1.where, e2.where) != 0 || e1.line != e2.line ||
+        e1.column != e2.column)
+        fail_msg("%s: parse + serialize %d '%s' at '%s', text_to_xml %d '%s' "
+                 "at '%s'",
+                 what, rc1, e1.msg, e1.where, rc2, e2.msg, e2.where);
+    if (rc1 == 0)
+        assert_string_equal(got.data + 4, want.data);
+    else
+        assert_string_equal(got.data, "kept");
+    lx_buf_fini(&want);
+    lx_buf_fini(&got);
+}
+
+static void test_fhir_json_text_to_xml_is_parse_then_serialize(void **state)
+{
+    (void)state;
+    char dir[1024];
+    snprintf(dir, sizeof(dir), "%s/fhir/r4/json", corpus_dir());
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *de;
+    size_t files = 0;
+    while ((de = readdir(d)) != NULL) {
+        size_t l = strlen(de->d_name);
+        if (l < 6 || strcmp(de->d_name + l - 5, ".json") != 0)
+            continue;
+        char path[2048];
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        size_t len;
+        char *text = read_file(path, &len);
+        same_as_parse_then_serialize(de->d_name, text, len);
+        free(text);
+        files++;
+    }
+    closedir(d);
+    assert_true(files >= 20);
+    static const char *const bad[] = {
+        "{\"resourceType\": \"Patient\",",
+        "[1]",
+        "{\"resourceType\": \"Patient\", \"name\": [{\"foo\": 1}]}",
+        "{\"resourceType\": \"Patient\", \"gender\": 1}",
+        "{\"resourceType\": \"Spaceship\"}",
+        "{\"resourceType\": \"Patient\", \"text\": {\"status\": "
+        "\"generated\", \"div\": \"<div>x</p>\"}}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        same_as_parse_then_serialize(bad[i], bad[i], strlen(bad[i]));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fhir_maps_four_resource_types_are_mapped),
+        cmocka_unit_test(test_fhir_json_text_to_xml_is_parse_then_serialize),
         cmocka_unit_test(
             test_fhir_maps_every_corpus_sample_validates_and_round_trips),
         cmocka_unit_test(
