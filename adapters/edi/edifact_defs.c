@@ -911,7 +911,7 @@ int lx_edifact_message_apply(const lx_edifact_defs *defs, json_t *msg,
         json_incref(flat);
         json_object_set_new(msg, "segments", json_array());
         lx_edifact_place_json(msg, puts.items, json_array_size(flat),
-                              flat_segment, flat);
+                              flat_segment, flat, NULL);
         json_decref(flat);
     }
     free(puts.items);

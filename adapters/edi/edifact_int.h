@@ -8,6 +8,7 @@
 #define LX_ADAPTERS_EDI_EDIFACT_INT_H
 
 #include "adapters/edi/edi_grow.h"
+#include "adapters/edi/edi_intern.h"
 #include "adapters/edi/edifact.h"
 
 #include <stdint.h>
@@ -85,9 +86,10 @@ void lx_edifact_store_fini(lx_edifact_store *s);
 LX_NODISCARD int lx_edifact_lex(lx_edifact_lexer *lx, lx_edifact_store *s,
                                 lx_error *err);
 
-/* The JSON elements array of a segment (a new reference). */
+/* The JSON elements array of a segment (a new reference). With t (may be
+ * NULL) its component strings are shared through it (edi_intern.h). */
 json_t *lx_edifact_cseg_elements(const lx_edifact_store *s,
-                                 const lx_edifact_cseg *seg);
+                                 const lx_edifact_cseg *seg, lx_edi_intern *t);
 
 /* Component c of part 0 of element e of seg as (ptr, len); "" when
  * absent or when the element is repeated. */
@@ -127,10 +129,12 @@ int lx_edifact_apply_compact(const lx_edifact_defs *defs,
                              lx_edifact_diags *diags, lx_edifact_puts *puts);
 
 /* Put the n segments of a message into msg's "segments" and its groups as
- * puts[0..n) say; seg(ctx, i) gives segment i (a new reference). */
+ * puts[0..n) say; seg(ctx, i) gives segment i (a new reference). Group ids
+ * are shared through t when it is not NULL. */
 typedef json_t *(*lx_edifact_seg_fn)(void *ctx, size_t i);
 void lx_edifact_place_json(json_t *msg, const lx_edifact_put *puts, size_t n,
-                           lx_edifact_seg_fn seg, void *ctx);
+                           lx_edifact_seg_fn seg, void *ctx,
+                           lx_edi_intern *t);
 
 /* A parse whose message bodies are kept in the store and built into the
  * tree on the first lx_edifact_msg_tree (also declared, public, in

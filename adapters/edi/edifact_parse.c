@@ -470,13 +470,14 @@ void lx_edifact_msg_destroy(lx_edifact_msg **doc)
 }
 
 static json_t *segment_json(const lx_edifact_store *s,
-                            const lx_edifact_cseg *seg)
+                            const lx_edifact_cseg *seg, lx_edi_intern *t)
 {
     json_t *o = json_object();
-    json_object_set_new_nocheck(o, "id", json_string_nocheck(seg->tag));
+    json_object_set_new_nocheck(
+        o, "id", lx_edi_intern_string(t, seg->tag, strlen(seg->tag), 0));
     json_object_set_new_nocheck(o, "pos", json_integer(seg->pos));
     json_object_set_new_nocheck(o, "elements",
-                                lx_edifact_cseg_elements(s, seg));
+                                lx_edifact_cseg_elements(s, seg, t));
     return o;
 }
 
@@ -491,7 +492,8 @@ static json_t *node_list(json_t *node, const char *key)
 }
 
 void lx_edifact_place_json(json_t *msg, const lx_edifact_put *puts, size_t n,
-                           lx_edifact_seg_fn seg_fn, void *ctx)
+                           lx_edifact_seg_fn seg_fn, void *ctx,
+                           lx_edi_intern *t)
 {
     size_t opened = 0;
     for (size_t i = 0; i < n; i++)
@@ -503,8 +505,11 @@ void lx_edifact_place_json(json_t *msg, const lx_edifact_put *puts, size_t n,
         json_t *node = nodes[puts[i].node];
         if (puts[i].kind == LX_EDIFACT_PUT_GROUP) {
             json_t *g = json_object();
-            json_object_set_new_nocheck(g, "id",
-                                        json_string(puts[i].group_id));
+            const char *id = puts[i].group_id;
+            json_object_set_new_nocheck(
+                g, "id",
+                t ? lx_edi_intern_string(t, id, strlen(id), 0)
+                  : json_string(id));
             json_object_set_new_nocheck(g, "segments", json_array());
             json_array_append_new(node_list(node, "groups"), g);
             nodes[++opened] = g;
@@ -518,28 +523,29 @@ void lx_edifact_place_json(json_t *msg, const lx_edifact_put *puts, size_t n,
 typedef struct body_ctx {
     const lx_edifact_store *s;
     size_t first;
+    lx_edi_intern *t;
 } body_ctx;
 
 static json_t *body_segment(void *ctx, size_t i)
 {
     const body_ctx *b = ctx;
-    return segment_json(b->s, &b->s->segs[b->first + i]);
+    return segment_json(b->s, &b->s->segs[b->first + i], b->t);
 }
 
 /* Build one message body's JSON from the store. */
-static void build_lazy(lx_edifact_msg *doc, const lazy *lz)
+static void build_lazy(lx_edifact_msg *doc, const lazy *lz, lx_edi_intern *t)
 {
     const lx_edifact_store *s = &doc->store;
     if (!lz->applied) {
         json_t *flat = json_object_get(lz->msg, "segments");
         for (size_t i = 0; i < lz->seg_count; i++)
             json_array_append_new(
-                flat, segment_json(s, &s->segs[lz->seg_first + i]));
+                flat, segment_json(s, &s->segs[lz->seg_first + i], t));
         return;
     }
-    body_ctx b = {s, lz->seg_first};
+    body_ctx b = {s, lz->seg_first, t};
     lx_edifact_place_json(lz->msg, doc->puts.items + lz->put_first,
-                          lz->seg_count, body_segment, &b);
+                          lz->seg_count, body_segment, &b, t);
 }
 
 json_t *lx_edifact_msg_root(lx_edifact_msg *doc)
@@ -551,8 +557,12 @@ json_t *lx_edifact_msg_tree(lx_edifact_msg *doc)
 {
     LX_ASSERT(doc != NULL);
     if (doc->lazies != NULL) {
+        /* Values are shared across the whole document (a stack table). */
+        lx_edi_intern t;
+        lx_edi_intern_init(&t);
         for (size_t i = 0; i < doc->lazy_count; i++)
-            build_lazy(doc, &doc->lazies[i]);
+            build_lazy(doc, &doc->lazies[i], &t);
+        lx_edi_intern_fini(&t);
         free(doc->lazies);
         doc->lazies = NULL;
         doc->lazy_count = doc->lazy_cap = 0;
@@ -610,7 +620,8 @@ int lx_edifact_parse_msg(const char *buf, size_t len,
         /* Only envelope segments become JSON now; data segments stay in
          * the store until the tree is asked for. */
         tok.elements =
-            is_service(seg->tag) ? lx_edifact_cseg_elements(store, seg) : NULL;
+            is_service(seg->tag) ? lx_edifact_cseg_elements(store, seg, NULL)
+                                 : NULL;
         rc = on_segment(&p, &tok);
         json_decref(tok.elements);
         if (rc != 0)

@@ -89,7 +89,8 @@ LX_NODISCARD int lx_edifact_reader_next_msg(lx_edifact_reader *r,
                                             lx_error *err);
 
 /* The message's tree, built on the first call (borrowed: lives as long as
- * msg; json_incref to keep it). A msg is used by one thread at a time. */
+ * msg; json_incref to keep it). A msg is used by one thread at a time.
+ * Strings may be shared, as lx_edifact_parse says. */
 json_t *lx_edifact_msg_tree(lx_edifact_msg *msg);
 
 /* Free msg. Accepts NULL; nulls *msg. */

@@ -397,32 +397,33 @@ const char *lx_edifact_cseg_comp(const lx_edifact_store *s,
     return lx_edifact_comp_text(s, comp);
 }
 
-static json_t *part_json(const lx_edifact_store *s, const lx_edifact_range *p)
+static json_t *part_json(const lx_edifact_store *s, const lx_edifact_range *p,
+                         lx_edi_intern *t)
 {
     json_t *a = json_array();
     for (uint32_t i = 0; i < p->count; i++) {
         const lx_edifact_range *c = &s->comps[p->first + i];
-        json_array_append_new(
-            a, json_stringn_nocheck(c->count ? lx_edifact_comp_text(s, c) : "",
-                                    c->count));
+        const char *v = c->count ? lx_edifact_comp_text(s, c) : "";
+        json_array_append_new(a, t ? lx_edi_intern_string(t, v, c->count, 0)
+                                   : json_stringn_nocheck(v, c->count));
     }
     return a;
 }
 
 json_t *lx_edifact_cseg_elements(const lx_edifact_store *s,
-                                 const lx_edifact_cseg *seg)
+                                 const lx_edifact_cseg *seg, lx_edi_intern *t)
 {
     json_t *els = json_array();
     for (uint32_t i = 0; i < seg->elems.count; i++) {
         const lx_edifact_range *e = &s->elems[seg->elems.first + i];
         json_t *v;
         if (e->count == 1) {
-            v = part_json(s, &s->parts[e->first]);
+            v = part_json(s, &s->parts[e->first], t);
         } else {
             json_t *reps = json_array();
             for (uint32_t k = 0; k < e->count; k++)
                 json_array_append_new(reps,
-                                      part_json(s, &s->parts[e->first + k]));
+                                      part_json(s, &s->parts[e->first + k], t));
             v = json_object();
             json_object_set_new_nocheck(v, "repeats", reps);
         }
@@ -523,7 +524,7 @@ int lx_edifact_lexer_next(lx_edifact_lexer *lx, lx_edifact_token *tok,
         memcpy(tok->tag, seg->tag, sizeof tok->tag);
         tok->offset = seg->offset;
         tok->line = seg->line;
-        tok->elements = lx_edifact_cseg_elements(&s, seg);
+        tok->elements = lx_edifact_cseg_elements(&s, seg, NULL);
     }
     lx_edifact_store_fini(&s);
     return rc;

@@ -154,7 +154,10 @@ void lx_x12_doc_destroy(lx_x12_doc **doc);
 
 /* The tree (borrowed; lives as long as doc). Transaction bodies are
  * validated during the parse but their JSON is built on the first call
- * (diagnostics never need it), so a doc is used by one thread at a time. */
+ * (diagnostics never need it), so a doc is used by one thread at a time.
+ * Equal short values of transaction bodies may be one shared JSON string
+ * (building is allocation-bound): edit the tree by setting members and
+ * array items, never with json_string_set. */
 json_t *lx_x12_doc_tree(const lx_x12_doc *doc);
 /* The diagnostics (borrowed), in input order. */
 size_t lx_x12_doc_diag_count(const lx_x12_doc *doc);

@@ -1,6 +1,8 @@
 /* adapters/edi/x12_parse.c: segments to the tree, envelope checks. */
 #include "adapters/edi/x12_int.h"
 
+#include "adapters/edi/edi_intern.h"
+
 #include "core/mem.h"
 
 #include <stdarg.h>
@@ -83,19 +85,23 @@ void lx_x12_diag_add(lx_x12_doc *doc, const lx_x12_where *w,
     }
 }
 
-static json_t *view_json(lx_x12_view v)
+/* A value: shared through t when given (a body being built), else its
+ * own string. Invalid UTF-8 gives NULL, and the member is then left out,
+ * as before. */
+static json_t *value_json(lx_edi_intern *t, const char *p, size_t len)
 {
-    return json_stringn(v.ptr, v.len);
+    return t ? lx_edi_intern_string(t, p, len, 1) : json_stringn(p, len);
 }
 
 /* A composite as an array of its components: "HC:99211:25". */
-static json_t *composite_json(const char *p, size_t len, char sep)
+static json_t *composite_json(lx_edi_intern *t, const char *p, size_t len,
+                              char sep)
 {
     json_t *a = json_array();
     size_t start = 0;
     for (size_t i = 0; i <= len; i++) {
         if (i == len || p[i] == sep) {
-            json_array_append_new(a, json_stringn(p + start, i - start));
+            json_array_append_new(a, value_json(t, p + start, i - start));
             start = i + 1;
         }
     }
@@ -104,7 +110,8 @@ static json_t *composite_json(const char *p, size_t len, char sep)
 
 /* An element: a string; a composite: an array of strings; repetitions: an
  * array of arrays (one array of components per repetition). */
-static json_t *element_json(lx_x12_view v, const lx_x12_delims *d)
+static json_t *element_json(lx_edi_intern *t, lx_x12_view v,
+                            const lx_x12_delims *d)
 {
     if (d->repetition && memchr(v.ptr, d->repetition, v.len)) {
         json_t *reps = json_array();
@@ -112,7 +119,7 @@ static json_t *element_json(lx_x12_view v, const lx_x12_delims *d)
         for (size_t i = 0; i <= v.len; i++) {
             if (i == v.len || v.ptr[i] == d->repetition) {
                 json_array_append_new(
-                    reps, composite_json(v.ptr + start, i - start,
+                    reps, composite_json(t, v.ptr + start, i - start,
                                          d->component));
                 start = i + 1;
             }
@@ -120,8 +127,8 @@ static json_t *element_json(lx_x12_view v, const lx_x12_delims *d)
         return reps;
     }
     if (memchr(v.ptr, d->component, v.len))
-        return composite_json(v.ptr, v.len, d->component);
-    return view_json(v);
+        return composite_json(t, v.ptr, v.len, d->component);
+    return value_json(t, v.ptr, v.len);
 }
 
 /* "INS" + 1 -> "INS01": element keys without snprintf (the hot path). */
@@ -135,7 +142,7 @@ static void element_key(char key[8], const char *id, size_t idlen, size_t i)
 
 /* {"id": "INS", "INS01": "Y", "INS02": "18", ...}: every element as
  * parsed, empty ones included, so that writing reproduces the input. */
-static json_t *elements_json(const char *idp, size_t idlen,
+static json_t *elements_json(lx_edi_intern *t, const char *idp, size_t idlen,
                              const lx_x12_view *els, size_t count,
                              const lx_x12_delims *d, int is_isa)
 {
@@ -145,12 +152,13 @@ static json_t *elements_json(const char *idp, size_t idlen,
     if (idlen > 3)
         idlen = 3;
     lx_x12_copy(id, sizeof(id), idp, idlen);
-    json_object_set_new_nocheck(o, "id", json_stringn(id, idlen));
+    json_object_set_new_nocheck(o, "id", value_json(t, id, idlen));
     for (size_t i = 0; i < count; i++) {
         element_key(key, id, idlen, i);
-        json_object_set_new_nocheck(o, key,
-                                    is_isa ? view_json(els[i])
-                                           : element_json(els[i], d));
+        json_object_set_new_nocheck(
+            o, key,
+            is_isa ? value_json(t, els[i].ptr, els[i].len)
+                   : element_json(t, els[i], d));
     }
     return o;
 }
@@ -158,7 +166,7 @@ static json_t *elements_json(const char *idp, size_t idlen,
 static json_t *segment_json(const lx_x12_segment *s, const lx_x12_delims *d)
 {
     int is_isa = s->id.len == 3 && memcmp(s->id.ptr, "ISA", 3) == 0;
-    return elements_json(s->id.ptr, s->id.len, s->elements,
+    return elements_json(NULL, s->id.ptr, s->id.len, s->elements,
                          s->element_count, d, is_isa);
 }
 
@@ -471,44 +479,58 @@ void lx_x12_doc_destroy(lx_x12_doc **doc)
     *doc = NULL;
 }
 
-static json_t *list_of(json_t *node, const char *name)
+/* A transaction or loop being built, with its member lists once made
+ * (made on first use, so that members keep the order they had when each
+ * segment was placed directly: "segments", then "loops", "summary"). */
+typedef struct build_node {
+    json_t *node;
+    json_t *segments, *loops, *summary;
+} build_node;
+
+static json_t *list_of(json_t *node, json_t **list, const char *name)
 {
-    json_t *a = json_object_get(node, name);
-    if (!a) {
-        a = json_array();
-        json_object_set_new_nocheck(node, name, a);
+    if (!*list) {
+        *list = json_array();
+        json_object_set_new_nocheck(node, name, *list);
     }
-    return a;
+    return *list;
 }
 
 /* Replay the placements of one transaction body into its JSON. */
-static void build_lazy(lx_x12_doc *doc, lx_x12_lazy *lz)
+static void build_lazy(lx_x12_doc *doc, lx_x12_lazy *lz, lx_edi_intern *t)
 {
-    json_t **nodes = lx_xmalloc((lz->loop_count + 1) * sizeof(*nodes));
+    build_node *nodes = lx_xcalloc(lz->loop_count + 1, sizeof(*nodes));
     size_t opened = 0;
-    nodes[0] = lz->txn;
-    list_of(lz->txn, "segments");
+    nodes[0].node = lz->txn;
+    list_of(lz->txn, &nodes[0].segments, "segments");
     for (size_t i = 0; i < lz->seg_count; i++) {
         const lx_x12_cseg *c = &doc->segs[lz->seg_first + i];
         const lx_x12_put *put = &doc->puts[lz->put_first + i];
         if (put->kind == LX_X12_PUT_NONE)
             continue;
-        json_t *seg = elements_json(c->id, strlen(c->id), doc->els + c->first,
-                                    c->count, &lz->delims, 0);
-        json_t *node = nodes[put->node];
+        json_t *seg = elements_json(t, c->id, strlen(c->id),
+                                    doc->els + c->first, c->count,
+                                    &lz->delims, 0);
+        build_node *n = &nodes[put->node];
         if (put->kind == LX_X12_PUT_LOOP) {
-            json_t *lo = json_object();
-            json_object_set_new_nocheck(
-                lo, "id", json_string(doc->loops[lz->loop_first + opened].id));
-            json_array_append_new(list_of(lo, "segments"), seg);
-            json_array_append_new(list_of(node, "loops"), lo);
-            nodes[++opened] = lo;
+            const char *id = doc->loops[lz->loop_first + opened].id;
+            build_node *lo = &nodes[++opened];
+            lo->node = json_object();
+            json_object_set_new_nocheck(lo->node, "id",
+                                        value_json(t, id, strlen(id)));
+            json_array_append_new(list_of(lo->node, &lo->segments,
+                                          "segments"),
+                                  seg);
+            json_array_append_new(list_of(n->node, &n->loops, "loops"),
+                                  lo->node);
             continue;
         }
-        json_array_append_new(
-            list_of(node, put->kind == LX_X12_PUT_SUMMARY ? "summary"
-                                                          : "segments"),
-            seg);
+        if (put->kind == LX_X12_PUT_SUMMARY)
+            json_array_append_new(list_of(n->node, &n->summary, "summary"),
+                                  seg);
+        else
+            json_array_append_new(
+                list_of(n->node, &n->segments, "segments"), seg);
     }
     if (lz->se) {
         json_object_set_new_nocheck(lz->txn, "SE", lz->se);
@@ -523,8 +545,12 @@ json_t *lx_x12_doc_tree(const lx_x12_doc *doc)
      * time (x12.h), so the cast only completes what the parse deferred. */
     lx_x12_doc *d = (lx_x12_doc *)doc;
     if (d->lazies) {
+        /* Values are shared across the whole document (a stack table). */
+        lx_edi_intern t;
+        lx_edi_intern_init(&t);
         for (size_t i = 0; i < d->lazy_count; i++)
-            build_lazy(d, &d->lazies[i]);
+            build_lazy(d, &d->lazies[i], &t);
+        lx_edi_intern_fini(&t);
         free_compact(d);
     }
     return doc->tree;

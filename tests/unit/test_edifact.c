@@ -283,6 +283,48 @@ static void test_edifact_syntax_errors_are_located(void **state)
     assert_int_equal(err.line, 2);
 }
 
+/* The tree shares one JSON string per distinct short value: 600 distinct
+ * values (more than the sharing table holds) and repeated ones each keep
+ * their own text. */
+static void test_edifact_shared_values_keep_their_text(void **state)
+{
+    (void)state;
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    assert_int_equal(lx_buf_printf(&b, "%s", ENVELOPE_OPEN), 0);
+    for (int i = 0; i < 600; i++)
+        assert_int_equal(lx_buf_printf(&b, "RFF+ON:%d'QTY+21:%d::PCE'", i,
+                                       i % 7),
+                         0);
+    assert_int_equal(lx_buf_printf(&b, "UNT+1202+M1'UNZ+1+IC1'"), 0);
+    json_t *tree = parse_ok(b.data, 0);
+    char want[16];
+    for (size_t i = 0; i < 600; i++) {
+        snprintf(want, sizeof(want), "%zu", i);
+        assert_string_equal(value(tree, 2 * i, 0, 1), want);
+        assert_string_equal(value(tree, 2 * i, 0, 0), "ON");
+        snprintf(want, sizeof(want), "%zu", i % 7);
+        assert_string_equal(value(tree, 2 * i + 1, 0, 1), want);
+        assert_string_equal(value(tree, 2 * i + 1, 0, 2), "");
+        assert_string_equal(value(tree, 2 * i + 1, 0, 3), "PCE");
+    }
+    const json_t *msg = json_array_get(
+        json_object_get(json_array_get(json_object_get(tree, "interchanges"),
+                                       0),
+                        "messages"),
+        0);
+    const json_t *segs = json_object_get(msg, "segments");
+    json_t *first = json_object_get(json_array_get(segs, 0), "id");
+    json_t *last = json_object_get(json_array_get(segs, 1198), "id");
+    assert_string_equal(json_string_value(last), "RFF");
+    assert_ptr_equal(first, last);
+    char *again = generate(tree, NULL);
+    assert_string_equal(again, b.data);
+    free(again);
+    json_decref(tree);
+    lx_buf_fini(&b);
+}
+
 static void test_edifact_lenient_keeps_findings(void **state)
 {
     (void)state;
@@ -319,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_edifact_generator_recounts),
         cmocka_unit_test(test_edifact_syntax_errors_are_located),
         cmocka_unit_test(test_edifact_lenient_keeps_findings),
+        cmocka_unit_test(test_edifact_shared_values_keep_their_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,6 +63,14 @@ static char *wrap(const char *set, const char *body, const char *se01,
     return lx_buf_take(&b, NULL);
 }
 
+/* The first transaction set of a parsed tree. */
+static json_t *first_txn(json_t *tree)
+{
+    json_t *ichg = json_array_get(json_object_get(tree, "interchanges"), 0);
+    json_t *group = json_array_get(json_object_get(ichg, "groups"), 0);
+    return json_array_get(json_object_get(group, "transactions"), 0);
+}
+
 static void test_x12_tokenizer_reads_delimiters_from_isa(void **state)
 {
     (void)state;
@@ -256,17 +264,7 @@ static void test_x12_834_valid_builds_loops(void **state)
                                   "HD*030**HLT~DTP*348*D8*20240101~",
                       "11", "0001");
     assert_int_equal(parse(text, &doc, &err), 0);
-    json_t *txn = json_array_get(
-        json_object_get(
-            json_array_get(
-                json_object_get(
-                    json_array_get(json_object_get(lx_x12_doc_tree(doc),
-                                                   "interchanges"),
-                                   0),
-                    "groups"),
-                0),
-            "transactions"),
-        0);
+    json_t *txn = first_txn(lx_x12_doc_tree(doc));
     json_t *loops = json_object_get(txn, "loops");
     assert_int_equal(json_array_size(loops), 3);
     json_t *member = json_array_get(loops, 2);
@@ -527,6 +525,56 @@ static void test_x12_ta1_is_parsed_and_written_back(void **state)
     assert_non_null(strstr(err.msg, "TA1"));
 }
 
+/* The tree shares one JSON string per distinct short value (x12.h): 600
+ * distinct values (more than the sharing table holds) and repeated ones
+ * each keep their own text, and the tree writes back to the input. */
+static void test_x12_shared_values_keep_their_text(void **state)
+{
+    (void)state;
+    lx_buf body;
+    lx_buf_init(&body, 0);
+    for (int i = 0; i < 600; i++)
+        assert_int_equal(lx_buf_printf(&body, "REF*0F*%d**V%d~", i, i % 7),
+                         0);
+    char *text = wrap("834", body.data, "602", "0001");
+    lx_x12_doc *doc = NULL;
+    lx_error err;
+    lx_error_clear(&err);
+    assert_int_equal(lx_x12_parse(text, strlen(text), NULL, 0, &doc, &err),
+                     0);
+    json_t *tree = lx_x12_doc_tree(doc);
+    json_t *txn = first_txn(tree);
+    json_t *segs = json_object_get(txn, "segments");
+    assert_int_equal(json_array_size(segs), 600);
+    char want[16];
+    for (size_t i = 0; i < 600; i++) {
+        json_t *seg = json_array_get(segs, i);
+        snprintf(want, sizeof(want), "%zu", i);
+        assert_string_equal(json_string_value(json_object_get(seg, "REF02")),
+                            want);
+        snprintf(want, sizeof(want), "V%zu", i % 7);
+        assert_string_equal(json_string_value(json_object_get(seg, "REF04")),
+                            want);
+        assert_string_equal(json_string_value(json_object_get(seg, "REF03")),
+                            "");
+        assert_string_equal(json_string_value(json_object_get(seg, "id")),
+                            "REF");
+    }
+    /* Repeated values are one string, held once per position. */
+    json_t *a = json_object_get(json_array_get(segs, 0), "REF01");
+    json_t *b = json_object_get(json_array_get(segs, 599), "REF01");
+    assert_ptr_equal(a, b);
+    assert_true(a->refcount >= 600);
+    lx_buf out;
+    lx_buf_init(&out, 0);
+    assert_int_equal(lx_x12_write(tree, NULL, 0, &out, &err), 0);
+    assert_string_equal(out.data, text);
+    lx_buf_fini(&out);
+    lx_x12_doc_destroy(&doc);
+    lx_buf_fini(&body);
+    free(text);
+}
+
 static void test_x12_corpus_parses_and_round_trips(void **state)
 {
     (void)state;
@@ -584,6 +632,7 @@ int main(void)
         cmocka_unit_test(test_x12_empty_transaction_body_is_located_not_ub),
         cmocka_unit_test(test_x12_ta1_is_parsed_and_written_back),
         cmocka_unit_test(test_x12_834_segment_out_of_order),
+        cmocka_unit_test(test_x12_shared_values_keep_their_text),
         cmocka_unit_test(test_x12_corpus_parses_and_round_trips),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
