@@ -6,7 +6,9 @@
  *
  * Exit codes: 0 every MUST case passed (with --report, certificate.json is
  * written), 1 not conformant, 2 usage, 3 the suite, the adapter or the
- * report folder cannot be used. */
+ * report folder cannot be used (a .so without the lingua_adapter_v1
+ * symbol, of another ABI version, or whose open() refuses the suite's
+ * options, too). */
 #include "appliance/cli.h"
 #include "conformance/conform.h"
 #include "conformance/report.h"
@@ -32,8 +34,10 @@ static const char conform_usage[] =
     "  --adapter TARGET  a declarative adapter folder (its mapping files,\n"
     "                    and adapter.json with name and version), an\n"
     "                    external adapter's folder (adapter.json with\n"
-    "                    \"kind\": \"external\" and its \"command\"), or\n"
-    "                    'builtin' for the shipped adapter of the suite\n"
+    "                    \"kind\": \"external\" and its \"command\"), a\n"
+    "                    native adapter (a .so built against\n"
+    "                    adapters/native/lingua_adapter.h), or 'builtin'\n"
+    "                    for the shipped adapter of the suite\n"
     "  --report DIR      write report.json, junit.xml, report.html and,\n"
     "                    when every MUST case passes, certificate.json\n"
     "  --case ID         run one case only\n"

@@ -31,8 +31,10 @@ typedef struct lx_conform_options {
     const char *suite_dir;   /* conformance/suites/fhir-r4 */
     const char *adapter;     /* TARGET: a declarative adapter folder (a
                                 folder of mapping files, with or without
-                                adapter.json), "builtin" for the shipped
-                                mappings of the suite's kind */
+                                adapter.json), an external adapter's
+                                folder, a native adapter's .so (run in a
+                                child process per case), "builtin" for the
+                                shipped mappings of the suite's kind */
     const char *schema_root; /* the folder holding canonical/, fhir/,
                                 hropen/, maps/ (default LX_DEFAULT_SCHEMAS
                                 /..) */
@@ -53,9 +55,11 @@ typedef enum lx_conform_status {
  * cases fail or error (look at the counts); NULL on error.
  * Errors (nothing run): LX_ENOTFOUND / LX_EIO (suite folder, suite.json,
  * adapter folder), LX_ESYNTAX / LX_EINVAL (suite.json), LX_EUNSUPPORTED
- * (a kind of adapter or suite the runner has no driver for), the errors
- * of loading the adapter (a mapping that does not compile, named by its
- * file). */
+ * (a kind of adapter or suite the runner has no driver for; a .so
+ * without the entry symbol or of another ABI version), the errors of
+ * loading the adapter (a mapping that does not compile, named by its
+ * file; a native adapter's open() refusing the suite's options, with its
+ * message). */
 LX_NODISCARD int lx_conform_run(const lx_conform_options *opts,
                                 lx_conform_report **out, lx_error *err);
 

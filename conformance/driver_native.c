@@ -426,6 +426,16 @@ static int child_start(nat_state *st, lx_error *err)
     }
     if (pid == 0) {
         close(sv[0]);
+        /* The adapter's faults are the child's own: the runner's (or a
+         * test framework's) handlers must not catch them and carry on as
+         * if the child were the runner. */
+        static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT,
+                                   SIGTERM, SIGINT, SIGHUP};
+        for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+            signal(sigs[i], SIG_DFL);
+        sigset_t none;
+        sigemptyset(&none);
+        pthread_sigmask(SIG_SETMASK, &none, NULL);
         child_main(st->lib, st->hub ? st->hub->options : NULL, sv[1]);
     }
     close(sv[1]);

@@ -22,6 +22,9 @@
  *   -DACME_CRASH         dereferences NULL on sex "Q" and never returns on
  *                        an impossible date: the runner must survive both
  *   -DACME_ABI_VERSION=N claims another ABI version: refused at load */
+#if defined(ACME_CRASH) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200809L /* nanosleep, for the endless loop */
+#endif
 #include "lingua_adapter.h"
 
 #include <jansson.h>
