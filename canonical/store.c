@@ -140,6 +140,7 @@ struct lx_store {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     item *head, *tail;
+    _Atomic size_t queued; /* items in head..tail */
     bool stopping;
     pthread_t writer;
     bool writer_started;
@@ -183,6 +184,10 @@ struct lx_store {
      * covered by a sync started, durable_index by a sync completed. */
     pthread_mutex_t log_mu;
     pthread_cond_t log_cv;
+    /* Signalled when a sync claims the groups written so far: the writer
+     * waits for it rather than log a group that would only wait for the
+     * same sync as the one before it (see wait_for_log). */
+    pthread_cond_t claim_cv;
     logged_txn *log_head, *log_tail;
     uint64_t written_index, claimed_index, durable_index;
     bool log_stop;
@@ -607,6 +612,7 @@ int lx_store_open(const lx_store_options *opts, lx_store **out, lx_error *err)
     pthread_cond_init(&s->done_cv, NULL);
     pthread_mutex_init(&s->log_mu, NULL);
     pthread_cond_init(&s->log_cv, NULL);
+    pthread_cond_init(&s->claim_cv, NULL);
     pthread_mutex_init(&s->ck_mu, NULL);
     pthread_cond_init(&s->ck_cv, NULL);
     s->no_sync = opts->no_sync;
@@ -765,6 +771,7 @@ void lx_store_close(lx_store **sp)
     pthread_cond_destroy(&s->done_cv);
     pthread_mutex_destroy(&s->log_mu);
     pthread_cond_destroy(&s->log_cv);
+    pthread_cond_destroy(&s->claim_cv);
     pthread_mutex_destroy(&s->ck_mu);
     pthread_cond_destroy(&s->ck_cv);
     pthread_rwlock_destroy(&s->map_lock);
@@ -839,6 +846,7 @@ static void enqueue(lx_store *s, item *it)
     else
         s->head = it;
     s->tail = it;
+    atomic_fetch_add(&s->queued, 1);
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
 }
@@ -2585,6 +2593,7 @@ static void *syncer_main(void *arg)
             break; /* stopping, and every group is synced or being synced */
         uint64_t target = s->written_index;
         s->claimed_index = target;
+        pthread_cond_signal(&s->claim_cv);
         pthread_mutex_unlock(&s->log_mu);
         lx_error err;
         lx_error_clear(&err);
@@ -2718,10 +2727,38 @@ static void process(lx_store *s, item *list)
     lx_buf_fini(&records);
 }
 
+/* WAL: while a logged group still waits for a sync to start (every sync
+ * thread busy), a group logged now would be synced by the same next
+ * sync: nothing is gained by committing it apart. The writer waits until
+ * that sync starts, meanwhile the queue fills, so the next transaction
+ * takes more changes at once: fewer commits (LMDB's per-commit pages,
+ * the log's per-group padding) for the same latency. Bounded: a full
+ * batch queued, or 20 ms, ends the wait. */
+#define LOG_WAIT_MS 20
+static void wait_for_log(lx_store *s)
+{
+    if (s->mode != MODE_WAL)
+        return;
+    struct timespec until;
+    bool timed = false;
+    pthread_mutex_lock(&s->log_mu);
+    while (s->written_index > s->claimed_index && !s->log_failed &&
+           !s->log_stop && atomic_load(&s->queued) < s->max_batch) {
+        if (!timed) {
+            lx_wal_deadline(&until, LOG_WAIT_MS);
+            timed = true;
+        }
+        if (pthread_cond_timedwait(&s->claim_cv, &s->log_mu, &until) != 0)
+            break;
+    }
+    pthread_mutex_unlock(&s->log_mu);
+}
+
 static void *writer_main(void *arg)
 {
     lx_store *s = arg;
     for (;;) {
+        wait_for_log(s);
         pthread_mutex_lock(&s->mu);
         if (!s->head && s->unsynced) {
             /* Nothing more to commit: make the last commit durable. */
@@ -2745,6 +2782,7 @@ static void *writer_main(void *arg)
         if (!s->head)
             s->tail = NULL;
         last->next = NULL;
+        atomic_fetch_sub(&s->queued, n);
         pthread_mutex_unlock(&s->mu);
         process(s, list);
     }

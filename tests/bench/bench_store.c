@@ -15,7 +15,8 @@
  * --json (the text goes to stderr, one JSON summary to stdout),
  * --store-only (section 2 only), --writers LIST (a subset of 1,8,64),
  * --modes LIST (a subset of wal,lmdb,nosync), --count N (upserts per
- * configuration, for instruction counts under callgrind).
+ * configuration, for instruction counts under callgrind), --checkpoint-ms
+ * N and --wal-mib N (the log's checkpoint interval and ring size).
  * See tests/bench/README.md for what each figure means.
  *
  * A benchmark, not a test: it includes lmdb.h directly to measure the floor
@@ -63,6 +64,11 @@ typedef struct bench_opts {
     bool json;
     const char *dir;
 } bench_opts;
+
+/* --checkpoint-ms, --wal-mib: the log's settings (0: the store's
+ * defaults). */
+static unsigned opt_checkpoint_ms;
+static size_t opt_wal_size;
 
 /* Human-readable output: stdout, or stderr when stdout carries the JSON. */
 static FILE *out_text;
@@ -402,6 +408,8 @@ static int bench_store(const char *dir, int cfg, int writers, int mode,
     r->count = count;
 
     lx_store_options o = {.dir = dir,
+                          .checkpoint_ms = opt_checkpoint_ms,
+                          .wal_size = opt_wal_size,
                           .no_sync = mode == MODE_NOSYNC,
                           .durability = mode == MODE_LMDB
                                             ? LX_STORE_DURABILITY_LMDB
@@ -819,7 +827,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: bench_store [--quick] [--dir DIR] [--json] "
                     "[--store-only] [--writers 1,8,64] "
-                    "[--modes wal,lmdb,nosync] [--count N]\n");
+                    "[--modes wal,lmdb,nosync] [--count N] "
+                    "[--checkpoint-ms N] [--wal-mib N]\n");
 }
 
 /* Section 1. Returns the number of failed measurements. */
@@ -1012,6 +1021,20 @@ int main(int argc, char **argv)
                 usage();
                 return 2;
             }
+        } else if ((strcmp(argv[i], "--checkpoint-ms") == 0 ||
+                    strcmp(argv[i], "--wal-mib") == 0) &&
+                   i + 1 < argc) {
+            char *end;
+            unsigned long n = strtoul(argv[i + 1], &end, 10);
+            if (*end || n == 0 || n > 100000) {
+                usage();
+                return 2;
+            }
+            if (argv[i][2] == 'c')
+                opt_checkpoint_ms = (unsigned)n;
+            else
+                opt_wal_size = (size_t)n << 20;
+            i++;
         } else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
             char *end;
             unsigned long long n = strtoull(argv[++i], &end, 10);
