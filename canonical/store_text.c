@@ -3,6 +3,8 @@
 #include "core/json.h"
 #include "core/mem.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,12 +110,30 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
 /* A string literal as jansson writes it without JSON_ENSURE_ASCII or
  * JSON_ESCAPE_SLASH: '"', '\\' and controls escaped (\b \f \n \r \t, else
  * \u00XX in capitals), everything else as it is. Example: "a\"b\u0001". */
+/* Whether the 8 bytes at p are all written as they are, 8 at a time: a
+ * byte below 0x20, '"', '\\' or from 0x80 sets its top bit in t. A
+ * borrow may flag a plain byte after one of those too, which only sends
+ * that word through the byte loop. */
+static bool plain8(const unsigned char *p)
+{
+    const uint64_t ones = 0x0101010101010101u, tops = 0x8080808080808080u;
+    uint64_t x;
+    memcpy(&x, p, 8);
+    uint64_t t = (x - ones * 0x20) | ((x ^ ones * '"') - ones) |
+                 ((x ^ ones * '\\') - ones) | x;
+    return (t & tops) == 0;
+}
+
 static int put_string(text *t, const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
     put_char(t, '"');
     size_t run = 0;
     for (size_t i = 0; i < n;) {
+        if (n - i >= 8 && plain8(s + i)) {
+            i += 8;
+            continue;
+        }
         unsigned char k = kind_of[s[i]];
         if (k == 0) {
             i++;
