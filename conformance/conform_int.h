@@ -138,6 +138,10 @@ typedef struct lx_conform_driver {
      * the id its create gets while other records go on): with this the
      * runner waits for every event, not for the sentinel's call. */
     uint64_t (*out_cursor)(void *out);
+    /* Optional: non-zero, with err saying why, once the delivery cannot
+     * go on (the adapter's process died): the runner stops waiting for
+     * the sentinel and reports that instead of a timeout. */
+    int (*out_error)(void *out, lx_error *err);
     /* The native document the adapter makes of stored records (refs:
      * [{"entity","canonical_id"}] in event order), for adapters without
      * an outbound transport. *doc is malloc'd JSON text. */

@@ -811,6 +811,17 @@ static uint64_t nat_out_cursor(void *op)
     return lx_conform_delivery_cursor(((nat_out *)op)->d);
 }
 
+/* The child died during a delivery call: no later event can be
+ * translated in this case. */
+static int nat_out_error(void *op, lx_error *err)
+{
+    nat_state *st = ((nat_out *)op)->st;
+    pthread_mutex_lock(&st->mu);
+    int rc = st->dead[0] ? lx_error_set(err, LX_EREMOTE, "%s", st->dead) : 0;
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
 const lx_conform_driver lx_conform_driver_native = {
     .kind = "native",
     .map_folder = "native",
@@ -823,4 +834,5 @@ const lx_conform_driver lx_conform_driver_native = {
     .out_stop = nat_out_stop,
     .out_notify = nat_out_notify,
     .out_cursor = nat_out_cursor,
+    .out_error = nat_out_error,
 };

@@ -242,6 +242,26 @@ static bool delivered_all(run *r, void *out, uint64_t last)
     return false;
 }
 
+/* Wait (bounded by the case timeout) for the sentinel's call; a driver
+ * that can tell the delivery died (out_error) ends the wait early with
+ * its reason. False with err filled when the call did not come. */
+static bool wait_sentinel(run *r, void *out, const char *marker, size_t *at,
+                          lx_error *err)
+{
+    unsigned slice = r->drv->out_error ? 50 : r->hub->timeout_ms;
+    for (unsigned waited = 0; waited < r->hub->timeout_ms; waited += slice) {
+        if (lx_conform_target_wait(r->hub->target, marker, slice, at))
+            return true;
+        if (r->drv->out_error && r->drv->out_error(out, err) != 0)
+            return false;
+    }
+    lx_error_set(err, LX_ETIMEOUT,
+                 "the adapter did not deliver the sentinel change within %u "
+                 "ms (it hangs, or stops at an earlier event)",
+                 r->hub->timeout_ms);
+    return false;
+}
+
 /* Run the adapter's delivery as `system` over every event in the store,
  * then a sentinel change: the calls made before the sentinel's call are
  * the adapter's answer to the case (calls keep event order). New
@@ -290,13 +310,7 @@ static json_t *deliver(run *r, const char *system, const json_t *headers,
     } else {
         r->drv->out_notify(out);
         size_t at = 0;
-        if (!lx_conform_target_wait(r->hub->target, marker,
-                                    r->hub->timeout_ms, &at)) {
-            lx_error_set(&err, LX_ETIMEOUT,
-                         "the adapter did not deliver the sentinel change "
-                         "within %u ms (it hangs, or stops at an earlier "
-                         "event)",
-                         r->hub->timeout_ms);
+        if (!wait_sentinel(r, out, marker, &at, &err)) {
             broken(r, &err, "delivery");
         } else if (r->drv->out_cursor && !delivered_all(r, out, last)) {
             lx_error_set(&err, LX_ETIMEOUT,

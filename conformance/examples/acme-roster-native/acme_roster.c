@@ -19,8 +19,9 @@
  * Variants the tests build from this file (never ship them):
  *   -DACME_BROKEN        maps sex M to "female" and drops the e-mail on the
  *                        way out: the runner must fail the right cases
- *   -DACME_CRASH         dereferences NULL on sex "Q" and never returns on
- *                        an impossible date: the runner must survive both
+ *   -DACME_CRASH         dereferences NULL on sex "Q", never returns on an
+ *                        impossible date and aborts on a person without
+ *                        gender on the way out: the runner must survive
  *   -DACME_ABI_VERSION=N claims another ABI version: refused at load */
 #if defined(ACME_CRASH) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L /* nanosleep, for the endless loop */
@@ -274,6 +275,10 @@ static int acme_outbound(void *instance, const lingua_event *ev,
                                 "a person without identifiers has no "
                                 "staffId");
     }
+#ifdef ACME_CRASH
+    if (!deleted && !json_object_get(person, "gender"))
+        abort(); /* a bug, on purpose: the runner's sentinel has none */
+#endif
     const char *event_id = json_string_value(json_object_get(event, "id"));
     req->kind = LINGUA_REQUEST_HTTP;
     snprintf(req->method, sizeof(req->method), "%s",
