@@ -7,6 +7,7 @@
 #include <libxml/xmlerror.h>
 
 #include <limits.h>
+#include <stdint.h>
 #include <string.h>
 
 void lx_fhir_xml_init(void)
@@ -338,4 +339,271 @@ int lx_fhir_xhtml_write(lx_buf *b, const xmlNode *div, int depth, long *line,
             b->data[mark] = '\0';
     }
     return rc;
+}
+
+/* ---- the narrative's quick check -------------------------------------- */
+
+/* The narrative of nearly every resource is plain XHTML: elements without
+ * prefixes, attributes in quotes, text with the predefined entities and
+ * character references. For that subset well-formedness is decided here
+ * in one pass, without building a libxml2 document; anything else (a
+ * comment, a CDATA section, a processing instruction, a prefix, an
+ * unknown entity, a C1 control, an error of any kind) answers "not sure"
+ * and the caller takes libxml2's path, which gives the real verdict and
+ * its message. */
+
+typedef struct qscan {
+    const unsigned char *p, *end;
+} qscan;
+
+static bool q_ws(unsigned c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static void q_skip_ws(qscan *q)
+{
+    while (q->p < q->end && q_ws(*q->p))
+        q->p++;
+}
+
+static bool q_name_start(unsigned c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static bool q_name_char(unsigned c)
+{
+    return q_name_start(c) || (c >= '0' && c <= '9') || c == '-' || c == '.';
+}
+
+/* An ASCII name without a prefix; its length, 0 when there is none. */
+static size_t q_name(qscan *q)
+{
+    const unsigned char *s = q->p;
+    if (s >= q->end || !q_name_start(*s))
+        return 0;
+    while (q->p < q->end && q_name_char(*q->p))
+        q->p++;
+    return (size_t)(q->p - s);
+}
+
+/* XML 1.0 Char (section 2.2), without the C1 controls and DEL, which XML
+ * allows but this check leaves to libxml2. */
+static bool q_char_ok(uint32_t v)
+{
+    if (v < 0x20)
+        return v == 0x9 || v == 0xA || v == 0xD;
+    if (v >= 0x7F && v <= 0x9F)
+        return false;
+    return v <= 0xD7FF || (v >= 0xE000 && v <= 0xFFFD) ||
+           (v >= 0x10000 && v <= 0x10FFFF);
+}
+
+/* One character of text or of an attribute value at q->p (not '<', not
+ * '&'): valid UTF-8 and an allowed character. */
+static bool q_char(qscan *q)
+{
+    unsigned c = *q->p;
+    if (c < 0x80) {
+        if (!q_char_ok(c))
+            return false;
+        q->p++;
+        return true;
+    }
+    size_t n;
+    uint32_t v;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+        v = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        v = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        v = c & 0x07;
+    } else {
+        return false;
+    }
+    if ((size_t)(q->end - q->p) < n)
+        return false;
+    for (size_t i = 1; i < n; i++) {
+        if ((q->p[i] & 0xC0) != 0x80)
+            return false;
+        v = (v << 6) | (q->p[i] & 0x3F);
+    }
+    if ((n == 3 && v < 0x800) || (n == 4 && v < 0x10000) || !q_char_ok(v))
+        return false;
+    q->p += n;
+    return true;
+}
+
+/* A reference at q->p ('&'): a predefined entity or a character reference
+ * to an allowed character. */
+static bool q_ref(qscan *q)
+{
+    static const char *const named[] = {"&amp;", "&lt;", "&gt;", "&quot;",
+                                        "&apos;"};
+    size_t left = (size_t)(q->end - q->p);
+    for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+        size_t n = strlen(named[i]);
+        if (left >= n && memcmp(q->p, named[i], n) == 0) {
+            q->p += n;
+            return true;
+        }
+    }
+    if (left < 4 || q->p[1] != '#')
+        return false;
+    const unsigned char *s = q->p + 2;
+    bool hex = *s == 'x';
+    s += hex;
+    uint32_t v = 0;
+    int digits = 0;
+    for (; s < q->end && *s != ';' && digits < 7; s++, digits++) {
+        unsigned c = *s, d;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (hex && c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+        else if (hex && c >= 'A' && c <= 'F')
+            d = c - 'A' + 10;
+        else
+            return false;
+        v = v * (hex ? 16 : 10) + d;
+    }
+    if (digits == 0 || s >= q->end || *s != ';' || !q_char_ok(v))
+        return false;
+    q->p = s + 1;
+    return true;
+}
+
+#define Q_ATTRS_MAX 16
+#define Q_DEPTH_MAX 64
+
+/* Attributes up to '>' or "/>"; *empty when "/>". */
+static bool q_attrs(qscan *q, bool *empty)
+{
+    const unsigned char *names[Q_ATTRS_MAX];
+    size_t lens[Q_ATTRS_MAX];
+    size_t count = 0;
+    for (;;) {
+        const unsigned char *before = q->p;
+        q_skip_ws(q);
+        if (q->p >= q->end)
+            return false;
+        if (*q->p == '>') {
+            q->p++;
+            *empty = false;
+            return true;
+        }
+        if (*q->p == '/') {
+            if (q->end - q->p < 2 || q->p[1] != '>')
+                return false;
+            q->p += 2;
+            *empty = true;
+            return true;
+        }
+        if (q->p == before || count == Q_ATTRS_MAX)
+            return false; /* attributes are separated by white space */
+        const unsigned char *name = q->p;
+        size_t nl = q_name(q);
+        if (nl == 0)
+            return false;
+        for (size_t i = 0; i < count; i++)
+            if (lens[i] == nl && memcmp(names[i], name, nl) == 0)
+                return false; /* libxml2: attribute redefined */
+        names[count] = name;
+        lens[count++] = nl;
+        q_skip_ws(q);
+        if (q->p >= q->end || *q->p != '=')
+            return false;
+        q->p++;
+        q_skip_ws(q);
+        if (q->p >= q->end || (*q->p != '"' && *q->p != '\''))
+            return false;
+        unsigned quote = *q->p++;
+        const unsigned char *value = q->p;
+        while (q->p < q->end && *q->p != quote) {
+            if (*q->p == '<')
+                return false;
+            if (!(*q->p == '&' ? q_ref(q) : q_char(q)))
+                return false;
+        }
+        if (q->p >= q->end)
+            return false;
+        /* The only namespace this check knows: XHTML's, as the default. */
+        static const char xhtml[] = LX_XHTML_NS;
+        if (nl == 5 && memcmp(name, "xmlns", 5) == 0 &&
+            ((size_t)(q->p - value) != sizeof(xhtml) - 1 ||
+             memcmp(value, xhtml, sizeof(xhtml) - 1) != 0))
+            return false;
+        q->p++; /* the closing quote */
+    }
+}
+
+bool lx_fhir_xhtml_quick_check(const char *text, size_t len, int depth,
+                               size_t *out_max)
+{
+    qscan q = {(const unsigned char *)text,
+               (const unsigned char *)text + len};
+    const unsigned char *open[Q_DEPTH_MAX];
+    size_t open_len[Q_DEPTH_MAX];
+    int top = 0;
+    int limit = LX_FHIR_XML_MAX_DEPTH - depth + 1;
+    if (limit > Q_DEPTH_MAX)
+        limit = Q_DEPTH_MAX;
+    if (limit <= 0 || len == 0 || len > ((size_t)1 << 20) || *q.p != '<')
+        return false;
+    do {
+        if (q.p >= q.end)
+            return false;
+        if (*q.p == '<') {
+            q.p++;
+            if (q.p < q.end && *q.p == '/') { /* an end tag */
+                q.p++;
+                const unsigned char *name = q.p;
+                size_t nl = q_name(&q);
+                if (top == 0 || nl != open_len[top - 1] ||
+                    memcmp(name, open[top - 1], nl) != 0)
+                    return false;
+                q_skip_ws(&q);
+                if (q.p >= q.end || *q.p != '>')
+                    return false;
+                q.p++;
+                top--;
+                continue;
+            }
+            const unsigned char *name = q.p;
+            size_t nl = q_name(&q);
+            if (nl == 0 || top == limit)
+                return false; /* <!, <?, a prefix, or too deep */
+            if (top == 0 && (nl != 3 || memcmp(name, "div", 3) != 0))
+                return false;
+            bool empty = false;
+            if (!q_attrs(&q, &empty))
+                return false;
+            if (!empty) {
+                open[top] = name;
+                open_len[top++] = nl;
+            }
+            continue;
+        }
+        if (*q.p == '&') {
+            if (!q_ref(&q))
+                return false;
+            continue;
+        }
+        if (*q.p == ']' && q.end - q.p >= 3 && q.p[1] == ']' && q.p[2] == '>')
+            return false; /* "]]>" is not allowed in text */
+        if (!q_char(&q))
+            return false;
+    } while (top > 0);
+    q_skip_ws(&q);
+    if (q.p != q.end)
+        return false;
+    /* lx_fhir_xhtml_write's output: each input byte becomes at most 6
+     * ('"' in text is written &quot;), plus the xmlns it adds to a div
+     * without one. */
+    *out_max = 6 * len + sizeof(" xmlns=\"" LX_XHTML_NS "\"");
+    return true;
 }

@@ -41,6 +41,16 @@ int lx_fhir_xml_escaped_len(const char *s, size_t n, bool attr, size_t *len);
 int lx_fhir_xhtml_write(lx_buf *b, const xmlNode *div, int depth, long *line,
                         lx_error *err);
 
+/* Is the narrative text[0..len) certainly accepted, with nothing more to
+ * say, by lx_fhir_xml_parse, the div checks (one div element, XHTML or no
+ * namespace) and lx_fhir_xhtml_write at `depth`? True only when it is,
+ * for a plain subset of XHTML (no prefixes, comments, CDATA, processing
+ * instructions, entities but the predefined ones), with in *out_max a
+ * bound on the length lx_fhir_xhtml_write would write. False means "not
+ * sure": the caller asks libxml2. No allocation. */
+bool lx_fhir_xhtml_quick_check(const char *text, size_t len, int depth,
+                               size_t *out_max);
+
 /* True when the element is in the namespace `ns`. */
 bool lx_fhir_xml_in_ns(const xmlNode *node, const char *ns);
 

@@ -32,6 +32,7 @@
 
 #include "adapters/fhir/types.h"
 #include "adapters/fhir/xml.h"
+#include "adapters/fhir/xml_int.h"
 #include "core/json.h"
 
 #include <dirent.h>
@@ -949,6 +950,94 @@ static void test_fhir_json_check_agrees_with_the_writer(void **state)
     json_decref(v);
 }
 
+/* The narrative's quick check takes every corpus narrative (else it
+ * saves nothing), with a bound on what the writer writes; and with seeded
+ * mutations of the Patient's div (markup, references, UTF-8, controls),
+ * lx_fhir_json_check still answers exactly as the writer, whichever path
+ * each div takes. */
+static void test_fhir_json_check_narrative_quick_path_agrees(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < NTWINS; i++) {
+        json_t *v = corpus_json(twins[i][1]);
+        json_t *div = json_object_get(json_object_get(v, "text"), "div");
+        if (!div) {
+            json_decref(v);
+            continue;
+        }
+        size_t bound = 0;
+        assert_true(lx_fhir_xhtml_quick_check(json_string_value(div),
+                                              json_string_length(div), 3,
+                                              &bound));
+        xmlDoc *doc = NULL;
+        lx_error err;
+        lx_error_clear(&err);
+        assert_int_equal(lx_fhir_xml_parse(json_string_value(div),
+                                           json_string_length(div), &doc,
+                                           &err),
+                         0);
+        lx_buf b;
+        lx_buf_init(&b, 0);
+        long line = 0;
+        assert_int_equal(lx_fhir_xhtml_write(&b, xmlDocGetRootElement(doc), 3,
+                                             &line, &err),
+                         0);
+        assert_true(b.len <= bound);
+        lx_buf_fini(&b);
+        xmlFreeDoc(doc);
+        json_decref(v);
+    }
+    json_t *v = corpus_json("Patient-example.json");
+    json_t *text = json_object_get(v, "text");
+    const char *orig = json_string_value(json_object_get(text, "div"));
+    size_t len = strlen(orig);
+    static const unsigned char picks[] = {
+        '<', '>', '&', ';', '#', 'x', '/', '"', '\'', '=', ':', '!', '?',
+        ']', ' ', '-', 'a', '0', 0x01, 0x0d, 0x7f, 0x80, 0xc2, 0xc3, 0xe0,
+        0xed, 0xef, 0xbf, 0xbe, 0xf4, 0xff};
+    char *buf = malloc(len + 2);
+    assert_non_null(buf);
+    uint64_t seed = 42;
+    size_t ok = 0, quick = 0;
+    for (int i = 0; i < 4000; i++) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        size_t at = (size_t)(seed >> 33) % len;
+        unsigned char c = picks[(seed >> 20) % sizeof(picks)];
+        int op = (int)((seed >> 12) % 3);
+        size_t n = len;
+        if (op == 0) {
+            memcpy(buf, orig, len);
+            buf[at] = (char)c;
+        } else if (op == 1) {
+            memcpy(buf, orig, at);
+            memcpy(buf + at, orig + at + 1, len - at - 1);
+            n = len - 1;
+        } else {
+            memcpy(buf, orig, at);
+            buf[at] = (char)c;
+            memcpy(buf + at + 1, orig + at, len - at);
+            n = len + 1;
+        }
+        json_t *m = json_deep_copy(v);
+        json_object_set_new(json_object_get(m, "text"), "div",
+                            json_stringn_nocheck(buf, n));
+        char what[64];
+        snprintf(what, sizeof(what), "div mutation %d (op %d at %zu)", i, op,
+                 at);
+        if (check_as_writer(m, 0, what) == 0)
+            ok++;
+        size_t bound;
+        if (lx_fhir_xhtml_quick_check(buf, n, 3, &bound))
+            quick++;
+        json_decref(m);
+    }
+    /* Both verdicts were exercised. */
+    assert_true(ok > 200 && ok < 3900);
+    assert_true(quick > 200 && quick < ok);
+    free(buf);
+    json_decref(v);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -1003,6 +1092,7 @@ int main(void)
         cmocka_unit_test(test_fhir_json_unknown_property_is_located),
         cmocka_unit_test(test_fhir_json_wrong_value_types_are_located),
         cmocka_unit_test(test_fhir_json_check_agrees_with_the_writer),
+        cmocka_unit_test(test_fhir_json_check_narrative_quick_path_agrees),
         cmocka_unit_test(
             test_fhir_json_output_limit_is_elimit_and_leaves_buffer),
     };
