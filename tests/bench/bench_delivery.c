@@ -153,6 +153,19 @@ static double pct(const uint64_t *sorted, size_t n, double p)
     return (double)sorted[k - 1] / 1000.0;
 }
 
+/* The machine's load average (1 min), -1 when unknown: wall-clock figures
+ * are only comparable at a similar load. */
+static double loadavg(void)
+{
+    char line[128];
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (!f)
+        return -1;
+    bool ok = fgets(line, sizeof(line), f) != NULL;
+    fclose(f);
+    return ok ? strtod(line, NULL) : -1;
+}
+
 static void default_env(const char *name, const char *value)
 {
     const char *v = getenv(name);
@@ -274,9 +287,9 @@ int main(int argc, char **argv)
     lxt_hub_start(&hub, cg ? 180000 : 20000, true);
     snprintf(base, sizeof(base), "%s/fhir/r4", hub.http_url);
     printf("hub %s, target port %d (epoll, one thread), %d senders, "
-           "concurrency %d, store.sync %s%s\n",
+           "concurrency %d, store.sync %s%s, load average %.2f\n",
            hub.http_url, bdt_port(target), senders, concurrency,
-           sync ? "on" : "OFF", cg ? ", under callgrind" : "");
+           sync ? "on" : "OFF", cg ? ", under callgrind" : "", loadavg());
 
     printf("[1] backlog of %d Patients, then the target comes up\n", count);
     uint64_t t = dlv_now_us();
@@ -380,7 +393,8 @@ int main(int argc, char **argv)
     }
     int hub_pid = (int)hub.pid;
     int st = lxt_hub_stop(&hub, SIGTERM, cg ? 120000 : 20000);
-    printf("hub stopped (status 0x%x)\n", (unsigned)st);
+    printf("hub stopped (status 0x%x), load average %.2f\n", (unsigned)st,
+           loadavg());
     bdt_stop(&target);
     lxt_hub_destroy(&hub);
     if (cg)
