@@ -4,6 +4,8 @@
 
 #include "core/mem.h"
 
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +21,112 @@ typedef struct lazy {
 struct lx_edifact_msg {
     json_t *root;
     char *input; /* the store's base */
+    size_t input_cap;
     lx_edifact_store store;
     lx_edifact_puts puts;
     lazy *lazies;
     size_t lazy_count, lazy_cap;
+    lx_edifact_scratch *scratch; /* whose buffers the above are, or NULL */
 };
+
+/* The compact form's buffers, lent by a reader to one message at a time
+ * (edifact_int.h). refs counts the reader and the borrowing message, so
+ * either may go first; busy says whether the buffers are lent out. */
+struct lx_edifact_scratch {
+    atomic_int refs;
+    atomic_int busy;
+    char *input;
+    size_t input_cap;
+    lx_edifact_store store;
+    lx_edifact_puts puts;
+    lazy *lazies;
+    size_t lazy_cap;
+};
+
+lx_edifact_scratch *lx_edifact_scratch_new(void)
+{
+    lx_edifact_scratch *sc = lx_xcalloc(1, sizeof(*sc));
+    atomic_init(&sc->refs, 1);
+    atomic_init(&sc->busy, 0);
+    return sc;
+}
+
+void lx_edifact_scratch_release(lx_edifact_scratch **scp)
+{
+    if (scp == NULL || *scp == NULL)
+        return;
+    lx_edifact_scratch *sc = *scp;
+    *scp = NULL;
+    if (atomic_fetch_sub_explicit(&sc->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    free(sc->input);
+    lx_edifact_store_fini(&sc->store);
+    free(sc->puts.items);
+    free(sc->lazies);
+    free(sc);
+}
+
+/* Take the scratch's buffers for doc when they are free (1), else leave
+ * doc to allocate its own (0). */
+static int borrow(lx_edifact_msg *doc, lx_edifact_scratch *sc, size_t len)
+{
+    if (sc == NULL ||
+        atomic_exchange_explicit(&sc->busy, 1, memory_order_acquire) != 0)
+        return 0;
+    atomic_fetch_add_explicit(&sc->refs, 1, memory_order_relaxed);
+    doc->scratch = sc;
+    if (sc->store.segs == NULL)
+        lx_edifact_store_reserve(&sc->store, len);
+    doc->store = sc->store;
+    doc->store.base = NULL;
+    doc->store.text_len = 0;
+    doc->store.comp_count = doc->store.part_count = 0;
+    doc->store.elem_count = doc->store.seg_count = 0;
+    if (sc->input_cap < len) {
+        free(sc->input);
+        sc->input_cap = len;
+        sc->input = lx_xmalloc(len);
+    }
+    doc->input = sc->input;
+    doc->input_cap = sc->input_cap;
+    doc->puts = sc->puts;
+    doc->puts.count = 0;
+    doc->lazies = sc->lazies;
+    doc->lazy_cap = sc->lazy_cap;
+    doc->lazy_count = 0;
+    /* The message owns them until drop_compact gives them back. */
+    memset((char *)sc + offsetof(lx_edifact_scratch, input), 0,
+           sizeof(*sc) - offsetof(lx_edifact_scratch, input));
+    return 1;
+}
+
+/* Free the compact form of doc, or hand its buffers back to the scratch
+ * they came from (grown, maybe). */
+static void drop_compact(lx_edifact_msg *doc)
+{
+    lx_edifact_scratch *sc = doc->scratch;
+    if (sc != NULL) {
+        sc->input = doc->input;
+        sc->input_cap = doc->input_cap;
+        sc->store = doc->store;
+        sc->puts = doc->puts;
+        sc->lazies = doc->lazies;
+        sc->lazy_cap = doc->lazy_cap;
+        atomic_store_explicit(&sc->busy, 0, memory_order_release);
+        lx_edifact_scratch_release(&doc->scratch);
+    } else {
+        lx_edifact_store_fini(&doc->store);
+        free(doc->input);
+        free(doc->puts.items);
+        free(doc->lazies);
+    }
+    doc->input = NULL;
+    doc->input_cap = 0;
+    memset(&doc->store, 0, sizeof(doc->store));
+    memset(&doc->puts, 0, sizeof(doc->puts));
+    doc->lazies = NULL;
+    doc->lazy_count = doc->lazy_cap = 0;
+}
 
 typedef struct parser {
     const lx_edifact_options *opts;
@@ -460,11 +563,8 @@ void lx_edifact_msg_destroy(lx_edifact_msg **doc)
     if (doc == NULL || *doc == NULL)
         return;
     lx_edifact_msg *d = *doc;
+    drop_compact(d);
     json_decref(d->root);
-    lx_edifact_store_fini(&d->store);
-    free(d->input);
-    free(d->puts.items);
-    free(d->lazies);
     free(d);
     *doc = NULL;
 }
@@ -563,20 +663,14 @@ json_t *lx_edifact_msg_tree(lx_edifact_msg *doc)
         for (size_t i = 0; i < doc->lazy_count; i++)
             build_lazy(doc, &doc->lazies[i], &t);
         lx_edi_intern_fini(&t);
-        free(doc->lazies);
-        doc->lazies = NULL;
-        doc->lazy_count = doc->lazy_cap = 0;
-        lx_edifact_store_fini(&doc->store);
-        free(doc->input);
-        doc->input = NULL;
-        free(doc->puts.items);
-        memset(&doc->puts, 0, sizeof(doc->puts));
+        drop_compact(doc);
     }
     return doc->root;
 }
 
 int lx_edifact_parse_msg(const char *buf, size_t len,
-                         const lx_edifact_options *opts, lx_edifact_msg **out,
+                         const lx_edifact_options *opts,
+                         lx_edifact_scratch *scratch, lx_edifact_msg **out,
                          lx_edifact_diags *diags, lx_error *err)
 {
     LX_ASSERT(out != NULL && (buf != NULL || len == 0));
@@ -596,10 +690,13 @@ int lx_edifact_parse_msg(const char *buf, size_t len,
     p.err = err;
     p.unh = SIZE_MAX;
     p.doc = lx_xcalloc(1, sizeof(*p.doc));
-    lx_edifact_store_reserve(&p.doc->store, len);
     /* Component values are views of the input until the tree is built:
      * the doc keeps its own copy. */
-    p.doc->input = lx_xmalloc(len ? len : 1);
+    if (!borrow(p.doc, scratch, len ? len : 1)) {
+        lx_edifact_store_reserve(&p.doc->store, len);
+        p.doc->input = lx_xmalloc(len ? len : 1);
+        p.doc->input_cap = len ? len : 1;
+    }
     if (len > 0)
         memcpy(p.doc->input, buf, len);
     lx_edifact_lexer_init(&p.lx, p.doc->input, len, opts->max_segments);
@@ -646,7 +743,7 @@ int lx_edifact_parse(const char *buf, size_t len,
     LX_ASSERT(out != NULL);
     *out = NULL;
     lx_edifact_msg *doc = NULL;
-    int rc = lx_edifact_parse_msg(buf, len, opts, &doc, diags, err);
+    int rc = lx_edifact_parse_msg(buf, len, opts, NULL, &doc, diags, err);
     if (rc != 0)
         return rc;
     *out = json_incref(lx_edifact_msg_tree(doc));

@@ -46,6 +46,13 @@ struct lx_edifact_reader {
     /* Raw bytes of UNA (9), UNB, UNG and the message. */
     char una[10];
     lx_buf unb, ung, body, slice;
+    /* Kept between messages so that handing out a message allocates
+     * nothing large (edifact_int.h, lx_edifact_scratch): the findings of
+     * each message's parse, the store of the segments lexed here, the
+     * message's compact form. */
+    lx_edifact_diags found;
+    lx_edifact_store tokens;     /* of the segments lexed here */
+    lx_edifact_scratch *scratch; /* lent to the message handed out */
     size_t body_off;
     long body_line;
     int rc; /* sticky error, or LX_ENOTFOUND once ended */
@@ -74,6 +81,9 @@ static void init_common(lx_edifact_reader *r,
     lx_buf_init(&r->ung, r->max_seg);
     lx_buf_init(&r->body, r->max_msg);
     lx_buf_init(&r->slice, 0);
+    lx_edifact_diags_init(&r->found);
+    lx_edifact_store_init(&r->tokens);
+    r->scratch = lx_edifact_scratch_new();
 }
 
 int lx_edifact_reader_open_file(const char *path,
@@ -123,6 +133,9 @@ void lx_edifact_reader_close(lx_edifact_reader **rp)
     lx_buf_fini(&r->ung);
     lx_buf_fini(&r->body);
     lx_buf_fini(&r->slice);
+    lx_edifact_diags_fini(&r->found);
+    lx_edifact_store_fini(&r->tokens);
+    lx_edifact_scratch_release(&r->scratch);
     free(r);
     *rp = NULL;
 }
@@ -275,7 +288,7 @@ static int next_segment(lx_edifact_reader *r, lx_edifact_token *tok,
         memset(tok, 0, sizeof(*tok));
         if (r->msg_open && skip_data_segment(r, tok))
             return 1;
-        int rc = lx_edifact_lexer_next(&r->lx, tok, err);
+        int rc = lx_edifact_lex_token(&r->lx, &r->tokens, tok, err);
         if (r->eof || rc == 1)
             return rc < 0 ? rebased(r, rc, err) : rc;
         /* Cut by the end of the window: read on from where this call
@@ -522,21 +535,21 @@ static int emit(lx_edifact_reader *r, const cut *c, lx_edifact_msg **out,
     lx_edifact_options o = r->popts;
     o.flags |= LX_EDIFACT_LENIENT;
     o.max_len = r->slice.len;
-    lx_edifact_diags found;
-    lx_edifact_diags_init(&found);
+    lx_edifact_diags *found = &r->found;
+    found->count = 0;
+    found->dropped = 0;
     lx_edifact_msg *doc = NULL;
-    rc = lx_edifact_parse_msg(r->slice.data, r->slice.len, &o, &doc, &found,
-                              err);
+    rc = lx_edifact_parse_msg(r->slice.data, r->slice.len, &o, r->scratch,
+                              &doc, found, err);
     if (rc < 0) {
-        lx_edifact_diags_fini(&found);
         if (err && err->offset >= (long)prefix_len)
             err->offset = (long)r->body_off + (err->offset - (long)prefix_len);
         return rc;
     }
     lx_edifact_diag fail;
     int has_fail = 0;
-    for (size_t i = 0; i < found.count; i++) {
-        lx_edifact_diag dg = found.items[i];
+    for (size_t i = 0; i < found->count; i++) {
+        lx_edifact_diag dg = found->items[i];
         if (dg.offset >= (long)r->slice.len) {
             /* The slice ends where the input went on: only the missing
              * UNT is real; it is located at the segment that cut it. */
@@ -561,7 +574,6 @@ static int emit(lx_edifact_reader *r, const cut *c, lx_edifact_msg **out,
             has_fail = 1;
         }
     }
-    lx_edifact_diags_fini(&found);
 
     json_t *tree = lx_edifact_msg_root(doc);
     json_t *ic = json_array_get(json_object_get(tree, "interchanges"), 0);

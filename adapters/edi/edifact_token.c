@@ -511,21 +511,31 @@ int lx_edifact_lex(lx_edifact_lexer *lx, lx_edifact_store *s, lx_error *err)
     return 1;
 }
 
-int lx_edifact_lexer_next(lx_edifact_lexer *lx, lx_edifact_token *tok,
-                          lx_error *err)
+int lx_edifact_lex_token(lx_edifact_lexer *lx, lx_edifact_store *s,
+                         lx_edifact_token *tok, lx_error *err)
 {
-    LX_ASSERT(lx != NULL && tok != NULL);
+    LX_ASSERT(lx != NULL && s != NULL && tok != NULL);
     memset(tok, 0, sizeof *tok);
-    lx_edifact_store s;
-    lx_edifact_store_init(&s);
-    int rc = lx_edifact_lex(lx, &s, err);
+    s->base = NULL;
+    s->text_len = 0;
+    s->comp_count = s->part_count = s->elem_count = s->seg_count = 0;
+    int rc = lx_edifact_lex(lx, s, err);
     if (rc == 1) {
-        const lx_edifact_cseg *seg = &s.segs[0];
+        const lx_edifact_cseg *seg = &s->segs[0];
         memcpy(tok->tag, seg->tag, sizeof tok->tag);
         tok->offset = seg->offset;
         tok->line = seg->line;
-        tok->elements = lx_edifact_cseg_elements(&s, seg, NULL);
+        tok->elements = lx_edifact_cseg_elements(s, seg, NULL);
     }
+    return rc;
+}
+
+int lx_edifact_lexer_next(lx_edifact_lexer *lx, lx_edifact_token *tok,
+                          lx_error *err)
+{
+    lx_edifact_store s;
+    lx_edifact_store_init(&s);
+    int rc = lx_edifact_lex_token(lx, &s, tok, err);
     lx_edifact_store_fini(&s);
     return rc;
 }

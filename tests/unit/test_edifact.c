@@ -7,7 +7,9 @@
 #include <cmocka.h>
 
 #include "adapters/edi/edifact.h"
+#include "adapters/edi/edifact_reader.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -325,6 +327,53 @@ static void test_edifact_shared_values_keep_their_text(void **state)
     lx_buf_fini(&b);
 }
 
+/* The reader lends its buffers to one message at a time: messages kept
+ * unbuilt while the next ones are read, built in any order, and one
+ * built after the reader is closed, all get their own segments. */
+static void test_edifact_reader_messages_outlive_each_other(void **state)
+{
+    (void)state;
+    const char *text = "UNB+UNOC:3+S+R+260101:1200+IC1'"
+                       "UNH+M1+ORDERS:D:96A:UN'BGM+220+PO1'UNT+3+M1'"
+                       "UNH+M2+ORDERS:D:96A:UN'BGM+220+PO2'UNT+3+M2'"
+                       "UNH+M3+ORDERS:D:96A:UN'BGM+220+PO3'UNT+3+M3'"
+                       "UNZ+3+IC1'";
+    lx_edifact_reader *r = NULL;
+    lx_error err;
+    lx_error_clear(&err);
+    assert_int_equal(lx_edifact_reader_open_mem(text, strlen(text), NULL, &r,
+                                                &err),
+                     0);
+    lx_edifact_msg *m[3] = {NULL, NULL, NULL};
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(lx_edifact_reader_next_msg(r, &m[i], NULL, &err), 0);
+    /* The first one borrowed the buffers and still holds them. */
+    assert_string_equal(value(lx_edifact_msg_tree(m[1]), 0, 1, 0), "PO2");
+    lx_edifact_msg_destroy(&m[1]);
+    lx_edifact_reader_close(&r);
+    assert_string_equal(value(lx_edifact_msg_tree(m[2]), 0, 1, 0), "PO3");
+    assert_string_equal(value(lx_edifact_msg_tree(m[0]), 0, 1, 0), "PO1");
+    lx_edifact_msg_destroy(&m[0]);
+    lx_edifact_msg_destroy(&m[2]);
+
+    /* Read again: a message destroyed unbuilt gives the buffers back. */
+    assert_int_equal(lx_edifact_reader_open_mem(text, strlen(text), NULL, &r,
+                                                &err),
+                     0);
+    assert_int_equal(lx_edifact_reader_next_msg(r, &m[0], NULL, &err), 0);
+    lx_edifact_msg_destroy(&m[0]);
+    for (size_t i = 1; i < 3; i++) {
+        assert_int_equal(lx_edifact_reader_next_msg(r, &m[i], NULL, &err), 0);
+        char want[8];
+        snprintf(want, sizeof(want), "PO%zu", i + 1);
+        assert_string_equal(value(lx_edifact_msg_tree(m[i]), 0, 1, 0), want);
+        lx_edifact_msg_destroy(&m[i]);
+    }
+    assert_int_equal(lx_edifact_reader_next_msg(r, &m[0], NULL, &err),
+                     LX_ENOTFOUND);
+    lx_edifact_reader_close(&r);
+}
+
 static void test_edifact_lenient_keeps_findings(void **state)
 {
     (void)state;
@@ -362,6 +411,7 @@ int main(void)
         cmocka_unit_test(test_edifact_syntax_errors_are_located),
         cmocka_unit_test(test_edifact_lenient_keeps_findings),
         cmocka_unit_test(test_edifact_shared_values_keep_their_text),
+        cmocka_unit_test(test_edifact_reader_messages_outlive_each_other),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
