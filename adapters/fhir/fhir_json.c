@@ -29,10 +29,8 @@ static void skip_ws(reader *r)
         r->p++;
 }
 
-/* Length of the valid UTF-8 sequence at s (first byte >= 0x80), or 0:
- * the rules of jansson's utf8_check_full (RFC 3629): no overlong forms, no
- * surrogates, nothing above U+10FFFF. */
-static size_t utf8_len(const unsigned char *s, const unsigned char *end)
+size_t lx_fhir_utf8_next(const unsigned char *s, const unsigned char *end,
+                         uint32_t *cp)
 {
     unsigned c = s[0];
     size_t n;
@@ -59,6 +57,7 @@ static size_t utf8_len(const unsigned char *s, const unsigned char *end)
     if ((n == 3 && (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF))) ||
         (n == 4 && (v < 0x10000 || v > 0x10FFFF)))
         return 0;
+    *cp = v;
     return n;
 }
 
@@ -195,7 +194,8 @@ static int read_string(reader *r, str *out)
         }
         if (c < 0x20)
             return -1; /* a raw control character */
-        size_t n = utf8_len(r->p, r->end);
+        uint32_t cp;
+        size_t n = lx_fhir_utf8_next(r->p, r->end, &cp);
         if (n == 0)
             return -1;
         r->p += n;

@@ -26,6 +26,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Nesting this reader handles itself; deeper documents go to jansson
  * (whose own limit is JSON_PARSER_MAX_DEPTH). */
@@ -41,5 +42,12 @@
 LX_NODISCARD int lx_fhir_json_parse(const char *buf, size_t len,
                                     const char *where, size_t max_len,
                                     json_t **out, lx_error *err);
+
+/* The UTF-8 sequence at s (s < end, s[0] >= 0x80) as RFC 3629 and
+ * jansson's utf8_check_full allow it (no overlong form, no surrogate,
+ * nothing past U+10FFFF, not cut by end): its length, the code point in
+ * *cp; 0 when it is not valid (*cp untouched). */
+size_t lx_fhir_utf8_next(const unsigned char *s, const unsigned char *end,
+                         uint32_t *cp);
 
 #endif

@@ -2,6 +2,7 @@
  * the safe libxml2 parse, XML escaping and the XHTML narrative writer.
  * XML -> JSON is in xml_read.c, JSON -> XML in xml_write.c. */
 #include "adapters/fhir/xml_int.h"
+#include "adapters/fhir/fhir_json.h"
 
 #include <libxml/parserInternals.h>
 #include <libxml/xmlerror.h>
@@ -411,28 +412,9 @@ static bool q_char(qscan *q)
         q->p++;
         return true;
     }
-    size_t n;
-    uint32_t v;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        v = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        v = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        v = c & 0x07;
-    } else {
-        return false;
-    }
-    if ((size_t)(q->end - q->p) < n)
-        return false;
-    for (size_t i = 1; i < n; i++) {
-        if ((q->p[i] & 0xC0) != 0x80)
-            return false;
-        v = (v << 6) | (q->p[i] & 0x3F);
-    }
-    if ((n == 3 && v < 0x800) || (n == 4 && v < 0x10000) || !q_char_ok(v))
+    uint32_t v = 0;
+    size_t n = lx_fhir_utf8_next(q->p, q->end, &v);
+    if (n == 0 || !q_char_ok(v))
         return false;
     q->p += n;
     return true;
