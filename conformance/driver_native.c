@@ -37,11 +37,13 @@
 #include "core/json.h"
 #include "core/mem.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -411,6 +413,31 @@ static void child_reap(nat_state *st, bool kill_it, const char *call)
     st->pid = 0;
 }
 
+/* The child keeps stdin, stdout, stderr and its socket only: a copy of
+ * the runner's sockets (the target's connections, the store's files)
+ * held by an adapter process could keep a connection open after the
+ * runner closed it. */
+static void close_inherited(int keep)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return;
+    int self = dirfd(d);
+    int fds[1024];
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && n < sizeof(fds) / sizeof(fds[0])) {
+        char *end;
+        long fd = strtol(e->d_name, &end, 10);
+        if (*end == '\0' && end != e->d_name && fd > 2 && fd != keep &&
+            fd != self)
+            fds[n++] = (int)fd;
+    }
+    closedir(d);
+    for (size_t i = 0; i < n; i++)
+        close(fds[i]);
+}
+
 static int child_start(nat_state *st, lx_error *err)
 {
     int sv[2];
@@ -436,6 +463,7 @@ static int child_start(nat_state *st, lx_error *err)
         sigset_t none;
         sigemptyset(&none);
         pthread_sigmask(SIG_SETMASK, &none, NULL);
+        close_inherited(sv[1]);
         child_main(st->lib, st->hub ? st->hub->options : NULL, sv[1]);
     }
     close(sv[1]);
