@@ -83,6 +83,7 @@ static const char *message_of(const lx_edi_out *o, const char *entity)
 {
     static const char *const table[][3] = {
         {"coverage", "834", NULL},
+        {"person", "834", NULL}, /* for the coverages it is the member of */
         {"order", "850", "ORDERS"},
         {"invoice", "810", "INVOIC"},
     };
@@ -224,28 +225,42 @@ static const json_t *event_record(const json_t *ev)
     return json_is_object(r) ? r : NULL;
 }
 
+/* The canonical id of the person `ref` refers to (by id or identifier). */
+static int person_id_of(const lx_edi_out *o, const json_t *ref,
+                        char id[LX_STORE_ID_SIZE], lx_error *err)
+{
+    const char *cid = lx_json_str(ref, "id");
+    if (cid) {
+        if (strlen(cid) >= LX_STORE_ID_SIZE)
+            return lx_error_set(err, LX_EINVAL, "a person reference with "
+                                                "an invalid id");
+        snprintf(id, LX_STORE_ID_SIZE, "%s", cid);
+        return 0;
+    }
+    const json_t *ident = json_object_get(ref, "identifier");
+    const char *sys = lx_json_str(ident, "system");
+    const char *val = lx_json_str(ident, "value");
+    if (!sys || !val)
+        return lx_error_set(err, LX_EINVAL, "a person reference without "
+                                            "id or identifier");
+    int rc = lx_store_ident_find(o->store, "person", sys, val, id, err);
+    if (rc != 0)
+        return lx_error_set(err, rc, "the referenced person is not in "
+                                     "the store (by identifier %s)",
+                            sys);
+    return 0;
+}
+
 static int person_of(const lx_edi_out *o, const json_t *ref, json_t **person,
                      lx_error *err)
 {
     *person = NULL;
-    char id[LX_STORE_ID_SIZE];
-    const char *cid = lx_json_str(ref, "id");
-    if (!cid) {
-        const json_t *ident = json_object_get(ref, "identifier");
-        const char *sys = lx_json_str(ident, "system");
-        const char *val = lx_json_str(ident, "value");
-        if (!sys || !val)
-            return lx_error_set(err, LX_EINVAL, "a person reference without "
-                                                "id or identifier");
-        int rc = lx_store_ident_find(o->store, "person", sys, val, id, err);
-        if (rc != 0)
-            return lx_error_set(err, rc, "the referenced person is not in "
-                                         "the store (by identifier %s)",
-                                sys);
-        cid = id;
-    }
+    char cid[LX_STORE_ID_SIZE];
+    int rc = person_id_of(o, ref, cid, err);
+    if (rc != 0)
+        return rc;
     lx_record_meta meta;
-    int rc = lx_store_get(o->store, "person", cid, person, &meta, err);
+    rc = lx_store_get(o->store, "person", cid, person, &meta, err);
     if (rc == 0 && !*person)
         rc = lx_error_set(err, LX_ENOTFOUND, "the referenced person has no "
                                              "record");
@@ -447,6 +462,258 @@ static json_t *txn_834(const lx_edi_out *o, json_t *member, json_t *header,
                      "loops", loops);
 }
 
+/* ---- 834 for a person change ----
+ *
+ * A person's demographics (2100A: name, contacts, address, birth date,
+ * gender) travel in the member loop of each coverage the person is the
+ * member of (its beneficiary, or its subscriber when it has none). When
+ * only the person changes, the partner gets an 834 maintenance for each
+ * such coverage: INS03 001 (change), INS04 the reason, REF*0F, 2100A from
+ * the current person, and no 2300 loop (the coverage did not change;
+ * 005010X220A1 sends 2300 for coverage maintenance only). Coverages that
+ * give the same member loop under the same header (health and dental of
+ * one member, same group and payor) give one transaction set; others one
+ * set each, in one interchange.
+ *
+ * Which coverages: the store has no index of the records that refer to a
+ * record, so this module keeps one in the store's state, from the event
+ * log: "edi-out/member-coverage/<person id>/<coverage id>" for every
+ * coverage event up to the person event being sent (whatever system the
+ * coverage came from: the insurer's own coverages count too), and the
+ * last sequence read in "edi-out/member-coverage-cursor". Each event is
+ * read once over the hub's life (the first person event reads the log so
+ * far); entries are checked against the current coverage when used, so a
+ * coverage that changed its member or was deleted is passed over. */
+#define MEMBER_INDEX "edi-out/member-coverage/"
+#define MEMBER_INDEX_CURSOR "edi-out/member-coverage-cursor"
+#define INDEX_BATCH 256
+
+/* The person whose member loop a coverage gives: beneficiary, else
+ * subscriber. */
+static int member_person_id(const lx_edi_out *o, const json_t *coverage,
+                            char id[LX_STORE_ID_SIZE], lx_error *err)
+{
+    const json_t *ref = json_object_get(coverage, "beneficiary");
+    if (!ref)
+        ref = json_object_get(coverage, "subscriber");
+    if (!ref)
+        return lx_error_set(err, LX_EINVAL, "coverage without a subscriber");
+    return person_id_of(o, ref, id, err);
+}
+
+typedef struct index_scan {
+    const lx_edi_out *o;
+    uint64_t upto;
+    json_t *keys, *values; /* for lx_store_state_put_many */
+    bool past;             /* an event after upto was met */
+} index_scan;
+
+static int index_event(void *ctx, uint64_t seq, const char *text, size_t len)
+{
+    index_scan *x = ctx;
+    if (seq > x->upto) {
+        x->past = true;
+        return 1;
+    }
+    json_t *ev = json_loadb(text, len, 0, NULL);
+    const char *entity = lx_json_str(ev, "entity");
+    const char *cov = lx_json_str(ev, "canonical_id");
+    const json_t *rec = event_record(ev);
+    char per[LX_STORE_ID_SIZE], key[LX_STORE_KEY_MAX];
+    lx_error e;
+    if (entity && strcmp(entity, "coverage") == 0 && cov && rec &&
+        member_person_id(x->o, rec, per, &e) == 0 &&
+        (size_t)snprintf(key, sizeof(key), MEMBER_INDEX "%s/%s", per, cov) <
+            sizeof(key)) {
+        json_array_append_new(x->keys, json_string(key));
+        json_array_append_new(
+            x->values, strcmp(maintenance_of(lx_json_str(ev, "type")),
+                              "deleted") == 0
+                           ? json_null()
+                           : json_string("1"));
+    }
+    json_decref(ev);
+    return 0;
+}
+
+/* Bring the index up to event `upto` (included). */
+static int index_catch_up(const lx_edi_out *o, uint64_t upto, lx_error *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    uint64_t from = 1;
+    int rc = lx_store_state_get(o->store, MEMBER_INDEX_CURSOR, &text, &len,
+                                err);
+    if (rc == 0)
+        from = strtoull(text, NULL, 10) + 1;
+    else if (rc != LX_ENOTFOUND)
+        return rc;
+    free(text);
+    rc = 0;
+    /* Bounded: every round reads at least one event or stops. */
+    while (rc == 0 && from <= upto) {
+        index_scan x = {o, upto, json_array(), json_array(), false};
+        uint64_t next = from;
+        rc = lx_store_events(o->store, from, INDEX_BATCH, index_event, &x,
+                             &next, err);
+        uint64_t done = x.past || next > upto ? upto : next - 1;
+        if (rc == 0 && done >= from) {
+            char cursor[24];
+            snprintf(cursor, sizeof(cursor), "%llu", (unsigned long long)done);
+            json_array_append_new(x.keys, json_string(MEMBER_INDEX_CURSOR));
+            json_array_append_new(x.values, json_string(cursor));
+            size_t n = json_array_size(x.keys);
+            const char **k = lx_xcalloc(n, sizeof(*k));
+            const char **v = lx_xcalloc(n, sizeof(*v));
+            for (size_t i = 0; i < n; i++) {
+                k[i] = json_string_value(json_array_get(x.keys, i));
+                v[i] = json_string_value(json_array_get(x.values, i));
+            }
+            rc = lx_store_state_put_many(o->store, k, v, n, err);
+            free(k);
+            free(v);
+        }
+        json_decref(x.keys);
+        json_decref(x.values);
+        if (done < from)
+            break; /* the log ends before upto */
+        from = done + 1;
+    }
+    return rc;
+}
+
+typedef struct cov_list {
+    char ids[LX_EDI_OUT_PERSON_COVERAGES_MAX][LX_STORE_ID_SIZE];
+    size_t count;
+    bool over;
+} cov_list;
+
+static int list_coverage(void *ctx, const char *key, const char *value,
+                         size_t len)
+{
+    (void)value;
+    (void)len;
+    cov_list *l = ctx;
+    const char *slash = strrchr(key, '/');
+    if (!slash || strlen(slash + 1) >= LX_STORE_ID_SIZE)
+        return 0;
+    if (l->count == LX_EDI_OUT_PERSON_COVERAGES_MAX) {
+        l->over = true;
+        return 1;
+    }
+    snprintf(l->ids[l->count++], LX_STORE_ID_SIZE, "%s", slash + 1);
+    return 0;
+}
+
+/* INS04, maintenance reason code, from the event's changed pointers:
+ * 25 change in identifying data elements (name, birth date, gender,
+ * identifiers), else 43 change of location (address), else AI no reason
+ * given (contacts, say). */
+static const char *change_reason(const json_t *ev)
+{
+    static const char *const identifying[] = {"/name", "/birth_date",
+                                              "/gender", "/identifiers"};
+    bool moved = false;
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(ev, "changed"), i, c)
+    {
+        const char *p = json_string_value(c);
+        for (size_t k = 0; p && k < 4; k++)
+            if (strncmp(p, identifying[k], strlen(identifying[k])) == 0)
+                return "25";
+        if (p && strncmp(p, "/addresses", 10) == 0)
+            moved = true;
+    }
+    return moved ? "43" : "AI";
+}
+
+/* The 834 transaction of one coverage for a change of its member. */
+static int person_change_txn(const lx_edi_out *o, const json_t *coverage,
+                             const json_t *ev, json_t **txn, lx_error *err)
+{
+    *txn = NULL;
+    json_t *member = NULL, *header = NULL;
+    int rc = member_loop(o, coverage, "person.updated", &member, &header,
+                         err);
+    if (rc != 0)
+        return rc;
+    json_t *loops = json_object_get(member, "loops");
+    for (size_t i = json_array_size(loops); i > 0; i--) {
+        const char *id = lx_json_str(json_array_get(loops, i - 1), "id");
+        if (id && strcmp(id, "2300") == 0)
+            json_array_remove(loops, i - 1);
+    }
+    json_t *ins = seg_get(member, "INS");
+    if (ins)
+        put(ins, "INS04", change_reason(ev));
+    *txn = txn_834(o, member, header, coverage, ev);
+    json_decref(member);
+    json_decref(header);
+    return 0;
+}
+
+/* The body of a person event: {"set": "834", "batch": [transactions]},
+ * or *skip when the person is the member of no coverage. */
+static int person_body(const lx_edi_out *o, const json_t *ev, json_t **body,
+                       bool *skip, lx_error *err)
+{
+    *body = NULL;
+    const char *per = lx_json_str(ev, "canonical_id");
+    json_int_t seq = json_integer_value(json_object_get(ev, "seq"));
+    /* Only a change: a created person has nothing at the partner to
+     * change (the events of its coverages carry it, even one stored
+     * before it in the same commit), a deleted one leaves its coverages'
+     * own events to say what ends. */
+    if (strcmp(maintenance_of(lx_json_str(ev, "type")), "updated") != 0 ||
+        !per || seq <= 0) {
+        *skip = true;
+        return 0;
+    }
+    int rc = index_catch_up(o, (uint64_t)seq, err);
+    cov_list *l = lx_xcalloc(1, sizeof(*l));
+    char prefix[LX_STORE_KEY_MAX];
+    snprintf(prefix, sizeof(prefix), MEMBER_INDEX "%s/", per);
+    if (rc == 0)
+        rc = lx_store_state_list(o->store, prefix, list_coverage, l, err);
+    if (rc == 0 && l->over)
+        rc = lx_error_set(err, LX_ELIMIT, "the person is the member of more "
+                                          "than %d coverages",
+                          LX_EDI_OUT_PERSON_COVERAGES_MAX);
+    json_t *batch = json_array();
+    for (size_t i = 0; rc == 0 && i < l->count; i++) {
+        json_t *cov = NULL;
+        lx_record_meta meta;
+        char who[LX_STORE_ID_SIZE];
+        lx_error e;
+        if (lx_store_get(o->store, "coverage", l->ids[i], &cov, &meta, &e) !=
+                0 ||
+            !cov || meta.deleted || member_person_id(o, cov, who, &e) != 0 ||
+            strcmp(who, per) != 0) {
+            json_decref(cov); /* gone, or no longer this person's */
+            continue;
+        }
+        json_t *txn = NULL;
+        rc = person_change_txn(o, cov, ev, &txn, err);
+        if (rc != 0)
+            lx_error_prefix(err, "coverage %s", l->ids[i]);
+        bool seen = false;
+        for (size_t k = 0; txn && k < json_array_size(batch); k++)
+            seen = seen || json_equal(json_array_get(batch, k), txn);
+        if (txn && !seen)
+            json_array_append(batch, txn);
+        json_decref(txn);
+        json_decref(cov);
+    }
+    free(l);
+    if (rc == 0 && json_array_size(batch) == 0)
+        *skip = true;
+    else if (rc == 0)
+        *body = json_pack("{s:s,s:O}", "set", "834", "batch", batch);
+    json_decref(batch);
+    return rc;
+}
+
 /* ---- 850: the ship-to party's name ---- */
 
 /* Whether v can be N102: 1..60 characters (AN 1/60) and none of the
@@ -530,9 +797,12 @@ static void ship_to_party(const lx_edi_out *o, const json_t *ev,
 /* ---- prepare: the body of the transaction set / message ---- */
 
 static int body_of(const lx_edi_out *o, const json_t *ev, const char *msg,
-                   json_t **body, lx_error *err)
+                   json_t **body, bool *skip, lx_error *err)
 {
     *body = NULL;
+    const char *entity = lx_json_str(ev, "entity");
+    if (entity && strcmp(entity, "person") == 0)
+        return person_body(o, ev, body, skip, err);
     const json_t *rec = event_record(ev);
     if (!rec)
         return lx_error_set(err, LX_EINVAL, "the event carries no record");
@@ -560,9 +830,20 @@ static int body_of(const lx_edi_out *o, const json_t *ev, const char *msg,
 
 /* ---- the envelope ---- */
 
+/* Control numbers: ISA13, GS06, one ST02 per transaction set / UNB
+ * 0020, UNH 0062. */
 typedef struct numbers {
-    uint64_t a, b, c; /* ISA13, GS06, ST02 / UNB 0020, UNH 0062 */
+    uint64_t a, b;
+    uint64_t st[LX_EDI_OUT_PERSON_COVERAGES_MAX];
+    size_t st_count;
 } numbers;
+
+/* The transaction sets of a body: its "batch", else the body itself. */
+static size_t txn_count(const json_t *body)
+{
+    const json_t *batch = json_object_get(body, "batch");
+    return batch ? json_array_size(batch) : 1;
+}
 
 static const char *gs01_of(const char *set)
 {
@@ -578,11 +859,10 @@ static json_t *x12_tree(const lx_edi_out *o, const json_t *body,
 {
     const lx_edi_partner *p = &o->partner;
     const char *set = lx_json_str(body, "set");
-    char date[9], hhmm[5], isa13[16], gs06[16], st02[16];
+    char date[9], hhmm[5], isa13[16], gs06[16];
     lx_edi_envelope_now(date, hhmm);
     snprintf(isa13, sizeof(isa13), "%09llu", (unsigned long long)n->a);
     snprintf(gs06, sizeof(gs06), "%llu", (unsigned long long)n->b);
-    snprintf(st02, sizeof(st02), "%04llu", (unsigned long long)n->c);
     const char *version = strcmp(set, "834") == 0 ? "005010X220A1" : "005010";
     json_t *isa = seg("ISA");
     static const char *const keys[] = {"ISA01", "ISA02", "ISA03", "ISA04",
@@ -602,18 +882,26 @@ static json_t *x12_tree(const lx_edi_out *o, const json_t *body,
                            p->x12_ours.application, "GS03",
                            p->x12_theirs.application, "GS04", date, "GS05",
                            hhmm, "GS06", gs06, "GS07", "X", "GS08", version);
-    json_t *st = json_pack("{s:s,s:s,s:s}", "id", "ST", "ST01", set, "ST02",
-                           st02);
-    if (strcmp(set, "834") == 0)
-        put(st, "ST03", version);
-    json_t *txn = json_copy((json_t *)body);
-    json_object_set_new(txn, "ST", st);
+    const json_t *batch = json_object_get(body, "batch");
+    json_t *txns = json_array();
+    for (size_t k = 0; k < n->st_count; k++) {
+        char st02[16];
+        snprintf(st02, sizeof(st02), "%04llu", (unsigned long long)n->st[k]);
+        json_t *st = json_pack("{s:s,s:s,s:s}", "id", "ST", "ST01", set,
+                               "ST02", st02);
+        if (strcmp(set, "834") == 0)
+            put(st, "ST03", version);
+        json_t *txn = json_copy(batch ? json_array_get(batch, k)
+                                      : (json_t *)body);
+        json_object_set_new(txn, "ST", st);
+        json_array_append_new(txns, txn);
+    }
     char d[4][2] = {{p->x12_delims.element, 0}, {p->x12_delims.repetition, 0},
                     {p->x12_delims.component, 0}, {p->x12_delims.segment, 0}};
-    return json_pack("{s:[{s:{s:s,s:s,s:s,s:s},s:o,s:[{s:o,s:[o]}]}]}",
+    return json_pack("{s:[{s:{s:s,s:s,s:s,s:s},s:o,s:[{s:o,s:o}]}]}",
                      "interchanges", "delimiters", "element", d[0],
                      "repetition", d[1], "component", d[2], "segment", d[3],
-                     "ISA", isa, "groups", "GS", gs, "transactions", txn);
+                     "ISA", isa, "groups", "GS", gs, "transactions", txns);
 }
 
 static json_t *el1(const char *a)
@@ -798,13 +1086,18 @@ static int next_counter(const lx_edi_out *o, const char *what, uint64_t ceil,
     return lx_store_counter_next(o->store, name, 1, ceil, v, err);
 }
 
-static int take_numbers(const lx_edi_out *o, numbers *n, lx_error *err)
+static int take_numbers(const lx_edi_out *o, size_t txns, numbers *n,
+                        lx_error *err)
 {
+    LX_ASSERT(txns >= 1 && txns <= LX_EDI_OUT_PERSON_COVERAGES_MAX);
     memset(n, 0, sizeof(*n));
     if (o->standard == LX_EDI_X12) {
         int rc = next_counter(o, "x12-isa13", 999999999, &n->a, err);
         rc = rc ? rc : next_counter(o, "x12-gs06", 999999999, &n->b, err);
-        return rc ? rc : next_counter(o, "x12-st02", 999999999, &n->c, err);
+        for (n->st_count = 0; rc == 0 && n->st_count < txns; n->st_count++)
+            rc = next_counter(o, "x12-st02", 999999999, &n->st[n->st_count],
+                              err);
+        return rc;
     }
     int rc = next_counter(o, "edifact-unb", 999999999, &n->a, err);
     return rc ? rc : next_counter(o, "edifact-unh", 999999999, &n->b, err);
@@ -823,7 +1116,7 @@ static int write_text(lx_edi_out *o, const json_t *body, lx_buf *out,
                       char *name, size_t name_size, lx_error *err)
 {
     numbers n;
-    int rc = take_numbers(o, &n, err);
+    int rc = take_numbers(o, txn_count(body), &n, err);
     if (rc == 0)
         rc = assemble(o, body, &n, out, err);
     if (rc == 0)
@@ -843,10 +1136,12 @@ static int checked_body(lx_edi_out *o, const json_t *ev, json_t **body,
         *skip = true;
         return 0;
     }
-    int rc = body_of(o, ev, msg, body, err);
-    if (rc != 0)
+    int rc = body_of(o, ev, msg, body, skip, err);
+    if (rc != 0 || *skip)
         return rc;
-    numbers one = {1, 1, 1};
+    numbers one = {.a = 1, .b = 1, .st_count = txn_count(*body)};
+    for (size_t k = 0; k < one.st_count; k++)
+        one.st[k] = k + 1;
     lx_buf b;
     lx_buf_init(&b, OUT_MAX);
     rc = assemble(o, *body, &one, &b, err);

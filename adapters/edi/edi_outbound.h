@@ -9,6 +9,9 @@
  *
  *   entity     X12 (partner "x12")           EDIFACT (partner "edifact")
  *   coverage   834, one member loop 2000      (none: skipped)
+ *   person     834 change (INS03 001), one    (none: skipped)
+ *              per coverage it is the member
+ *              of, no 2300; none: skipped
  *   order      850                            ORDERS
  *   invoice    810                            INVOIC
  *   others     skipped
@@ -17,7 +20,15 @@
  * (the subscriber's own coverage): its person record is read from the
  * store and merged with the coverage (INS, REF*0F, 2100A from the person,
  * 2300 from the coverage). INS03 and HD01 come from the event type:
- * created 021, updated 001, deleted 024. Maps: schemas/maps/x12 and
+ * created 021, updated 001, deleted 024. A person event (subscribe to
+ * person.* as well) gives the 834 change of each coverage whose member
+ * (beneficiary, else subscriber) it is, from the current coverage and
+ * person: INS03 001, INS04 25 (name, birth date, gender, identifiers),
+ * 43 (address) or AI, no 2300 loop; created and deleted persons are
+ * skipped (their coverages' own events carry them). Those
+ * coverages come from an index this module keeps in the store's state
+ * (keys "edi-out/member-coverage/...", filled from the event log).
+ * Maps: schemas/maps/x12 and
  * schemas/maps/edifact, canonical -> native direction.
  *
  * Control numbers come from durable store counters named per partner and
@@ -56,6 +67,9 @@ typedef struct lx_edi_out lx_edi_out;
 
 /* X12 N102, name: AN 1/60. */
 #define LX_EDI_OUT_NAME_MAX 60
+/* Coverages one person change may give an 834 for (one transaction set
+ * each at most); past it the event is refused with LX_ELIMIT. */
+#define LX_EDI_OUT_PERSON_COVERAGES_MAX 32
 
 typedef enum lx_edi_standard {
     LX_EDI_X12 = 1,
@@ -99,6 +113,8 @@ void lx_edi_out_ops(lx_edi_out *o, lx_outbound_ops *ops);
  * taken from the counters all the same). *skip is set when the event has
  * nothing to send. name receives the file name.
  * Errors: LX_ENOTFOUND (a referenced person is not in the store),
+ * LX_ELIMIT (a person event: the member of more than
+ * LX_EDI_OUT_PERSON_COVERAGES_MAX coverages),
  * LX_ESCHEMA (the interchange fails its definition; located), map errors,
  * LX_ELIMIT (a counter past its ceiling), LX_ESTORE. */
 LX_NODISCARD int lx_edi_out_build(lx_edi_out *o, const json_t *event,

@@ -321,7 +321,8 @@ static void test_edi_out_834_for_a_dependent_coverage(void **state)
         at(t, "/interchanges/0/groups/0/transactions/0/ST/ST02"), "0002");
     json_decref(t);
 
-    /* A person event has no message of its own: skipped. */
+    /* The person was created (stored after its coverage in this file):
+     * nothing at the partner to change, skipped. */
     lx_buf_fini(&b);
     lx_buf_init(&b, 0);
     assert_int_equal(lx_edi_out_build(o, first_of(evs, "person"), &b, name,
@@ -612,8 +613,21 @@ static void test_partner_profile_errors_are_located(void **state)
 
 /* ---- bodies of orders and invoices ---- */
 
-/* Build the interchange of `event_json` for partner p into *b; any error
- * fails the test with its message. */
+/* Build the interchange of ev with o into *b (name: its file name, 256
+ * bytes); an error or a skip fails the test with its message. */
+static void build_event(lx_edi_out *o, const json_t *ev, lx_buf *b,
+                        char *name)
+{
+    bool skip = true;
+    lx_error err;
+    lx_error_clear(&err);
+    int rc = lx_edi_out_build(o, ev, b, name, 256, &skip, &err);
+    if (rc != 0)
+        fail_msg("%s (%s)", err.msg, err.where);
+    assert_false(skip);
+}
+
+/* The same for `event_json` and partner p. */
 static void build_ok(fx *f, const lx_edi_partner *p, const char *event_json,
                      lx_buf *b)
 {
@@ -621,13 +635,7 @@ static void build_ok(fx *f, const lx_edi_partner *p, const char *event_json,
     assert_non_null(ev);
     lx_edi_out *o = out_for(f, p);
     char name[256];
-    bool skip = true;
-    lx_error err;
-    lx_error_clear(&err);
-    int rc = lx_edi_out_build(o, ev, b, name, sizeof(name), &skip, &err);
-    if (rc != 0)
-        fail_msg("%s (%s)", err.msg, err.where);
-    assert_false(skip);
+    build_event(o, ev, b, name);
     lx_edi_out_destroy(&o);
     json_decref(ev);
 }
@@ -865,6 +873,181 @@ static void test_edi_out_850_ship_to_is_named_or_left_out(void **state)
     lx_buf_fini(&b);
 }
 
+/* ---- 834 for a person change ---- */
+
+#define MEMBER_PERSON(city)                                                  \
+    "{\"identifiers\": [{\"system\": \"urn:lingua:x12:834:member-id\","      \
+    " \"value\": \"MBR-1\"}], \"name\": {\"family\": \"Adeyemi\","           \
+    " \"given\": [\"Tola\"]}, \"birth_date\": \"1984-03-02\","               \
+    " \"gender\": \"female\", \"addresses\": [{\"lines\": [\"9 Elm St\"],"   \
+    " \"city\": \"" city "\", \"state\": \"IL\", \"postal_code\": "         \
+    "\"62701\"}]}"
+
+static void put_coverage(fx *f, const char *id, const char *subscriber,
+                         const char *beneficiary, const char *plan,
+                         const char *group)
+{
+    char json[1024];
+    char ben[160] = "";
+    if (beneficiary)
+        snprintf(ben, sizeof(ben),
+                 "\"beneficiary\": {\"entity\": \"person\", \"identifier\": "
+                 "{\"system\": \"urn:lingua:x12:834:member-id\", "
+                 "\"value\": \"%s\"}}, \"relationship\": \"child\", ",
+                 beneficiary);
+    snprintf(json, sizeof(json),
+             "{\"identifiers\": [{\"system\": \"urn:x:enrollment\", "
+             "\"value\": \"%s\"}], \"subscriber\": {\"entity\": \"person\", "
+             "\"identifier\": {\"system\": \"urn:lingua:x12:834:member-id\","
+             " \"value\": \"%s\"}}, %s\"plan\": {\"type\": \"%s\"}, "
+             "\"period\": {\"start\": \"2027-01-01\"}, \"group\": "
+             "{\"identifier\": {\"system\": \"urn:x:group\", \"value\": "
+             "\"%s\"}}}",
+             id, subscriber, ben, plan, group);
+    put_record(f, "coverage", json);
+}
+
+static json_t *last_of(json_t *evs, const char *entity)
+{
+    json_t *last = NULL;
+    size_t i;
+    json_t *ev;
+    json_array_foreach(evs, i, ev)
+    {
+        if (strcmp(json_string_value(json_object_get(ev, "entity")),
+                   entity) == 0)
+            last = ev;
+    }
+    return last;
+}
+
+static void test_edi_out_person_change_sends_834_per_coverage(void **state)
+{
+    fx *f = *state;
+    put_record(f, "person", MEMBER_PERSON("Springfield"));
+    put_record(f, "person",
+               "{\"identifiers\": [{\"system\": "
+               "\"urn:lingua:x12:834:member-id\", \"value\": \"MBR-2\"}],"
+               " \"name\": {\"family\": \"Adeyemi\", \"given\": [\"Ayo\"]}}");
+    /* Her health and dental coverages share group and payor: one member
+     * loop says it for both. Vision is another group: its own set. Her
+     * child's coverage names her as subscriber only: not hers to send. */
+    put_coverage(f, "ENR-H", "MBR-1", NULL, "health", "GRP-1");
+    put_coverage(f, "ENR-D", "MBR-1", NULL, "dental", "GRP-1");
+    put_coverage(f, "ENR-V", "MBR-1", NULL, "vision", "GRP-2");
+    put_coverage(f, "ENR-C", "MBR-1", "MBR-2", "health", "GRP-1");
+    put_record(f, "person", MEMBER_PERSON("Chicago")); /* she moved */
+    json_t *evs = all_events(f);
+    json_t *moved = last_of(evs, "person");
+    assert_string_equal(json_string_value(json_object_get(moved, "type")),
+                        "person.updated");
+    lx_edi_out *o = out_for(f, &f->insurer);
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    char name[256];
+    build_event(o, moved, &b, name);
+    assert_string_equal(name, "insurer-000000001-834.x12");
+    json_t *t = parse_x12(f, &b);
+    const json_t *txns = walk(t, "/interchanges/0/groups/0/transactions");
+    assert_int_equal(json_array_size(txns), 2);
+    assert_string_equal(at(txns, "/0/ST/ST02"), "0001");
+    assert_string_equal(at(txns, "/1/ST/ST02"), "0002");
+    for (size_t i = 0; i < 2; i++) {
+        const json_t *m = walk(json_array_get(txns, i), "/loops/2");
+        assert_string_equal(at(m, "/segments/0/INS01"), "Y");
+        assert_string_equal(at(m, "/segments/0/INS03"), "001");
+        assert_string_equal(at(m, "/segments/0/INS04"), "43");
+        assert_string_equal(at(m, "/segments/1/REF02"), "MBR-1");
+        assert_string_equal(at(m, "/loops/0/id"), "2100A");
+        assert_int_equal(json_array_size(json_object_get(m, "loops")), 1);
+        const json_t *segs = walk(m, "/loops/0/segments");
+        size_t k;
+        const json_t *sg;
+        const char *city = NULL;
+        json_array_foreach(segs, k, sg)
+        {
+            if (strcmp(json_string_value(json_object_get(sg, "id")), "N4") ==
+                0)
+                city = json_string_value(json_object_get(sg, "N401"));
+        }
+        assert_non_null(city);
+        assert_string_equal(city, "Chicago");
+    }
+    assert_string_equal(at(txns, "/0/segments/1/REF02"), "GRP-1");
+    assert_string_equal(at(txns, "/1/segments/1/REF02"), "GRP-2");
+    json_decref(t);
+
+    /* In again: her person record only (no 2300, no coverage), moved. */
+    json_t *want = json_loads(MEMBER_PERSON("Chicago"), 0, NULL);
+    json_object_set_new(want, "birth_date", json_string("1984-03-02"));
+    json_t *recs = json_array();
+    t = parse_x12(f, &b);
+    lx_error err;
+    assert_int_equal(lx_edi_x12_to_canonical(f->maps, t, keep_record, recs,
+                                             &err),
+                     0);
+    assert_int_equal(json_array_size(recs), 2);
+    size_t i;
+    json_t *r;
+    json_array_foreach(recs, i, r)
+    {
+        assert_same_json(json_object_get(r, "addresses"),
+                         json_object_get(want, "addresses"));
+        assert_same_json(json_object_get(r, "name"),
+                         json_object_get(want, "name"));
+        assert_null(json_object_get(r, "subscriber"));
+    }
+    json_decref(recs);
+    json_decref(t);
+    json_decref(want);
+
+    /* The child's change goes on the child's coverage (INS01 N), her
+     * name change says 25. */
+    put_record(f, "person",
+               "{\"identifiers\": [{\"system\": "
+               "\"urn:lingua:x12:834:member-id\", \"value\": \"MBR-2\"}],"
+               " \"name\": {\"family\": \"Adeyemi-Cole\", \"given\": "
+               "[\"Ayo\"]}}");
+    json_decref(evs);
+    evs = all_events(f);
+    lx_buf_fini(&b);
+    lx_buf_init(&b, 0);
+    build_event(o, last_of(evs, "person"), &b, name);
+    t = parse_x12(f, &b);
+    txns = walk(t, "/interchanges/0/groups/0/transactions");
+    assert_int_equal(json_array_size(txns), 1);
+    const json_t *m = walk(json_array_get(txns, 0), "/loops/2");
+    assert_string_equal(at(m, "/segments/0/INS01"), "N");
+    assert_string_equal(at(m, "/segments/0/INS04"), "25");
+    assert_string_equal(at(m, "/loops/0/segments/0/NM103"), "Adeyemi-Cole");
+    json_decref(t);
+
+    /* A person who is nobody's member: nothing to send. */
+    put_record(f, "person",
+               "{\"identifiers\": [{\"system\": "
+               "\"urn:lingua:x12:834:member-id\", \"value\": \"MBR-9\"}],"
+               " \"name\": {\"family\": \"Nobody\"}}");
+    put_record(f, "person",
+               "{\"identifiers\": [{\"system\": "
+               "\"urn:lingua:x12:834:member-id\", \"value\": \"MBR-9\"}],"
+               " \"name\": {\"family\": \"Noone\"}}");
+    json_decref(evs);
+    evs = all_events(f);
+    lx_buf_fini(&b);
+    lx_buf_init(&b, 0);
+    bool skip = false;
+    assert_int_equal(lx_edi_out_build(o, last_of(evs, "person"), &b, name,
+                                      sizeof(name), &skip, &err),
+                     0);
+    assert_true(skip);
+    assert_string_equal(json_string_value(json_object_get(
+                            last_of(evs, "person"), "type")),
+                        "person.updated");
+    lx_buf_fini(&b);
+    lx_edi_out_destroy(&o);
+    json_decref(evs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -890,6 +1073,9 @@ int main(void)
             test_edi_out_810_carries_the_tax_total_in_txi, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_edi_out_850_ship_to_is_named_or_left_out, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_edi_out_person_change_sends_834_per_coverage, setup,
+            teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
