@@ -4,6 +4,7 @@
 #include "adapters/native/lingua_adapter.h"
 #include "adapters/map/map.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "core/mem.h"
 
 #include <dlfcn.h>
@@ -219,6 +220,19 @@ static int host_ingest(void *ctx, const lingua_record *rec, lingua_status *st)
     return rc;
 }
 
+/* The host side of lingua_host.log: one line into Lingua's log, named
+ * after the instance (levels 0 error .. 3 debug, as the ABI says). */
+static void host_log(void *ctx, int level, const char *line)
+{
+    const lx_native_instance *inst = ctx;
+    static const lx_log_level levels[] = {LX_LOG_ERROR, LX_LOG_WARN,
+                                          LX_LOG_INFO, LX_LOG_DEBUG};
+    lx_log_level l = level >= 0 && level <= 3 ? levels[level] : LX_LOG_DEBUG;
+    if (line && l >= lx_log_get_level())
+        lx_log_write(l, NULL, "adapter %s: %.*s",
+                     str_or_empty(inst->ours.instance), 400, line);
+}
+
 int lx_native_open(const lx_native *lib, const json_t *config,
                    const lx_native_host *host, lx_native_instance **out,
                    lx_error *err)
@@ -231,7 +245,8 @@ int lx_native_open(const lx_native *lib, const json_t *config,
                                .ctx = inst,
                                .system = str_or_empty(host->system),
                                .instance = str_or_empty(host->instance),
-                               .ingest = host_ingest};
+                               .ingest = host_ingest,
+                               .log = host_log};
     char *text = config ? json_dumps(config, JSON_COMPACT) : NULL;
     lingua_status st;
     memset(&st, 0, sizeof(st));

@@ -161,6 +161,8 @@ static int acme_inbound(void *instance, const lingua_document *doc,
     const char *sid = NULL;
     json_t *person = staff_to_person(staff, &sid, st);
     int rc = person ? LINGUA_OK : st->code;
+    if (!person && a->host->log) /* where and why, never the value */
+        a->host->log(a->host->ctx, 2, "staff record refused");
     if (person) {
         char *text = json_dumps(person, JSON_COMPACT);
         lingua_record rec = {.entity = "person",
