@@ -539,7 +539,12 @@ bool lx_fhir_xhtml_quick_check(const char *text, size_t len, int depth,
     do {
         if (q.p >= q.end)
             return false;
-        if (*q.p == '<') {
+        unsigned c = *q.p;
+        if (c >= 0x20 && c < 0x7F && c != '<' && c != '&' && c != ']') {
+            q.p++; /* plain text, the common case */
+            continue;
+        }
+        if (c == '<') {
             q.p++;
             if (q.p < q.end && *q.p == '/') { /* an end tag */
                 q.p++;
