@@ -7,8 +7,13 @@
  *    "ack_outbox": "/var/lib/lingua/edi/insurer/out",
  *    "transport": {"inbox": "/var/lib/lingua/edi/insurer/in"}}
  *   {"name": "insurer-out", "system": "insurer", "use": "edi",
- *    "direction": "out", "partner": "insurer", "subscribe": ["coverage.*"],
+ *    "direction": "out", "partner": "insurer",
+ *    "subscribe": ["coverage.*", "person.*"],
  *    "transport": {"outbox": "/var/lib/lingua/edi/insurer/out"}}
+ *
+ * person.* makes a person's change an 834 change for the coverages it is
+ * the member of; "ship_to_name" names the 850 ship-to party when the
+ * order's buyer organization has no name (docs/edi-mappings.md).
  */
 #include "appliance/hub_int.h"
 #include "core/buf.h"

@@ -31,6 +31,20 @@ struct lx_edi_out {
     char ship_to_name[LX_EDI_OUT_NAME_MAX + 1]; /* "" when not configured */
 };
 
+/* Whether v can be N102: 1..60 characters (AN 1/60) and none of the
+ * partner's delimiters (the writer refuses those). */
+static bool n1_name_ok(const lx_edi_partner *p, const char *v)
+{
+    const lx_x12_delims *d = &p->x12_delims;
+    if (!v || !v[0] || strlen(v) > LX_EDI_OUT_NAME_MAX)
+        return false;
+    for (const char *c = v; *c; c++)
+        if (*c == d->element || *c == d->segment || *c == d->component ||
+            *c == d->repetition)
+            return false;
+    return true;
+}
+
 int lx_edi_out_new(const lx_edi_out_options *o, lx_edi_out **out,
                    lx_error *err)
 {
@@ -44,10 +58,10 @@ int lx_edi_out_new(const lx_edi_out_options *o, lx_edi_out **out,
         return lx_error_set(err, LX_EINVAL, "partner %s has no %s profile",
                             o->partner->name,
                             std == LX_EDI_X12 ? "x12" : "edifact");
-    if (o->ship_to_name &&
-        (!o->ship_to_name[0] || strlen(o->ship_to_name) > LX_EDI_OUT_NAME_MAX))
+    if (o->ship_to_name && !n1_name_ok(o->partner, o->ship_to_name))
         return lx_error_set(err, LX_EINVAL, "ship_to_name must be 1 to %d "
-                                            "characters",
+                                            "characters without the "
+                                            "partner's X12 delimiters",
                             LX_EDI_OUT_NAME_MAX);
     if (!o->outbox || !o->outbox[0] || strlen(o->outbox) >= PATH_MAX)
         return lx_error_set(err, LX_EINVAL, "an outbound EDI adapter needs "
@@ -716,20 +730,6 @@ static int person_body(const lx_edi_out *o, const json_t *ev, json_t **body,
 
 /* ---- 850: the ship-to party's name ---- */
 
-/* Whether v can be N102: 1..60 characters (AN 1/60) and none of the
- * partner's delimiters (the writer refuses those). */
-static bool n1_name_ok(const lx_edi_out *o, const char *v)
-{
-    const lx_x12_delims *d = &o->partner.x12_delims;
-    if (!v || !v[0] || strlen(v) > LX_EDI_OUT_NAME_MAX)
-        return false;
-    for (const char *c = v; *c; c++)
-        if (*c == d->element || *c == d->segment || *c == d->component ||
-            *c == d->repetition)
-            return false;
-    return true;
-}
-
 /* The name of the organization `ref` refers to (by id or identifier), or
  * NULL when it is not in the store or has no name. *org keeps it alive. */
 static const char *org_name(const lx_edi_out *o, const json_t *ref,
@@ -774,16 +774,16 @@ static void ship_to_party(const lx_edi_out *o, const json_t *ev,
             continue;
         json_t *org = NULL;
         const char *name = org_name(o, json_object_get(order, "buyer"), &org);
-        if (!n1_name_ok(o, name))
+        if (!n1_name_ok(&o->partner, name))
             name = o->ship_to_name[0] ? o->ship_to_name : NULL;
-        if (name && n1_name_ok(o, name)) {
+        if (name) {
             put(n1, "N102", name);
         } else {
             lx_log_warn(lx_json_str(json_object_get(ev, "origin"), "trace"),
                         "edi out: partner %s: event %lld: 850 without its "
                         "ship-to N1 loop: the order's ship_to has no party "
-                        "name (no named buyer organization in the store, "
-                        "no usable ship_to_name configured)",
+                        "name (no buyer organization with a usable name in "
+                        "the store, no ship_to_name configured)",
                         o->partner.name,
                         (long long)json_integer_value(
                             json_object_get(ev, "seq")));

@@ -98,8 +98,8 @@ typedef struct lx_edi_out_options {
 
 /* Ownership: *out is the caller's (lx_edi_out_destroy); the store, defs
  * and maps must outlive it. Errors: LX_EINVAL (the partner has no profile
- * for the standard, no outbox, ship_to_name empty or over
- * LX_EDI_OUT_NAME_MAX). */
+ * for the standard, no outbox, ship_to_name empty, over
+ * LX_EDI_OUT_NAME_MAX or holding one of the partner's X12 delimiters). */
 LX_NODISCARD int lx_edi_out_new(const lx_edi_out_options *o, lx_edi_out **out,
                                 lx_error *err);
 /* NULL is fine; *o becomes NULL. Stop the delivery first. */

@@ -855,19 +855,26 @@ static void test_edi_out_850_ship_to_is_named_or_left_out(void **state)
      * lost or added). */
     assert_maps_back(f, &b, false, json_object_get(ev, "record"));
 
-    /* A name that cannot be written (a delimiter in it) is not used. */
-    lx_edi_out_destroy(&o);
-    oo.ship_to_name = "A*B";
-    assert_int_equal(lx_edi_out_new(&oo, &o, &err), 0);
+    /* A buyer's name that cannot be written (a delimiter in it) is not
+     * used; a configured one is refused at start. */
+    put_record(f, "organization",
+               "{\"identifiers\": [{\"system\": "
+               "\"urn:lingua:x12:id-qualifier:92\", \"value\": \"B-77\"}],"
+               " \"name\": \"Northwind*Stores\"}");
     lx_buf_fini(&b);
     lx_buf_init(&b, 0);
-    json_t *ev2 = json_deep_copy(ev);
-    json_object_del(json_object_get(ev2, "record"), "buyer");
-    assert_int_equal(lx_edi_out_build(o, ev2, &b, name, sizeof(name), &skip,
+    assert_int_equal(lx_edi_out_build(o, ev, &b, name, sizeof(name), &skip,
                                       &err),
                      0);
-    assert_null(strstr(b.data, "N1*ST"));
-    json_decref(ev2);
+    t = parse_x12(f, &b);
+    st = n1_loop(t, "ST");
+    assert_non_null(st);
+    assert_string_equal(at(st, "/segments/0/N102"), "ACME RECEIVING");
+    json_decref(t);
+    lx_edi_out_destroy(&o);
+    oo.ship_to_name = "A*B";
+    assert_int_equal(lx_edi_out_new(&oo, &o, &err), LX_EINVAL);
+    assert_non_null(strstr(err.msg, "ship_to_name"));
     json_decref(ev);
     lx_edi_out_destroy(&o);
     lx_buf_fini(&b);
