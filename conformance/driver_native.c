@@ -227,8 +227,10 @@ static int child_ingest(void *ctx, const char *entity,
     json_decref(head);
     free(text);
     json_t *answer = NULL;
+    /* The runner is gone or gave up on us: leave at once, without
+     * closing the instances (we are inside the adapter's inbound). */
     if (!sent || frame_recv(c->fd, -1, &answer, NULL, NULL) != FR_OK)
-        child_exit(c, 0); /* the runner is gone or gave up on us */
+        _exit(0);
     int rc = 0;
     if (json_integer_value(json_object_get(answer, "code")) != 0)
         rc = error_of(answer, err);
