@@ -564,6 +564,7 @@ static int index_catch_up(const lx_edi_out *o, uint64_t upto, lx_error *err)
         return rc;
     free(text);
     rc = 0;
+    uint64_t saved = from - 1;
     /* Bounded: every round reads at least one event or stops. */
     while (rc == 0 && from <= upto) {
         index_scan x = {o, upto, json_array(), json_array(), false};
@@ -571,7 +572,12 @@ static int index_catch_up(const lx_edi_out *o, uint64_t upto, lx_error *err)
         rc = lx_store_events(o->store, from, INDEX_BATCH, index_event, &x,
                              &next, err);
         uint64_t done = x.past || next > upto ? upto : next - 1;
-        if (rc == 0 && done >= from) {
+        /* A durable write per person event only when it indexed something
+         * or moved the cursor a batch: otherwise the next one reads these
+         * few events again (a stream of person updates costs no commit
+         * each). */
+        if (rc == 0 && done >= from &&
+            (json_array_size(x.keys) > 0 || done - saved >= INDEX_BATCH)) {
             char cursor[24];
             snprintf(cursor, sizeof(cursor), "%llu", (unsigned long long)done);
             json_array_append_new(x.keys, json_string(MEMBER_INDEX_CURSOR));
@@ -584,6 +590,7 @@ static int index_catch_up(const lx_edi_out *o, uint64_t upto, lx_error *err)
                 v[i] = json_string_value(json_array_get(x.values, i));
             }
             rc = lx_store_state_put_many(o->store, k, v, n, err);
+            saved = rc == 0 ? done : saved;
             free(k);
             free(v);
         }

@@ -1008,6 +1008,35 @@ static void test_edi_out_person_change_sends_834_per_coverage(void **state)
     json_decref(t);
     json_decref(want);
 
+    /* Her vision coverage ends (deleted): her next move goes out for
+     * health and dental only. */
+    const char *vision = NULL;
+    size_t k;
+    json_t *ev;
+    json_array_foreach(evs, k, ev)
+    {
+        const char *v = json_string_value(
+            walk(ev, "/record/identifiers/0/value"));
+        if (v && strcmp(v, "ENR-V") == 0)
+            vision = json_string_value(json_object_get(ev, "canonical_id"));
+    }
+    assert_non_null(vision);
+    lx_upsert del = {.op = LX_STORE_DELETE, .entity = "coverage",
+                     .system = "hr", .canonical_id = vision};
+    lx_upsert_result res;
+    assert_int_equal(lx_store_upsert(f->store, &del, &res), 0);
+    put_record(f, "person", MEMBER_PERSON("Peoria"));
+    json_decref(evs);
+    evs = all_events(f);
+    lx_buf_fini(&b);
+    lx_buf_init(&b, 0);
+    build_event(o, last_of(evs, "person"), &b, name);
+    t = parse_x12(f, &b);
+    txns = walk(t, "/interchanges/0/groups/0/transactions");
+    assert_int_equal(json_array_size(txns), 1);
+    assert_string_equal(at(txns, "/0/segments/1/REF02"), "GRP-1");
+    json_decref(t);
+
     /* The child's change goes on the child's coverage (INS01 N), her
      * name change says 25. */
     put_record(f, "person",
