@@ -736,7 +736,11 @@ static uint32_t open_loop(ctx *c, const char *id)
 
 static void structure(ctx *c)
 {
-    frame *stack = lx_xcalloc(LX_X12_LOOP_DEPTH_MAX + 2, sizeof(*stack));
+    /* On the stack (5 KiB): a large request here, per transaction set,
+     * would make malloc consolidate the chunks of the tree the caller just
+     * freed (x12_int.h, lx_x12_scratch). */
+    frame stack[LX_X12_LOOP_DEPTH_MAX + 2];
+    memset(stack, 0, sizeof(stack));
     size_t top = 0;
     stack[0].def = c->set->root;
     stack[0].out = 0;
@@ -821,7 +825,6 @@ static void structure(ctx *c)
             break;
         top--;
     }
-    free(stack);
 }
 
 void lx_x12_defs_apply(const lx_x12_defs *defs, const lx_x12_body *body,

@@ -42,12 +42,43 @@ typedef struct lx_x12_lazy {
     size_t loop_first, loop_count; /* doc->loops */
 } lx_x12_lazy;
 
+/* A transaction or loop while the tree is built, with its member lists
+ * once made. */
+typedef struct lx_x12_build_node {
+    json_t *node;
+    json_t *segments, *loops, *summary;
+} lx_x12_build_node;
+
+/* Buffers for the compact form of one document at a time, kept by a
+ * reader between transaction sets: a document that allocates nothing
+ * large lets malloc reuse the small chunks of the tree freed before it,
+ * instead of consolidating them all on the first large request. */
+typedef struct lx_x12_scratch lx_x12_scratch;
+
+/* A scratch with one reference (the caller's). */
+lx_x12_scratch *lx_x12_scratch_new(void);
+/* Drop a reference; the last one frees it. A document that borrowed the
+ * buffers holds a reference until its tree is built or it is destroyed,
+ * so the reader may be closed first. Thread-safe. */
+void lx_x12_scratch_release(lx_x12_scratch **scratch);
+
+/* lx_x12_parse; scratch (may be NULL): the document borrows its buffers
+ * when no other document holds them. */
+LX_NODISCARD int lx_x12_parse_in(const char *buf, size_t len,
+                                 const lx_x12_defs *defs, int flags,
+                                 lx_x12_scratch *scratch, lx_x12_doc **out,
+                                 lx_error *err);
+
 struct lx_x12_doc {
     json_t *tree;
     lx_x12_diag *diags; /* owned */
     size_t diag_count;
     size_t diag_cap;
+    lx_x12_scratch *scratch; /* whose buffers the ones below are, or NULL */
     /* Until the tree is built: the input copy and the compact bodies. */
+    size_t text_cap;
+    lx_x12_build_node *nodes;
+    size_t node_cap;
     char *text;
     lx_x12_view *els;
     size_t el_count, el_cap;

@@ -6,6 +6,7 @@
 #include "core/mem.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -449,23 +450,141 @@ static int on_segment(parser *p, const lx_x12_segment *s,
     return 0;
 }
 
-static void free_compact(lx_x12_doc *doc)
+/* The compact form's buffers, in a document or lent by a scratch. */
+typedef struct compact {
+    char *text;
+    size_t text_cap;
+    lx_x12_view *els;
+    size_t el_cap;
+    lx_x12_cseg *segs;
+    size_t seg_cap;
+    lx_x12_put *puts;
+    size_t put_cap;
+    lx_x12_loop_id *loops;
+    size_t loop_cap;
+    lx_x12_lazy *lazies;
+    size_t lazy_cap;
+    lx_x12_build_node *nodes;
+    size_t node_cap;
+} compact;
+
+/* refs counts the reader and the borrowing document, so either may go
+ * first; busy says whether the buffers are lent out. */
+struct lx_x12_scratch {
+    atomic_int refs;
+    atomic_int busy;
+    compact c;
+};
+
+static void compact_free(compact *c)
 {
-    for (size_t i = 0; i < doc->lazy_count; i++)
-        json_decref(doc->lazies[i].se);
-    free(doc->lazies);
-    free(doc->text);
-    free(doc->els);
-    free(doc->segs);
-    free(doc->puts);
-    free(doc->loops);
-    doc->lazies = NULL;
-    doc->lazy_count = doc->lazy_cap = 0;
+    free(c->text);
+    free(c->els);
+    free(c->segs);
+    free(c->puts);
+    free(c->loops);
+    free(c->lazies);
+    free(c->nodes);
+    memset(c, 0, sizeof(*c));
+}
+
+lx_x12_scratch *lx_x12_scratch_new(void)
+{
+    lx_x12_scratch *sc = lx_xcalloc(1, sizeof(*sc));
+    atomic_init(&sc->refs, 1);
+    atomic_init(&sc->busy, 0);
+    return sc;
+}
+
+void lx_x12_scratch_release(lx_x12_scratch **scp)
+{
+    if (!scp || !*scp)
+        return;
+    lx_x12_scratch *sc = *scp;
+    *scp = NULL;
+    if (atomic_fetch_sub_explicit(&sc->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    compact_free(&sc->c);
+    free(sc);
+}
+
+static void compact_take(lx_x12_doc *doc, compact *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->text = doc->text;
+    c->text_cap = doc->text_cap;
+    c->els = doc->els;
+    c->el_cap = doc->el_cap;
+    c->segs = doc->segs;
+    c->seg_cap = doc->seg_cap;
+    c->puts = doc->puts;
+    c->put_cap = doc->put_cap;
+    c->loops = doc->loops;
+    c->loop_cap = doc->loop_cap;
+    c->lazies = doc->lazies;
+    c->lazy_cap = doc->lazy_cap;
+    c->nodes = doc->nodes;
+    c->node_cap = doc->node_cap;
     doc->text = NULL;
     doc->els = NULL;
     doc->segs = NULL;
     doc->puts = NULL;
     doc->loops = NULL;
+    doc->lazies = NULL;
+    doc->nodes = NULL;
+    doc->text_cap = doc->el_cap = doc->seg_cap = doc->put_cap = 0;
+    doc->loop_cap = doc->lazy_cap = doc->node_cap = 0;
+    doc->el_count = doc->seg_count = doc->put_count = 0;
+    doc->loop_count = doc->lazy_count = 0;
+}
+
+static void compact_give(lx_x12_doc *doc, const compact *c)
+{
+    doc->text = c->text;
+    doc->text_cap = c->text_cap;
+    doc->els = c->els;
+    doc->el_cap = c->el_cap;
+    doc->segs = c->segs;
+    doc->seg_cap = c->seg_cap;
+    doc->puts = c->puts;
+    doc->put_cap = c->put_cap;
+    doc->loops = c->loops;
+    doc->loop_cap = c->loop_cap;
+    doc->lazies = c->lazies;
+    doc->lazy_cap = c->lazy_cap;
+    doc->nodes = c->nodes;
+    doc->node_cap = c->node_cap;
+}
+
+/* Take the scratch's buffers for doc when they are free (else doc
+ * allocates its own as it goes). */
+static void borrow(lx_x12_doc *doc, lx_x12_scratch *sc)
+{
+    if (!sc ||
+        atomic_exchange_explicit(&sc->busy, 1, memory_order_acquire) != 0)
+        return;
+    atomic_fetch_add_explicit(&sc->refs, 1, memory_order_relaxed);
+    doc->scratch = sc;
+    compact_give(doc, &sc->c);
+    /* The document owns them until free_compact gives them back. */
+    memset(&sc->c, 0, sizeof(sc->c));
+}
+
+/* Free the compact form, or give its buffers back to their scratch. */
+static void free_compact(lx_x12_doc *doc)
+{
+    for (size_t i = 0; i < doc->lazy_count; i++)
+        json_decref(doc->lazies[i].se);
+    compact c;
+    compact_take(doc, &c);
+    lx_x12_scratch *sc = doc->scratch;
+    if (sc) {
+        sc->c = c;
+        atomic_store_explicit(&sc->busy, 0, memory_order_release);
+        lx_x12_scratch_release(&doc->scratch);
+    } else {
+        compact_free(&c);
+    }
 }
 
 void lx_x12_doc_destroy(lx_x12_doc **doc)
@@ -479,14 +598,9 @@ void lx_x12_doc_destroy(lx_x12_doc **doc)
     *doc = NULL;
 }
 
-/* A transaction or loop being built, with its member lists once made
- * (made on first use, so that members keep the order they had when each
- * segment was placed directly: "segments", then "loops", "summary"). */
-typedef struct build_node {
-    json_t *node;
-    json_t *segments, *loops, *summary;
-} build_node;
-
+/* A member list of a node being built, made on first use, so that members
+ * keep the order they had when each segment was placed directly:
+ * "segments", then "loops", "summary". */
 static json_t *list_of(json_t *node, json_t **list, const char *name)
 {
     if (!*list) {
@@ -499,7 +613,13 @@ static json_t *list_of(json_t *node, json_t **list, const char *name)
 /* Replay the placements of one transaction body into its JSON. */
 static void build_lazy(lx_x12_doc *doc, lx_x12_lazy *lz, lx_edi_intern *t)
 {
-    build_node *nodes = lx_xcalloc(lz->loop_count + 1, sizeof(*nodes));
+    if (lz->loop_count + 1 > doc->node_cap) {
+        free(doc->nodes);
+        doc->node_cap = lz->loop_count + 1;
+        doc->nodes = lx_xmalloc(doc->node_cap * sizeof(*doc->nodes));
+    }
+    lx_x12_build_node *nodes = doc->nodes;
+    memset(nodes, 0, (lz->loop_count + 1) * sizeof(*nodes));
     size_t opened = 0;
     nodes[0].node = lz->txn;
     list_of(lz->txn, &nodes[0].segments, "segments");
@@ -511,10 +631,10 @@ static void build_lazy(lx_x12_doc *doc, lx_x12_lazy *lz, lx_edi_intern *t)
         json_t *seg = elements_json(t, c->id, strlen(c->id),
                                     doc->els + c->first, c->count,
                                     &lz->delims, 0);
-        build_node *n = &nodes[put->node];
+        lx_x12_build_node *n = &nodes[put->node];
         if (put->kind == LX_X12_PUT_LOOP) {
             const char *id = doc->loops[lz->loop_first + opened].id;
-            build_node *lo = &nodes[++opened];
+            lx_x12_build_node *lo = &nodes[++opened];
             lo->node = json_object();
             json_object_set_new_nocheck(lo->node, "id",
                                         value_json(t, id, strlen(id)));
@@ -536,7 +656,6 @@ static void build_lazy(lx_x12_doc *doc, lx_x12_lazy *lz, lx_edi_intern *t)
         json_object_set_new_nocheck(lz->txn, "SE", lz->se);
         lz->se = NULL;
     }
-    free(nodes);
 }
 
 json_t *lx_x12_doc_tree(const lx_x12_doc *doc)
@@ -570,13 +689,23 @@ const lx_x12_diag *lx_x12_doc_diag(const lx_x12_doc *doc, size_t i)
 int lx_x12_parse(const char *buf, size_t len, const lx_x12_defs *defs,
                  int flags, lx_x12_doc **out, lx_error *err)
 {
+    return lx_x12_parse_in(buf, len, defs, flags, NULL, out, err);
+}
+
+int lx_x12_parse_in(const char *buf, size_t len, const lx_x12_defs *defs,
+                    int flags, lx_x12_scratch *scratch, lx_x12_doc **out,
+                    lx_error *err)
+{
     LX_ASSERT(out != NULL);
     *out = NULL;
     if (!buf || len == 0)
         return lx_error_set(err, LX_EINVAL, "empty X12 input");
 
     lx_x12_tokenizer t;
-    lx_x12_segment *s = lx_xmalloc(sizeof(*s));
+    /* On the stack (1.6 KiB): a large request here would make malloc
+     * consolidate the chunks of the tree the caller just freed. */
+    lx_x12_segment seg;
+    lx_x12_segment *s = &seg;
     parser p;
     int rc = 0;
     memset(&p, 0, sizeof(p));
@@ -586,7 +715,13 @@ int lx_x12_parse(const char *buf, size_t len, const lx_x12_defs *defs,
     p.interchanges = json_array();
     json_object_set_new(p.doc->tree, "interchanges", p.interchanges);
     /* The bodies keep views into the input until the tree is built. */
-    p.doc->text = lx_xmalloc(len);
+    borrow(p.doc, scratch);
+    if (p.doc->text_cap < len) {
+        /* With room for the next, slightly longer, transaction sets. */
+        free(p.doc->text);
+        p.doc->text_cap = p.doc->scratch ? len + len / 4 : len;
+        p.doc->text = lx_xmalloc(p.doc->text_cap);
+    }
     memcpy(p.doc->text, buf, len);
     lx_x12_tokenizer_init(&t, p.doc->text, len);
     while ((rc = lx_x12_tokenizer_next(&t, s, err)) == 1) {
@@ -614,7 +749,6 @@ int lx_x12_parse(const char *buf, size_t len, const lx_x12_defs *defs,
         if (err)
             err->offset = d->offset;
     }
-    free(s);
     if (rc < 0) {
         lx_x12_doc_destroy(&p.doc);
         return rc;

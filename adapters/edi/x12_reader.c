@@ -35,6 +35,9 @@ struct lx_x12_reader {
     lx_buf isa, gs, txn, trailer, slice;
     size_t isa_off, txn_off;
     lx_x12_doc *env; /* envelope diagnostics (tree unused) */
+    /* Lent to the transaction set handed out (x12_int.h), so that reading
+     * one allocates nothing large. */
+    lx_x12_scratch *scratch;
     int rc;          /* sticky: an error or LX_ENOTFOUND once ended */
 };
 
@@ -62,6 +65,7 @@ static void init_common(lx_x12_reader *r, const lx_x12_defs *defs, int flags,
     lx_buf_init(&r->txn, r->max_txn);
     lx_buf_init(&r->trailer, 2 * r->max_seg);
     lx_buf_init(&r->slice, 0);
+    r->scratch = lx_x12_scratch_new();
     r->env = lx_xcalloc(1, sizeof(*r->env));
 }
 
@@ -112,6 +116,7 @@ void lx_x12_reader_close(lx_x12_reader **rp)
     lx_buf_fini(&r->trailer);
     lx_buf_fini(&r->slice);
     lx_x12_doc_destroy(&r->env);
+    lx_x12_scratch_release(&r->scratch);
     free(r);
     *rp = NULL;
 }
@@ -330,8 +335,8 @@ static int emit(lx_x12_reader *r, int truncated, lx_x12_doc **out,
          lx_buf_append(&r->slice, r->trailer.data, r->trailer.len) < 0))
         return lx_error_set(err, LX_ELIMIT, "transaction set too large");
     lx_x12_doc *doc = NULL;
-    int rc = lx_x12_parse(r->slice.data, r->slice.len, r->defs,
-                          LX_X12_PARSE_LENIENT, &doc, err);
+    int rc = lx_x12_parse_in(r->slice.data, r->slice.len, r->defs,
+                             LX_X12_PARSE_LENIENT, r->scratch, &doc, err);
     if (rc < 0) {
         if (err)
             err->offset = map_offset(r, err->offset, prefix_len);

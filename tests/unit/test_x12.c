@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "adapters/edi/x12.h"
+#include "adapters/edi/x12_reader.h"
 #include "core/mem.h"
 
 #include <dirent.h>
@@ -575,6 +576,62 @@ static void test_x12_shared_values_keep_their_text(void **state)
     free(text);
 }
 
+/* The reader lends its buffers to one transaction set at a time: sets
+ * kept unbuilt while the next ones are read, built in any order, and one
+ * built after the reader is closed, all get their own segments. */
+static void test_x12_reader_sets_outlive_each_other(void **state)
+{
+    (void)state;
+    const char *text = ISA_005 "GS*BE*S*R*20240101*1200*1*X*005010X220A1~"
+                               "ST*834*0001~REF*0F*A1~SE*3*0001~"
+                               "ST*834*0002~REF*0F*B22~SE*3*0002~"
+                               "ST*834*0003~REF*0F*C333~SE*3*0003~"
+                               "GE*3*1~IEA*1*000000001~";
+    const char *want[3] = {"A1", "B22", "C333"};
+    lx_x12_reader *r = NULL;
+    lx_error err;
+    lx_error_clear(&err);
+    assert_int_equal(lx_x12_reader_open_mem(text, strlen(text), NULL, 0,
+                                            NULL, &r, &err),
+                     0);
+    lx_x12_doc *d[3] = {NULL, NULL, NULL};
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(lx_x12_reader_next(r, &d[i], &err), 0);
+    json_t *segs =
+        json_object_get(first_txn(lx_x12_doc_tree(d[1])), "segments");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(segs, 0), "REF02")),
+        want[1]);
+    lx_x12_doc_destroy(&d[1]);
+    lx_x12_reader_close(&r);
+    size_t order[2] = {2, 0};
+    for (size_t k = 0; k < 2; k++) {
+        size_t i = order[k];
+        segs = json_object_get(first_txn(lx_x12_doc_tree(d[i])), "segments");
+        assert_string_equal(json_string_value(json_object_get(
+                                json_array_get(segs, 0), "REF02")),
+                            want[i]);
+        lx_x12_doc_destroy(&d[i]);
+    }
+
+    /* Read again: a set destroyed unbuilt gives the buffers back. */
+    assert_int_equal(lx_x12_reader_open_mem(text, strlen(text), NULL, 0,
+                                            NULL, &r, &err),
+                     0);
+    assert_int_equal(lx_x12_reader_next(r, &d[0], &err), 0);
+    lx_x12_doc_destroy(&d[0]);
+    for (size_t i = 1; i < 3; i++) {
+        assert_int_equal(lx_x12_reader_next(r, &d[i], &err), 0);
+        segs = json_object_get(first_txn(lx_x12_doc_tree(d[i])), "segments");
+        assert_string_equal(json_string_value(json_object_get(
+                                json_array_get(segs, 0), "REF02")),
+                            want[i]);
+        lx_x12_doc_destroy(&d[i]);
+    }
+    assert_int_equal(lx_x12_reader_next(r, &d[0], &err), LX_ENOTFOUND);
+    lx_x12_reader_close(&r);
+}
+
 static void test_x12_corpus_parses_and_round_trips(void **state)
 {
     (void)state;
@@ -633,6 +690,7 @@ int main(void)
         cmocka_unit_test(test_x12_ta1_is_parsed_and_written_back),
         cmocka_unit_test(test_x12_834_segment_out_of_order),
         cmocka_unit_test(test_x12_shared_values_keep_their_text),
+        cmocka_unit_test(test_x12_reader_sets_outlive_each_other),
         cmocka_unit_test(test_x12_corpus_parses_and_round_trips),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
