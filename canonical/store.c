@@ -126,6 +126,7 @@ typedef struct item {
      * the closing brace. Spans of `fixed`. */
     lx_buf fixed;
     size_t entity_end, origin_end;
+    size_t history_end; /* then, with traces, the trace step's tail */
 } item;
 
 struct lx_store {
@@ -893,7 +894,7 @@ static int json_str(lx_buf *b, const char *s)
     return rc ? rc : lx_buf_append(b, "\"", 1);
 }
 
-static void prepare_fixed(item *it)
+static void prepare_fixed(item *it, bool traces)
 {
     lx_buf *f = &it->fixed;
     lx_buf_init(f, 0);
@@ -929,6 +930,24 @@ static void prepare_fixed(item *it)
     rc = rc ? rc : lx_buf_puts(f, ",\"trace\":");
     rc = rc ? rc : json_str(f, it->trace);
     rc = rc ? rc : lx_buf_puts(f, "}");
+    it->history_end = f->len;
+    if (traces) {
+        /* A trace step from "system" on (trace_change): adapter and
+         * native id are "" when absent. */
+        rc = rc ? rc : lx_buf_puts(f, ",\"system\":");
+        rc = rc ? rc : json_str(f, it->system);
+        rc = rc ? rc : lx_buf_puts(f, ",\"adapter\":");
+        rc = rc ? rc : json_str(f, it->adapter);
+        rc = rc ? rc : lx_buf_puts(f, ",\"native_type\":");
+        rc = rc ? rc : json_str(f, it->native_type);
+        rc = rc ? rc : lx_buf_puts(f, ",\"native_id\":");
+        rc = rc ? rc : json_str(f, it->native_id);
+        if (it->note) {
+            rc = rc ? rc : lx_buf_puts(f, ",\"received\":");
+            rc = rc ? rc : lx_buf_puts(f, it->note);
+        }
+        rc = rc ? rc : lx_buf_puts(f, "}");
+    }
     LX_ASSERT(rc == 0); /* no ceiling */
 }
 
@@ -937,7 +956,7 @@ static void prepare_fixed(item *it)
  * the event and history entry that does not depend on the writer's
  * decisions, on the calling thread: callers run in parallel, the writer
  * is one thread. */
-static item *make_item(const lx_upsert *u, lx_error *err)
+static item *make_item(const lx_upsert *u, bool traces, lx_error *err)
 {
     item *it = lx_xcalloc(1, sizeof(*it));
     lx_buf_init(&it->event, 0);
@@ -991,7 +1010,7 @@ static item *make_item(const lx_upsert *u, lx_error *err)
     if (rc == 0 && u->note)
         it->note = lx_xstrdup(u->note);
     if (rc == 0)
-        prepare_fixed(it);
+        prepare_fixed(it, traces);
     if (rc == 0 && it->kind == ITEM_DELETE && !it->has_native &&
         !it->canonical_id[0])
         rc = lx_error_set(err, LX_EINVAL,
@@ -1025,7 +1044,7 @@ int lx_store_submit(lx_store *s, const lx_upsert *u, lx_store_done_fn done,
         return lx_error_set(err, LX_ECLOSED, "the store is open read-only");
     lx_error local;
     lx_error_clear(&local);
-    item *it = make_item(u, err ? err : &local);
+    item *it = make_item(u, s->traces, err ? err : &local);
     if (!it)
         return err ? err->code : local.code;
     it->done = done;
@@ -1052,7 +1071,7 @@ int lx_store_submit_group(lx_store *s, const lx_upsert *u, size_t n,
     for (size_t i = 0; i < n; i++) {
         lx_error local;
         lx_error_clear(&local);
-        item *m = make_item(&u[i], &local);
+        item *m = make_item(&u[i], s->traces, &local);
         if (!m) {
             item_free(g);
             if (err) {
@@ -1870,52 +1889,52 @@ static int trace_put(batch_ctx *b, const char *trace, const char *step,
                      size_t len)
 {
     char ulid[LX_ULID_SIZE], k[LX_STORE_KEY_MAX + 1];
-    lx_ulid_new(ulid);
-    int n = snprintf(k, sizeof(k), "trace/%s/%s", trace, ulid);
-    if (n < 0 || (size_t)n >= sizeof(k))
+    size_t tl = strlen(trace);
+    if (10 + tl + 1 + LX_ULID_LEN > LX_STORE_KEY_MAX)
         return 0; /* an over-long trace id is simply not traced */
-    if (put(b, DB_STATE, k, (size_t)n, step, len, 0) != 0)
+    lx_ulid_new(ulid);
+    memcpy(k, "trace/", 6);
+    memcpy(k + 6, trace, tl);
+    k[6 + tl] = '/';
+    memcpy(k + 7 + tl, ulid, LX_ULID_LEN);
+    if (put(b, DB_STATE, k, 7 + tl + LX_ULID_LEN, step, len, 0) != 0)
         return BATCH_FATAL;
-    n = snprintf(k, sizeof(k), "tracetime/%s/%s", ulid, trace);
-    return put(b, DB_STATE, k, (size_t)n, "", 0, 0);
+    memcpy(k, "tracetime/", 10);
+    memcpy(k + 10, ulid, LX_ULID_LEN);
+    k[10 + LX_ULID_LEN] = '/';
+    memcpy(k + 11 + LX_ULID_LEN, trace, tl);
+    return put(b, DB_STATE, k, 11 + LX_ULID_LEN + tl, "", 0, 0);
 }
 
 static int trace_change(batch_ctx *b, item *it, const char *step,
-                        const char *cid, uint64_t version, uint64_t seq,
-                        uint64_t now)
+                        const char *cid, uint64_t version, uint64_t seq)
 {
-    (void)now; /* b->when */
     if (!b->s->traces)
         return 0;
-    const char *when = b->when;
     lx_buf t;
     lx_buf_init(&t, 0);
-    int rc = lx_buf_printf(&t, "{\"step\":\"%s\",\"time\":\"%s\","
-                               "\"entity\":\"%s\",\"canonical_id\":\"%s\","
-                               "\"version\":%llu,\"seq\":%llu,\"system\":",
-                           step, when, it->entity, cid,
-                           (unsigned long long)version,
-                           (unsigned long long)seq);
-    rc = rc ? rc : lx_buf_json_string(&t, it->system, strlen(it->system));
-    rc = rc ? rc : lx_buf_puts(&t, ",\"adapter\":");
-    rc = rc ? rc : lx_buf_json_string(&t, it->adapter, strlen(it->adapter));
-    rc = rc ? rc : lx_buf_puts(&t, ",\"native_type\":");
-    rc = rc ? rc : lx_buf_json_string(&t, it->native_type,
-                                      strlen(it->native_type));
-    rc = rc ? rc : lx_buf_puts(&t, ",\"native_id\":");
-    rc = rc ? rc : lx_buf_json_string(&t, it->native_id, strlen(it->native_id));
-    if (it->note) {
-        rc = rc ? rc : lx_buf_puts(&t, ",\"received\":");
-        rc = rc ? rc : lx_buf_puts(&t, it->note);
-    }
-    rc = rc ? rc : lx_buf_puts(&t, "}");
+    int rc = lx_buf_puts(&t, "{\"step\":\"");
+    rc = rc ? rc : lx_buf_puts(&t, step);
+    rc = rc ? rc : lx_buf_puts(&t, "\",\"time\":\"");
+    rc = rc ? rc : lx_buf_puts(&t, b->when);
+    rc = rc ? rc : lx_buf_puts(&t, "\",\"entity\":\"");
+    rc = rc ? rc : lx_buf_puts(&t, it->entity);
+    rc = rc ? rc : lx_buf_puts(&t, "\",\"canonical_id\":\"");
+    rc = rc ? rc : lx_buf_puts(&t, cid);
+    rc = rc ? rc : lx_buf_puts(&t, "\",\"version\":");
+    rc = rc ? rc : buf_u64(&t, version);
+    rc = rc ? rc : lx_buf_puts(&t, ",\"seq\":");
+    rc = rc ? rc : buf_u64(&t, seq);
+    /* From "system" on: made by the caller (prepare_fixed). */
+    rc = rc ? rc : lx_buf_append(&t, it->fixed.data + it->history_end,
+                                 it->fixed.len - it->history_end);
     LX_ASSERT(rc == 0);
     rc = trace_put(b, it->trace, t.data, t.len);
     lx_buf_fini(&t);
     return rc;
 }
 
-static int apply_change(batch_ctx *b, item *it, uint64_t now)
+static int apply_change(batch_ctx *b, item *it)
 {
     char cid[LX_STORE_ID_SIZE];
     bool found;
@@ -1968,8 +1987,8 @@ static int apply_change(batch_ctx *b, item *it, uint64_t now)
         it->res.unchanged = true;
         it->res.version = old_version;
         rc = link_xref(b, it, cid);
-        return rc ? rc : trace_change(b, it, "unchanged", cid, old_version, 0,
-                                      now);
+        return rc ? rc : trace_change(b, it, "unchanged", cid, old_version,
+                                      0);
     }
 
     /* The previous text is needed for "changed" and, for a delete, as the
@@ -2046,7 +2065,7 @@ static int apply_change(batch_ctx *b, item *it, uint64_t now)
     rc = rc ? rc : lx_buf_append(&h, hex, 2 * LX_SHA256_LEN);
     rc = rc ? rc : lx_buf_puts(&h, "\",");
     rc = rc ? rc : lx_buf_append(&h, it->fixed.data + it->origin_end,
-                                 it->fixed.len - it->origin_end);
+                                 it->history_end - it->origin_end);
     LX_ASSERT(rc == 0);
     size_t ml = h.len - 5;
     h.data[1] = (char)(ml >> 24);
@@ -2072,7 +2091,7 @@ static int apply_change(batch_ctx *b, item *it, uint64_t now)
             rc = put(b, DB_IDENT, it->idents[i].key, it->idents[i].len, cid,
                      strlen(cid), MDB_NOOVERWRITE);
     }
-    rc = rc ? rc : trace_change(b, it, type, cid, version, seq, now);
+    rc = rc ? rc : trace_change(b, it, type, cid, version, seq);
     if (rc != 0)
         return rc;
     b->seq = seq;
@@ -2096,7 +2115,7 @@ static void reset_results(item *list)
 
 /* A group is all or nothing: its changes run in a nested transaction that
  * is merged into the batch only when every one of them applied. */
-static int apply_group(batch_ctx *b, item *g, uint64_t now)
+static int apply_group(batch_ctx *b, item *g)
 {
     MDB_txn *parent = b->txn, *child = NULL;
     int rc = mdb_txn_begin(b->s->env, parent, 0, &child);
@@ -2111,7 +2130,7 @@ static int apply_group(batch_ctx *b, item *g, uint64_t now)
     size_t index = 0, failed_index = 0;
     for (item *m = g->members; m; m = m->next, index++) {
         int r = m->kind == ITEM_LINK ? apply_link(b, m)
-                                     : apply_change(b, m, now);
+                                     : apply_change(b, m);
         if (r == BATCH_FATAL) {
             mdb_txn_abort(child);
             b->txn = parent;
@@ -2193,17 +2212,16 @@ static int run_batch(lx_store *s, item *list, lx_buf *records,
     }
     if (rc != 0)
         return rc;
-    uint64_t now = lx_now_ms();
-    b.now = now;
-    lx_time_format(now, b.when);
+    b.now = lx_now_ms();
+    lx_time_format(b.now, b.when);
     for (item *it = list; it; it = it->next) {
         int r = it->kind == ITEM_CURSOR ? apply_cursor(&b, it)
                 : it->kind == ITEM_LINK ? apply_link(&b, it)
-                : it->kind == ITEM_GROUP ? apply_group(&b, it, now)
+                : it->kind == ITEM_GROUP ? apply_group(&b, it)
                 : it->kind == ITEM_STATE ? apply_state(&b, it)
                 : it->kind == ITEM_COUNTER ? apply_counter(&b, it)
                 : it->kind == ITEM_MANY ? apply_many(&b, it)
-                                         : apply_change(&b, it, now);
+                                         : apply_change(&b, it);
         if (r == BATCH_FATAL) {
             mdb_txn_abort(b.txn);
             reset_results(list);

@@ -16,7 +16,8 @@
  * --store-only (section 2 only), --writers LIST (a subset of 1,8,64),
  * --modes LIST (a subset of wal,lmdb,nosync), --count N (upserts per
  * configuration, for instruction counts under callgrind), --checkpoint-ms
- * N and --wal-mib N (the log's checkpoint interval and ring size).
+ * N and --wal-mib N (the log's checkpoint interval and ring size),
+ * --traces (a trace step per change, as the hub keeps them).
  * See tests/bench/README.md for what each figure means.
  *
  * A benchmark, not a test: it includes lmdb.h directly to measure the floor
@@ -69,6 +70,7 @@ typedef struct bench_opts {
  * defaults). */
 static unsigned opt_checkpoint_ms;
 static size_t opt_wal_size;
+static bool opt_traces; /* --traces: a trace step per change, as the hub */
 
 /* Human-readable output: stdout, or stderr when stdout carries the JSON. */
 static FILE *out_text;
@@ -410,6 +412,7 @@ static int bench_store(const char *dir, int cfg, int writers, int mode,
     lx_store_options o = {.dir = dir,
                           .checkpoint_ms = opt_checkpoint_ms,
                           .wal_size = opt_wal_size,
+                          .traces = opt_traces,
                           .no_sync = mode == MODE_NOSYNC,
                           .durability = mode == MODE_LMDB
                                             ? LX_STORE_DURABILITY_LMDB
@@ -776,8 +779,7 @@ static void print_store(const store_result *r)
     say("    latency p99 .......... %.3f ms\n", r->p99_ms);
     say("    commits .............. %llu\n", (unsigned long long)r->commits);
     say("    average batch ........ %.1f upserts/commit\n", r->avg_batch);
-    if (!r->no_sync)
-        say("    written to disk ...... %.1f KiB/upsert\n", r->kib_per_upsert);
+    say("    written to disk ...... %.1f KiB/upsert\n", r->kib_per_upsert);
     say("    data file ............ %.0f MiB\n", r->data_mib);
     if (r->errors)
         say("    FAILED upserts ....... %zu\n", r->errors);
@@ -828,7 +830,7 @@ static void usage(void)
     fprintf(stderr, "usage: bench_store [--quick] [--dir DIR] [--json] "
                     "[--store-only] [--writers 1,8,64] "
                     "[--modes wal,lmdb,nosync] [--count N] "
-                    "[--checkpoint-ms N] [--wal-mib N]\n");
+                    "[--checkpoint-ms N] [--wal-mib N] [--traces]\n");
 }
 
 /* Section 1. Returns the number of failed measurements. */
@@ -997,6 +999,8 @@ int main(int argc, char **argv)
             o.json = true;
         else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
             o.dir = argv[++i];
+        else if (strcmp(argv[i], "--traces") == 0)
+            opt_traces = true;
         else if (strcmp(argv[i], "--store-only") == 0)
             store_only = true;
         else if (strcmp(argv[i], "--writers") == 0 && i + 1 < argc) {
