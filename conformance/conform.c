@@ -190,7 +190,8 @@ static int describe_native(lx_conform_report *r, const char *path,
              *lx_native_version(lib) ? lx_native_version(lib)
                                      : "unversioned");
     if (*lx_native_suite(lib) && strcmp(lx_native_suite(lib), suite) != 0)
-        lx_log_warn(NULL, "adapter %s speaks suite '%s', certified against '%s'",
+        lx_log_warn(NULL,
+                    "adapter %s speaks suite '%s', certified against '%s'",
                     path, lx_native_suite(lib), suite);
     lx_native_unload(&lib);
     char hex[LX_SHA256_HEX_SIZE];

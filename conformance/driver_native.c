@@ -581,8 +581,8 @@ static void nat_close(void **sp)
     free(st);
 }
 
-static int nat_open(const char *root, const char *adapter, const json_t *options,
-                    void **sp, lx_error *err)
+static int nat_open(const char *root, const char *adapter,
+                    const json_t *options, void **sp, lx_error *err)
 {
     (void)root;
     *sp = NULL;

@@ -239,7 +239,8 @@ static void test_native_outbound_builds_the_request(void **state)
     assert_int_equal(lx_native_call_fill(&req, "http://127.0.0.1:9/api/",
                                          &call, &err),
                      0);
-    assert_string_equal(call.http.url, "http://127.0.0.1:9/api/staff/S%201%2F2");
+    assert_string_equal(call.http.url,
+                        "http://127.0.0.1:9/api/staff/S%201%2F2");
     assert_string_equal(call.http.method, "PUT");
     assert_string_equal(call.http.headers[1], "X-Lingua-Event-Id: ev-1");
     assert_null(call.http.headers[2]);
