@@ -1,5 +1,6 @@
 /* adapters/fhir/fhir_out.c: see fhir_out.h. */
 #include "adapters/fhir/fhir_out.h"
+#include "adapters/fhir/fhir_json.h"
 #include "core/json.h"
 #include "core/mem.h"
 
@@ -53,29 +54,6 @@ void lx_fhir_out_destroy(lx_fhir_out **op)
 
 #define BODY_DEPTH_MAX 64
 
-/* Length of the valid UTF-8 sequence at s (first byte >= 0x80), 0 when
- * invalid (json_dumps refuses such a string). */
-static size_t utf8_seq(const unsigned char *s, const unsigned char *end)
-{
-    unsigned c = s[0];
-    size_t n = c >= 0xC2 && c <= 0xDF   ? 2
-               : c >= 0xE0 && c <= 0xEF ? 3
-               : c >= 0xF0 && c <= 0xF4 ? 4
-                                        : 0;
-    if (n == 0 || (size_t)(end - s) < n)
-        return 0;
-    uint32_t v = c & (n == 2 ? 0x1F : n == 3 ? 0x0F : 0x07);
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    if ((n == 3 && (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF))) ||
-        (n == 4 && (v < 0x10000 || v > 0x10FFFF)))
-        return 0;
-    return n;
-}
-
 /* A JSON string as jansson's dump_string writes it without flags: '"',
  * '\\' and control characters escaped (\b \f \n \r \t, else \u%04X),
  * '/' and non-ASCII as they are. */
@@ -92,9 +70,10 @@ static bool body_string(lx_buf *b, const char *str, size_t len)
             continue;
         }
         if (c >= 0x80) {
-            size_t n = utf8_seq(p, end);
+            uint32_t cp;
+            size_t n = lx_fhir_utf8_next(p, end, &cp);
             if (n == 0)
-                return false;
+                return false; /* json_dumps refuses it too */
             p += n;
             continue;
         }
