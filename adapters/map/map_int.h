@@ -297,6 +297,13 @@ typedef struct mp_xform {
     const mp_table *table;
 } mp_xform;
 
+/* A value for the output (new reference): objects and arrays are deep
+ * copies (the output is built and changed in place), scalars are shared,
+ * as nothing in Lingua changes a jansson scalar after creating it (and
+ * jansson's reference counts are atomic: compiled values are shared by
+ * the threads that run a mapping). */
+json_t *mp_value_copy(const json_t *v);
+
 /* Apply x in direction dir to one scalar `in`. *out is a new reference, or
  * NULL when the value is dropped (a table's "drop" policy). Errors:
  * LX_EINVAL with the reason only (the caller names rule and path). */

@@ -184,7 +184,7 @@ static int write_default(run *R, frame *F, const mp_rule *r)
     const json_t *d = r->defaults[R->dst];
     if (!d)
         return 0;
-    return write_at(R, F, r, r->side[R->dst], json_deep_copy(d), false,
+    return write_at(R, F, r, r->side[R->dst], mp_value_copy(d), false,
                     "(default)", NULL);
 }
 
@@ -215,7 +215,7 @@ static int chain(run *R, const mp_rule *r, const json_t *v, json_t **out)
         owned = next;
         cur = next;
     }
-    *out = owned ? owned : json_deep_copy(v);
+    *out = owned ? owned : mp_value_copy(v);
     return 0;
 }
 
@@ -223,7 +223,7 @@ static int chain(run *R, const mp_rule *r, const json_t *v, json_t **out)
 static int transform(run *R, const mp_rule *r, const json_t *v, json_t **out)
 {
     if (r->xform_count == 0) {
-        *out = json_deep_copy(v);
+        *out = mp_value_copy(v);
         return 0;
     }
     if (!json_is_array(v))
@@ -330,7 +330,7 @@ static int do_copy(run *R, frame *F, const mp_rule *r)
 
 static int do_const(run *R, frame *F, const mp_rule *r)
 {
-    return write_at(R, F, r, r->side[R->dst], json_deep_copy(r->value), false,
+    return write_at(R, F, r, r->side[R->dst], mp_value_copy(r->value), false,
                     "(constant)", NULL);
 }
 

@@ -274,22 +274,29 @@ static int apply_map(const mp_xform *x, lx_map_dir dir, const json_t *in,
                             x->table->name);
     const json_t *v = mp_hash_get(h, s, len);
     if (v) {
-        *out = json_deep_copy(v);
+        *out = mp_value_copy(v);
         return 0;
     }
     switch (h->unmapped) {
     case MP_UNMAPPED_PASS:
-        *out = json_deep_copy(in);
+        *out = mp_value_copy(in);
         return 0;
     case MP_UNMAPPED_DROP:
         *out = NULL;
         return 0;
     case MP_UNMAPPED_VALUE:
-        *out = json_deep_copy(h->fallback);
+        *out = mp_value_copy(h->fallback);
         return 0;
     }
     return lx_error_set(err, LX_EINVAL, "code not in table '%s' (%s)",
                         x->table->name, dir == LX_MAP_IN ? "in" : "out");
+}
+
+json_t *mp_value_copy(const json_t *v)
+{
+    if (json_is_object(v) || json_is_array(v))
+        return json_deep_copy(v);
+    return json_incref((json_t *)v);
 }
 
 int mp_xform_apply(const mp_xform *x, lx_map_dir dir, const json_t *in,
@@ -297,7 +304,7 @@ int mp_xform_apply(const mp_xform *x, lx_map_dir dir, const json_t *in,
 {
     *out = NULL;
     if (dir == LX_MAP_OUT && x->inv == MP_INV_NORMALIZE) {
-        *out = json_deep_copy(in);
+        *out = mp_value_copy(in);
         return 0;
     }
     int rc;

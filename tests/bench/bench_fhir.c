@@ -23,12 +23,13 @@
  * Lines starting with "RESULT " are key=value pairs for scripts.
  *
  * Usage: bench_fhir [--quick] [--clients N[,N...]] [--seconds S] [--nosync]
- *        bench_fhir --profile json|xml|text-xml|tree-xml [--count N]
+ *        bench_fhir --profile json|xml|out|text-xml|tree-xml [--count N]
  *   --nosync runs the hub with store.sync off, to tell the cost of the
  *   durable commit from the rest of the path (not the reference figure).
  *   --profile runs one in-process operation N times (default 2000) and
  *   nothing else, for `valgrind --tool=callgrind`: json / xml = [a]
- *   (parse, map, validate), text-xml / tree-xml = [d]. Instruction counts
+ *   (parse, map, validate), out = the answer of a create (reverse mapping
+ *   and JSON), text-xml / tree-xml = [d]. Instruction counts
  *   do not depend on the machine's load; wall-clock figures do.
  * Environment (defaults from the build): LX_LINGUA (the lingua binary;
  * default: ../../lingua next to this executable), LX_SCHEMAS_DIR,
@@ -426,6 +427,30 @@ static int profile(const codec *c, const char *what, long count)
         for (long i = 0; i < count; i++)
             to_canonical(c, fmt == LX_FHIR_XML ? c->xml : c->json,
                          fmt == LX_FHIR_XML ? c->xml_len : c->json_len, fmt);
+    } else if (strcmp(what, "out") == 0) {
+        /* The reverse mapping of a create's answer: canonical -> Patient
+         * (no resolver), then the JSON the facade answers with. */
+        json_t *res = parsed_patient(c), *record = NULL;
+        const char *entity = NULL;
+        lx_error err;
+        lx_error_clear(&err);
+        if (lx_fhir_to_canonical(c->fhir, res, NULL, &entity, &record, NULL,
+                                 &err) != 0)
+            die("map", &err);
+        lx_buf b;
+        lx_buf_init(&b, 0);
+        for (long i = 0; i < count; i++) {
+            json_t *back = NULL;
+            lx_buf_reset(&b);
+            if (lx_fhir_from_canonical(c->fhir, "Patient", record, NULL,
+                                       &back, &err) != 0 ||
+                lx_fhir_serialize(c->fhir, back, LX_FHIR_JSON, &b, &err) != 0)
+                die("map out", &err);
+            json_decref(back);
+        }
+        lx_buf_fini(&b);
+        json_decref(record);
+        json_decref(res);
     } else if (text || strcmp(what, "tree-xml") == 0) {
         json_t *res = parsed_patient(c);
         lx_buf b;
@@ -435,7 +460,7 @@ static int profile(const codec *c, const char *what, long count)
         lx_buf_fini(&b);
         json_decref(res);
     } else {
-        fprintf(stderr, "bench_fhir: --profile json|xml|text-xml|tree-xml\n");
+        fprintf(stderr, "bench_fhir: --profile json|xml|out|text-xml|tree-xml\n");
         return 2;
     }
     printf("bench_fhir: %s x %ld done\n", what, count);
