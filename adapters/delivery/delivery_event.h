@@ -8,12 +8,9 @@
  * than any other step of a delivered call, and each instance used to
  * parse every event again. Here:
  *
- * - lx_delivery_event_parse builds the tree json_loadb(text, len, 0)
- *   builds, with a lexer that scans the text in place; on anything it
- *   does not handle itself (\u escapes, numbers it cannot convert
- *   exactly, invalid UTF-8, syntax errors, nesting past 64) it hands the
- *   text to json_loadb, so the result (a tree, or NULL) is always
- *   jansson's.
+ * - lx_delivery_event_parse reads the text with the reader that scans it
+ *   in place (adapters/fhir/fhir_json.h, the tree lx_json_parse builds,
+ *   about three times cheaper than jansson's own reader);
  * - an lx_delivery_events cache keeps the last events parsed, by
  *   sequence, so the deliveries of one hub parse each event once. Trees
  *   handed out are shared between threads and must be treated as
@@ -28,9 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Parse text[0..len) (one JSON object or array, nothing after it but
- * white space). Returns a new reference, or NULL when the text is not
- * JSON, exactly when json_loadb(text, len, 0, NULL) would. */
+/* Parse text[0..len) as lx_json_parse does. Returns a new reference, or
+ * NULL when the text is not JSON. */
 json_t *lx_delivery_event_parse(const char *text, size_t len);
 
 typedef struct lx_delivery_events lx_delivery_events;
