@@ -1,5 +1,6 @@
 /* adapters/fhir/fhir_rest.c: see fhir_rest.h. */
 #include "adapters/fhir/fhir_rest.h"
+#include "adapters/fhir/fhir_out.h"
 #include "canonical/ingest.h"
 #include "core/id.h"
 #include "core/json.h"
@@ -53,7 +54,8 @@ static void respond(const lx_fhir_rest *r, const lx_http_request *req,
     lx_buf_init(&out, 0);
     lx_error err;
     lx_error_clear(&err);
-    if (lx_fhir_serialize(r->fhir, body, fmt, &out, &err) != 0) {
+    /* JSON without jansson's dump (the same bytes, a third of the cost). */
+    if (lx_fhir_out_body(r->fhir, body, fmt, &out, &err) != 0) {
         /* Our own output does not serialize: a bug, reported as JSON. */
         lx_log_error(NULL, "fhir: cannot serialize a response: %s", err.msg);
         lx_buf_reset(&out);
