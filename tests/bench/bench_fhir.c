@@ -36,6 +36,7 @@
  * LX_CORPUS_DIR. The hub is the integration harness's: it is killed when
  * this process ends in any way (tests/integration/harness.h). */
 #include "adapters/fhir/fhir.h"
+#include "adapters/fhir/fhir_out.h"
 #include "canonical/registry.h"
 #include "core/http_server.h"
 #include "tests/integration/harness.h"
@@ -444,7 +445,7 @@ static int profile(const codec *c, const char *what, long count)
             lx_buf_reset(&b);
             if (lx_fhir_from_canonical(c->fhir, "Patient", record, NULL,
                                        &back, &err) != 0 ||
-                lx_fhir_serialize(c->fhir, back, LX_FHIR_JSON, &b, &err) != 0)
+                lx_fhir_out_body(c->fhir, back, LX_FHIR_JSON, &b, &err) != 0)
                 die("map out", &err);
             json_decref(back);
         }
