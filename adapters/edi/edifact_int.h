@@ -148,10 +148,7 @@ void lx_edifact_place_json(json_t *msg, const lx_edifact_put *puts, size_t n,
 typedef struct lx_edifact_msg lx_edifact_msg;
 
 /* Buffers for the compact form of one message at a time, kept by a
- * reader between messages: a message that allocates nothing large lets
- * malloc reuse the small chunks of the tree freed before it, instead of
- * consolidating them all on the first large request (callgrind: about a
- * quarter of the instructions of reading with every tree built). */
+ * reader between messages (why: edi_loan.h). */
 typedef struct lx_edifact_scratch lx_edifact_scratch;
 
 /* A scratch with one reference (the caller's). */

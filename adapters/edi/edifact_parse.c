@@ -2,9 +2,9 @@
  * envelope rules of ISO 9735-1 section 9 (UNB/UNZ, UNG/UNE, UNH/UNT). */
 #include "adapters/edi/edifact_int.h"
 
+#include "adapters/edi/edi_loan.h"
 #include "core/mem.h"
 
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,11 +30,9 @@ struct lx_edifact_msg {
 };
 
 /* The compact form's buffers, lent by a reader to one message at a time
- * (edifact_int.h). refs counts the reader and the borrowing message, so
- * either may go first; busy says whether the buffers are lent out. */
+ * (edifact_int.h, edi_loan.h). */
 struct lx_edifact_scratch {
-    atomic_int refs;
-    atomic_int busy;
+    lx_edi_loan loan;
     char *input;
     size_t input_cap;
     lx_edifact_store store;
@@ -46,8 +44,7 @@ struct lx_edifact_scratch {
 lx_edifact_scratch *lx_edifact_scratch_new(void)
 {
     lx_edifact_scratch *sc = lx_xcalloc(1, sizeof(*sc));
-    atomic_init(&sc->refs, 1);
-    atomic_init(&sc->busy, 0);
+    lx_edi_loan_init(&sc->loan);
     return sc;
 }
 
@@ -57,7 +54,7 @@ void lx_edifact_scratch_release(lx_edifact_scratch **scp)
         return;
     lx_edifact_scratch *sc = *scp;
     *scp = NULL;
-    if (atomic_fetch_sub_explicit(&sc->refs, 1, memory_order_acq_rel) != 1)
+    if (!lx_edi_loan_unref(&sc->loan))
         return;
     free(sc->input);
     lx_edifact_store_fini(&sc->store);
@@ -70,10 +67,8 @@ void lx_edifact_scratch_release(lx_edifact_scratch **scp)
  * doc to allocate its own (0). */
 static int borrow(lx_edifact_msg *doc, lx_edifact_scratch *sc, size_t len)
 {
-    if (sc == NULL ||
-        atomic_exchange_explicit(&sc->busy, 1, memory_order_acquire) != 0)
+    if (sc == NULL || !lx_edi_loan_take(&sc->loan))
         return 0;
-    atomic_fetch_add_explicit(&sc->refs, 1, memory_order_relaxed);
     doc->scratch = sc;
     if (sc->store.segs == NULL)
         lx_edifact_store_reserve(&sc->store, len);
@@ -112,7 +107,7 @@ static void drop_compact(lx_edifact_msg *doc)
         sc->puts = doc->puts;
         sc->lazies = doc->lazies;
         sc->lazy_cap = doc->lazy_cap;
-        atomic_store_explicit(&sc->busy, 0, memory_order_release);
+        lx_edi_loan_return(&sc->loan);
         lx_edifact_scratch_release(&doc->scratch);
     } else {
         lx_edifact_store_fini(&doc->store);

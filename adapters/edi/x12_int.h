@@ -50,9 +50,7 @@ typedef struct lx_x12_build_node {
 } lx_x12_build_node;
 
 /* Buffers for the compact form of one document at a time, kept by a
- * reader between transaction sets: a document that allocates nothing
- * large lets malloc reuse the small chunks of the tree freed before it,
- * instead of consolidating them all on the first large request. */
+ * reader between transaction sets (why: edi_loan.h). */
 typedef struct lx_x12_scratch lx_x12_scratch;
 
 /* A scratch with one reference (the caller's). */

@@ -2,11 +2,11 @@
 #include "adapters/edi/x12_int.h"
 
 #include "adapters/edi/edi_intern.h"
+#include "adapters/edi/edi_loan.h"
 
 #include "core/mem.h"
 
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -468,11 +468,8 @@ typedef struct compact {
     size_t node_cap;
 } compact;
 
-/* refs counts the reader and the borrowing document, so either may go
- * first; busy says whether the buffers are lent out. */
 struct lx_x12_scratch {
-    atomic_int refs;
-    atomic_int busy;
+    lx_edi_loan loan;
     compact c;
 };
 
@@ -491,8 +488,7 @@ static void compact_free(compact *c)
 lx_x12_scratch *lx_x12_scratch_new(void)
 {
     lx_x12_scratch *sc = lx_xcalloc(1, sizeof(*sc));
-    atomic_init(&sc->refs, 1);
-    atomic_init(&sc->busy, 0);
+    lx_edi_loan_init(&sc->loan);
     return sc;
 }
 
@@ -502,7 +498,7 @@ void lx_x12_scratch_release(lx_x12_scratch **scp)
         return;
     lx_x12_scratch *sc = *scp;
     *scp = NULL;
-    if (atomic_fetch_sub_explicit(&sc->refs, 1, memory_order_acq_rel) != 1)
+    if (!lx_edi_loan_unref(&sc->loan))
         return;
     compact_free(&sc->c);
     free(sc);
@@ -560,10 +556,8 @@ static void compact_give(lx_x12_doc *doc, const compact *c)
  * allocates its own as it goes). */
 static void borrow(lx_x12_doc *doc, lx_x12_scratch *sc)
 {
-    if (!sc ||
-        atomic_exchange_explicit(&sc->busy, 1, memory_order_acquire) != 0)
+    if (!sc || !lx_edi_loan_take(&sc->loan))
         return;
-    atomic_fetch_add_explicit(&sc->refs, 1, memory_order_relaxed);
     doc->scratch = sc;
     compact_give(doc, &sc->c);
     /* The document owns them until free_compact gives them back. */
@@ -580,7 +574,7 @@ static void free_compact(lx_x12_doc *doc)
     lx_x12_scratch *sc = doc->scratch;
     if (sc) {
         sc->c = c;
-        atomic_store_explicit(&sc->busy, 0, memory_order_release);
+        lx_edi_loan_return(&sc->loan);
         lx_x12_scratch_release(&doc->scratch);
     } else {
         compact_free(&c);

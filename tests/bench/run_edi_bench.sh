@@ -5,8 +5,9 @@
 # /tmp, streams them with bench_edi (our readers: envelope checks, and with
 # the definitions of schemas/ loops/groups, order, repeats, element types
 # and lengths), installs the npm packages node-x12 and edifact into a temp
-# dir, times them on the same files in the same run and prints throughput,
-# peak RSS and the ratios. A 10 MB file of the same shape shows that our
+# dir, times them on the same files in the same run and prints throughput
+# (wall-clock MB/s, and MB per CPU second, which other load on the machine
+# disturbs less), peak RSS and the ratios. A 10 MB file of the same shape shows that our
 # peak RSS does not grow with the input.
 #
 # The npm parsers load the whole file into memory (node-x12 ~57 bytes of
@@ -39,6 +40,7 @@ timev=/usr/bin/time
 
 echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "host: $(uname -srm), $(nproc) cpus, node $(node --version)"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 for size in $(printf '%s\n' "$mb" "$node_mb" "$small_mb" | sort -u); do
     "$bench" gen-x12 "$tmp/834_$size.x12" "$size"
@@ -51,11 +53,19 @@ run_timed() { # out-file cmd...
     "$timev" -v "$@" >"$out" 2>"$out.time"
     awk -F': ' '/Maximum resident set size/ {print $2}' "$out.time"
 }
+# MB per CPU second (user + system, all threads, whole process) of a run
+# of $2 MB: less sensitive than wall-clock MB/s to other load on the
+# machine, which makes a process wait rather than work.
+cpu_rate() { # out-file MB
+    awk -F': ' -v mb="$2" '/User time/ {u = $2} /System time/ {s = $2}
+        END { if (u + s > 0) printf "%.1f", mb / (u + s); else print 0 }' \
+        "$1.time"
+}
 field() { # file key -> value of key=value
     tr ' ' '\n' <"$1" | awk -F= -v k="$2" '$1 == k {print $2}'
 }
 
-declare -A rate rss
+declare -A rate rss cpu
 # our_<kind>_<mode>: mode raw (envelopes only), defs (validated against
 # the definitions; the tree is built on demand), tree (the JSON tree of
 # every transaction/message built too), small (defs on the small file).
@@ -77,6 +87,7 @@ for kind in x12 edifact; do
         cat "$out"
         rate[our_${kind}_$mode]=$(field "$out" MB/s)
         rss[our_${kind}_$mode]=$r
+        cpu[our_${kind}_$mode]=$(cpu_rate "$out" "$(field "$out" MB)")
     done
 done
 
@@ -126,28 +137,37 @@ for kind in x12 edifact; do
         cat "$tmp/node_$kind.out"
         rate[node_$kind]=$(field "$tmp/node_$kind.out" MB/s)
         rss[node_$kind]=$r
+        cpu[node_$kind]=$(cpu_rate "$tmp/node_$kind.out" \
+                          "$(field "$tmp/node_$kind.out" MB)")
     else
         echo "node $kind failed on $node_mb MB:"; tail -3 "$tmp/node_$kind.out.time"
-        rate[node_$kind]=0; rss[node_$kind]=0
+        rate[node_$kind]=0; rss[node_$kind]=0; cpu[node_$kind]=0
     fi
 done
 
 echo
-printf '%-44s %10s %14s\n' "parser (file)" "MB/s" "peak RSS MiB"
-row() { printf '%-44s %10s %14s\n' "$1" "$2" "$(( ${3:-0} / 1024 ))"; }
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-44s %10s %12s %14s\n' "parser (file)" "MB/s" "MB/CPU-s" "peak RSS MiB"
+row() { # label key
+    printf '%-44s %10s %12s %14s\n' "$1" "${rate[$2]}" "${cpu[$2]}" \
+        "$(( ${rss[$2]:-0} / 1024 ))"
+}
 for kind in x12 edifact; do
-    row "lingua $kind, envelopes only ($mb MB)" "${rate[our_${kind}_raw]}" "${rss[our_${kind}_raw]}"
-    row "lingua $kind + definitions ($mb MB)" "${rate[our_${kind}_defs]}" "${rss[our_${kind}_defs]}"
-    row "lingua $kind + definitions + tree ($mb MB)" "${rate[our_${kind}_tree]}" "${rss[our_${kind}_tree]}"
-    row "lingua $kind + definitions ($small_mb MB)" "${rate[our_${kind}_small]}" "${rss[our_${kind}_small]}"
+    row "lingua $kind, envelopes only ($mb MB)" our_${kind}_raw
+    row "lingua $kind + definitions ($mb MB)" our_${kind}_defs
+    row "lingua $kind + definitions + tree ($mb MB)" our_${kind}_tree
+    row "lingua $kind + definitions ($small_mb MB)" our_${kind}_small
     name=node-x12; [ $kind = edifact ] && name=edifact
-    row "npm $name ($node_mb MB)" "${rate[node_$kind]}" "${rss[node_$kind]}"
+    row "npm $name ($node_mb MB)" node_$kind
 done
 echo
 for kind in x12 edifact; do
     awk -v a="${rate[our_${kind}_defs]}" -v t="${rate[our_${kind}_tree]}" \
         -v r="${rate[our_${kind}_raw]}" -v b="${rate[node_$kind]}" -v k=$kind \
         'BEGIN { if (b > 0) printf "%s lingua/npm throughput: %.1fx validated (tree on demand), %.1fx with every tree built, %.1fx envelopes only\n", k, a / b, t / b, r / b }'
+    awk -v a="${cpu[our_${kind}_defs]}" -v t="${cpu[our_${kind}_tree]}" \
+        -v b="${cpu[node_$kind]}" -v k=$kind \
+        'BEGIN { if (b > 0) printf "%s lingua/npm per CPU second: %.1fx validated, %.1fx with every tree built\n", k, a / b, t / b }'
     awk -v a="${rss[our_${kind}_defs]}" -v s="${rss[our_${kind}_small]}" \
         -v b="${rss[node_$kind]}" -v k=$kind -v m=$mb -v sm=$small_mb \
         'BEGIN { printf "%s peak RSS: lingua %d MiB (%d MB) vs %d MiB (%s MB); npm %d MiB\n", k, a / 1024, m, s / 1024, sm, b / 1024 }'
