@@ -335,6 +335,76 @@ static void test_delivery_topic_patterns(void **state)
     assert_true(lx_delivery_topic_matches(NULL, "order.created"));
 }
 
+/* Two instances on one store (they share the parsed events, each tree
+ * read by both threads), woken by the store's event hook: each delivers
+ * the other system's changes and skips its own (echo suppression). */
+typedef struct pair {
+    lx_delivery *d[2];
+} pair;
+
+static void notify_both(void *ctx, uint64_t seq, const char *topic,
+                        const char *event, size_t len)
+{
+    (void)seq;
+    (void)topic;
+    (void)event;
+    (void)len;
+    pair *p = ctx;
+    for (int i = 0; i < 2; i++)
+        if (p->d[i])
+            lx_delivery_notify(p->d[i]);
+}
+
+static void test_delivery_two_instances_share_events_and_skip_echo(
+    void **state)
+{
+    fixture *f = *state;
+    static const char *const subs[] = {"person.*", NULL};
+    static const char *const names[2][2] = {{"ehr-out", "ehr"},
+                                            {"hr-out", "hr"}};
+    static pair p;
+    memset(&p, 0, sizeof(p));
+    lx_store_set_event_hook(f->store, notify_both, &p);
+    for (int i = 0; i < 2; i++) {
+        lx_delivery_options o = {.instance = names[i][0],
+                                 .system = names[i][1], .subscribe = subs,
+                                 .cursor_interval_ms = 10};
+        lx_outbound_ops ops = {.prepare = prepare, .native_id = native_id,
+                               .ctx = &f->a};
+        assert_int_equal(lx_delivery_start(f->store, &o, &ops, &p.d[i], NULL),
+                         0);
+    }
+    char nid[16], family[32];
+    for (int i = 0; i < 20; i++) {
+        snprintf(nid, sizeof(nid), "h%d", i);
+        snprintf(family, sizeof(family), "fromhr%d", i);
+        put(f, "person", "hr", nid, family);
+        snprintf(nid, sizeof(nid), "e%d", i);
+        snprintf(family, sizeof(family), "fromehr%d", i);
+        put(f, "person", "ehr", nid, family);
+    }
+    for (int i = 0; i < 2; i++) {
+        wait_cursor(p.d[i], 40);
+        lx_delivery_stats st;
+        lx_delivery_stats_get(p.d[i], &st);
+        assert_int_equal(st.delivered, 20);
+        assert_int_equal(st.skipped, 20);
+        assert_int_equal(st.refused, 0);
+    }
+    pthread_mutex_lock(&f->t.mu);
+    size_t from_hr = 0, from_ehr = 0;
+    for (size_t i = 0; i < f->t.count; i++) {
+        from_hr += strncmp(f->t.paths[i], "PUT /fromhr", 11) == 0;
+        from_ehr += strncmp(f->t.paths[i], "PUT /fromehr", 12) == 0;
+    }
+    pthread_mutex_unlock(&f->t.mu);
+    assert_int_equal(from_hr, 20);
+    assert_int_equal(from_ehr, 20);
+    for (int i = 0; i < 2; i++)
+        lx_delivery_stop(&p.d[i]);
+    assert_null(p.d[0]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +419,9 @@ int main(void)
             teardown),
         cmocka_unit_test_setup_teardown(
             test_delivery_gives_up_after_max_attempts, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_delivery_two_instances_share_events_and_skip_echo, setup,
+            teardown),
         cmocka_unit_test(test_delivery_topic_patterns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
