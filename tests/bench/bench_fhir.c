@@ -461,7 +461,8 @@ static int profile(const codec *c, const char *what, long count)
         lx_buf_fini(&b);
         json_decref(res);
     } else {
-        fprintf(stderr, "bench_fhir: --profile json|xml|out|text-xml|tree-xml\n");
+        fprintf(stderr,
+                "bench_fhir: --profile json|xml|out|text-xml|tree-xml\n");
         return 2;
     }
     printf("bench_fhir: %s x %ld done\n", what, count);
