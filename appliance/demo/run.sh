@@ -158,10 +158,21 @@ run history person "$person" --summary --config "$cfg"
 
 wait_for "$logs/hr.out" "^hr <- " 1
 wait_for "$logs/badge.out" "^badge <- PUT" 1
+for _ in $(seq 1 100); do
+  [ "$(count_files "$data/edi/insurer/out" '*-834.x12')" -ge 2 ] && break
+  sleep 0.1
+done
 
-step "8. The change reached hr (HR Open) and badge (REST) ..."
+step "8. The change reached hr (HR Open), badge (REST) and the insurer (an 834 change) ..."
 since hr "$hr1"
 since badge "$badge1"
+edi2=$(find "$data/edi/insurer/out" -maxdepth 1 -type f -name '*-834.x12' | sort | sed -n 2p)
+if [ -n "$edi2" ]; then
+  echo "${edi2#"$top"/} (INS03 001: a change, INS04 its reason; no 2300: the coverage did not change):"
+  tr '~' '\n' <"$edi2" | grep -E '^(INS|REF|NM1\*IL|N3|N4)' | sed 's/^/    /'
+else
+  echo "(no 834 change written: see $hublog)"
+fi
 echo
 echo "... and did not echo back to the EHR it came from: $(( $(lines ehr) - ehr1 )) new calls to ehr"
 curl -sS "$hub_url/metrics" | grep -E '^lingua_delivery_(delivered|skipped)_total\{instance="ehr-out"' || true

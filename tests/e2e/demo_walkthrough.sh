@@ -63,7 +63,7 @@ call ehr 2 '"method":"PUT"' '"path":"/fhir/Coverage"' \
   '"value":"PPO-GOLD"' '"resourceType":"Coverage"'
 
 # 5. The insurer: one 834 in its outbox, addressed with the partner's ids.
-edi=$(find "$work/data/edi/insurer/out" -maxdepth 1 -name '*.x12' | head -n 1)
+edi=$(find "$work/data/edi/insurer/out" -maxdepth 1 -name '*-834.x12' | sort | head -n 1)
 [ -n "$edi" ] || fail "no 834 in the insurer's outbox"
 x12=$(tr -d '\r\n' <"$edi")
 for p in '*ZZ*LINGUADEMO     *ZZ*INSURERDEMO    *' 'ST*834*' 'INS*Y*18*021' \
@@ -94,6 +94,19 @@ call badge 3 '"method":"PUT"' '"path":"/api/holders/badge-1"' \
 call hr 1 '"method":"POST"' '"path":"/hr/jedx/workers"' '"workers":[' \
   '"48 Lakeview Avenue"' '"value":"E-1001"'
 expect '0 new calls to ehr'
+# The insurer: a second 834 after the EHR's change, a maintenance (INS03
+# 001) of the member's coverage carrying the new address, without the 2300
+# loop: the coverage itself did not change. (INS04 is 25, not 43: the EHR's
+# Patient also changes the name's form, so identifying data changed too.)
+edis=$(find "$work/data/edi/insurer/out" -maxdepth 1 -name '*-834.x12' | sort)
+[ "$(wc -l <<<"$edis")" = 2 ] || fail "expected 2 834 files, found: $edis"
+x12b=$(tr -d '\r\n' <"$(sed -n 2p <<<"$edis")")
+for p in '*ZZ*LINGUADEMO     *ZZ*INSURERDEMO    *' 'ST*834*' 'INS*Y*18*001*' \
+         'NM1*IL*1*Okafor*Amara' 'N3*48 Lakeview Avenue'; do
+  grep -qF -- "$p" <<<"$x12b" || fail "834 change lacks $p: $x12b"
+done
+! grep -qF 'HD*' <<<"$x12b" || fail "834 change carries a 2300 loop: $x12b"
+expect 'an 834 change'
 # The EHR's own change was skipped by ehr-out (echo suppression), with the
 # worker event it does not subscribe to.
 expect '^lingua_delivery_skipped_total\{instance="ehr-out"\} [1-9]'
