@@ -97,7 +97,7 @@ expect '0 new calls to ehr'
 # The insurer: a second 834 after the EHR's change, a maintenance (INS03
 # 001) of the member's coverage carrying the new address, without the 2300
 # loop: the coverage itself did not change. (INS04 is 25, not 43: the EHR's
-# Patient also changes the name's form, so identifying data changed too.)
+# Patient's identifiers carry no type, so identifying data changed too.)
 edis=$(find "$work/data/edi/insurer/out" -maxdepth 1 -name '*-834.x12' | sort)
 [ "$(wc -l <<<"$edis")" = 2 ] || fail "expected 2 834 files, found: $edis"
 x12b=$(tr -d '\r\n' <"$(sed -n 2p <<<"$edis")")
