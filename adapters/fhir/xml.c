@@ -378,7 +378,9 @@ static bool q_name_char(unsigned c)
     return q_name_start(c) || (c >= '0' && c <= '9') || c == '-' || c == '.';
 }
 
-/* An ASCII name without a prefix; its length, 0 when there is none. */
+/* An ASCII name without a prefix; its length, 0 when there is none or
+ * when it is long enough to meet a libxml2 limit (XML_MAX_NAME_LENGTH,
+ * 50,000 bytes without XML_PARSE_HUGE). */
 static size_t q_name(qscan *q)
 {
     const unsigned char *s = q->p;
@@ -386,7 +388,8 @@ static size_t q_name(qscan *q)
         return 0;
     while (q->p < q->end && q_name_char(*q->p))
         q->p++;
-    return (size_t)(q->p - s);
+    size_t n = (size_t)(q->p - s);
+    return n <= 1000 ? n : 0;
 }
 
 /* XML 1.0 Char (section 2.2), without the C1 controls and DEL, which XML

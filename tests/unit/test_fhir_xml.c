@@ -987,6 +987,25 @@ static void test_fhir_json_check_narrative_quick_path_agrees(void **state)
         xmlFreeDoc(doc);
         json_decref(v);
     }
+    /* Left to libxml2: a prefix, a comment, an entity it does not know,
+     * a name long enough to meet its limits. */
+    static const char *const unsure[] = {
+        "<div xmlns=\"http://www.w3.org/1999/xhtml\"><x:p>a</x:p></div>",
+        "<div><!-- c --></div>", "<div>&nbsp;</div>", "<div>a]]>b</div>",
+        "<div xmlns=\"urn:other\">a</div>", "<p>a</p>", " <div/>",
+    };
+    size_t bound;
+    for (size_t i = 0; i < sizeof(unsure) / sizeof(unsure[0]); i++)
+        assert_false(lx_fhir_xhtml_quick_check(unsure[i], strlen(unsure[i]),
+                                               3, &bound));
+    char longname[2100] = "<div><";
+    memset(longname + 6, 'b', 2000);
+    memcpy(longname + 2006, "/></div>", 9);
+    assert_false(lx_fhir_xhtml_quick_check(longname, strlen(longname), 3,
+                                           &bound));
+    assert_true(lx_fhir_xhtml_quick_check("<div><b a='1' c=\"&amp;\"/>x"
+                                          "&#x41;</div>",
+                                          38, 3, &bound));
     json_t *v = corpus_json("Patient-example.json");
     json_t *text = json_object_get(v, "text");
     const char *orig = json_string_value(json_object_get(text, "div"));
@@ -1026,7 +1045,6 @@ static void test_fhir_json_check_narrative_quick_path_agrees(void **state)
                  at);
         if (check_as_writer(m, 0, what) == 0)
             ok++;
-        size_t bound;
         if (lx_fhir_xhtml_quick_check(buf, n, 3, &bound))
             quick++;
         json_decref(m);
