@@ -2,8 +2,9 @@
  *
  * Each entry of "adapters" names its adapter with "use" (or the adapter's
  * folder, "adapters/fhir"); the kinds below start it. Each kind lives in
- * its own file: hub_fhir.c, hub_edi.c, hub_hropen.c. What every outbound
- * instance shares (subscriptions, timeouts, retries) is read here. */
+ * its own file: hub_fhir.c, hub_edi.c, hub_hropen.c, hub_rest.c,
+ * hub_native.c. What every outbound instance shares (subscriptions,
+ * timeouts, retries) is read here. */
 #include "appliance/hub_int.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -36,6 +37,8 @@ static const adapter_kind kinds[] = {
     {"edi", lx_hub_edi_start, has_http_transport},
     {"hropen", lx_hub_hropen_start, always},
     {"rest", lx_hub_rest_start, lx_hub_rest_needs_http},
+    /* Inbound native instances take documents over the hub's HTTP only. */
+    {"native", lx_hub_native_start, always},
 };
 
 static const adapter_kind *kind_of(const json_t *a)
@@ -219,6 +222,7 @@ void lx_hub_adapters_stop(lx_hub *hub)
         /* Deliveries first: their adapters use what follows. */
         lx_delivery_stop(&ha->delivery);
         lx_hub_rest_stop(ha);
+        lx_hub_native_stop(ha);
         lx_filedrop_stop(&ha->inbox);
         lx_hropen_close(&ha->hropen);
         free(ha->secret);
@@ -241,6 +245,8 @@ bool lx_hub_adapters_http(lx_hub *hub, const lx_http_request *req,
     for (size_t i = 0; i < hub->adapter_count; i++) {
         lx_hub_adapter *ha = &hub->adapters[i];
         if (ha->rest_adapter && lx_hub_rest_http(hub, ha, req, resp))
+            return true;
+        if (ha->native_adapter && lx_hub_native_http(hub, ha, req, resp))
             return true;
         if (ha->hropen) {
             if (lx_hub_hropen_http(hub, ha, req, resp))

@@ -47,6 +47,7 @@ typedef struct lx_hub_adapter {
     char idem_header[64];    /* idempotency key header */
     char *subscribe[33];     /* outbound topic patterns, NULL-ended */
     struct lx_hub_rest *rest_adapter; /* REST, HR Open out: hub_rest.c */
+    struct lx_hub_native *native_adapter; /* native (.so): hub_native.c */
 } lx_hub_adapter;
 
 struct lx_hub {
@@ -127,6 +128,18 @@ bool lx_hub_rest_http(lx_hub *hub, lx_hub_adapter *ha,
                       const lx_http_request *req, lx_http_response *resp);
 /* After the instance's delivery stopped. */
 void lx_hub_rest_stop(lx_hub_adapter *ha);
+
+/* Native adapter instances (hub_native.c): a shared library built
+ * against adapters/native/lingua_adapter.h, loaded and called in the
+ * hub's own process (a crash in it is the hub's). Inbound: POSTs to
+ * ha->base (webhook checks as below); outbound: a delivery whose prepare
+ * is the adapter's outbound(). */
+LX_NODISCARD int lx_hub_native_start(lx_hub *hub, size_t i, const json_t *a,
+                                     lx_hub_adapter *ha, lx_error *err);
+bool lx_hub_native_http(lx_hub *hub, lx_hub_adapter *ha,
+                        const lx_http_request *req, lx_http_response *resp);
+/* After the instance's delivery stopped: close the instance, unload. */
+void lx_hub_native_stop(lx_hub_adapter *ha);
 
 /* Inbound webhooks (hub_webhook.c): "transport" {"http", "signature",
  * "idempotency_header"} into ha->base, sig_header, secret, idem_header. */
