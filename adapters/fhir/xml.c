@@ -597,3 +597,209 @@ bool lx_fhir_xhtml_quick_check(const char *text, size_t len, int depth,
     *out_max = 6 * len + sizeof(" xmlns=\"" LX_XHTML_NS "\"");
     return true;
 }
+
+/* ---- the narrative's quick write -------------------------------------- */
+
+/* The code point of the reference at s ('&', known valid). */
+static uint32_t q_ref_value(const unsigned char *s, const unsigned char **after)
+{
+    static const struct {
+        const char *name;
+        uint32_t v;
+    } named[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'},
+                 {"&quot;", '"'}, {"&apos;", '\''}};
+    for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+        size_t n = strlen(named[i].name);
+        if (memcmp(s, named[i].name, n) == 0) {
+            *after = s + n;
+            return named[i].v;
+        }
+    }
+    bool hex = s[2] == 'x';
+    uint32_t v = 0;
+    const unsigned char *p = s + 2 + hex;
+    for (; *p != ';'; p++) {
+        unsigned c = *p;
+        unsigned d = c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+        v = v * (hex ? 16 : 10) + d;
+    }
+    *after = p + 1;
+    return v;
+}
+
+static size_t q_utf8(uint32_t v, char *o)
+{
+    if (v < 0x80) {
+        o[0] = (char)v;
+        return 1;
+    }
+    if (v < 0x800) {
+        o[0] = (char)(0xC0 | (v >> 6));
+        o[1] = (char)(0x80 | (v & 0x3F));
+        return 2;
+    }
+    if (v < 0x10000) {
+        o[0] = (char)(0xE0 | (v >> 12));
+        o[1] = (char)(0x80 | ((v >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (v & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | (v >> 18));
+    o[1] = (char)(0x80 | ((v >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((v >> 6) & 0x3F));
+    o[3] = (char)(0x80 | (v & 0x3F));
+    return 4;
+}
+
+/* Text (attr false) or an attribute value (attr true) of [s, end) as
+ * libxml2 reads it and lx_fhir_xml_escape writes it: references replaced
+ * by their character, CR LF and CR read as LF (XML 2.11), and in an
+ * attribute value literal tab, LF and CR as a space (3.3.3). */
+static int q_put_text(lx_buf *b, const unsigned char *s,
+                      const unsigned char *end, bool attr)
+{
+    const unsigned char *run = s;
+    int rc = 0;
+    while (rc == 0 && s < end) {
+        unsigned c = *s;
+        if (c != '&' && c != '\r' && !(attr && (c == '\t' || c == '\n'))) {
+            s++;
+            continue;
+        }
+        rc = lx_fhir_xml_escape(b, (const char *)run, (size_t)(s - run),
+                                attr);
+        if (rc)
+            break;
+        char one[4];
+        size_t n;
+        if (c == '&') {
+            n = q_utf8(q_ref_value(s, &s), one);
+        } else {
+            if (c == '\r' && s + 1 < end && s[1] == '\n')
+                s++;
+            s++;
+            one[0] = attr ? ' ' : '\n';
+            n = 1;
+        }
+        rc = lx_fhir_xml_escape(b, one, n, attr);
+        run = s;
+    }
+    if (rc == 0)
+        rc = lx_fhir_xml_escape(b, (const char *)run, (size_t)(s - run),
+                                attr);
+    return rc;
+}
+
+/* One start tag after its name, known valid: the xmlns declaration first
+ * (libxml2 keeps it apart from the attributes), the XHTML namespace added
+ * to a root div without one, then the attributes in order. *empty when it
+ * ends with "/>". */
+static int q_put_attrs(lx_buf *b, qscan *q, bool is_root, bool *empty)
+{
+    struct {
+        const unsigned char *name, *value;
+        size_t name_len, value_len;
+    } at[Q_ATTRS_MAX];
+    size_t count = 0;
+    bool has_xmlns = false;
+    for (;;) {
+        q_skip_ws(q);
+        if (*q->p == '>' || *q->p == '/')
+            break;
+        at[count].name = q->p;
+        at[count].name_len = q_name(q);
+        q_skip_ws(q);
+        q->p++; /* = */
+        q_skip_ws(q);
+        unsigned quote = *q->p++;
+        at[count].value = q->p;
+        while (*q->p != quote)
+            q->p++;
+        at[count].value_len = (size_t)(q->p - at[count].value);
+        q->p++;
+        if (at[count].name_len == 5 && memcmp(at[count].name, "xmlns", 5) == 0)
+            has_xmlns = true;
+        count++;
+    }
+    *empty = *q->p == '/';
+    q->p += *empty ? 2 : 1;
+    int rc = 0;
+    if (has_xmlns || is_root)
+        rc = lx_buf_puts(b, " xmlns=\"" LX_XHTML_NS "\"") ? LX_ELIMIT : 0;
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        if (at[i].name_len == 5 && memcmp(at[i].name, "xmlns", 5) == 0)
+            continue;
+        if (lx_buf_append(b, " ", 1) ||
+            lx_buf_append(b, at[i].name, at[i].name_len) ||
+            lx_buf_append(b, "=\"", 2))
+            return LX_ELIMIT;
+        rc = q_put_text(b, at[i].value, at[i].value + at[i].value_len, true);
+        if (rc == 0)
+            rc = lx_buf_append(b, "\"", 1) ? LX_ELIMIT : 0;
+    }
+    return rc;
+}
+
+bool lx_fhir_xhtml_quick_write(lx_buf *b, const char *text, size_t len,
+                               int depth)
+{
+    size_t bound;
+    if (!lx_fhir_xhtml_quick_check(text, len, depth, &bound))
+        return false;
+    size_t mark = b->len;
+    qscan q = {(const unsigned char *)text,
+               (const unsigned char *)text + len};
+    int level = 0, rc = 0;
+    bool pending = false; /* a start tag whose '>' waits for a child */
+    do {
+        if (*q.p == '<' && q.p[1] == '/') {
+            q.p += 2;
+            const unsigned char *name = q.p;
+            size_t nl = q_name(&q);
+            q_skip_ws(&q);
+            q.p++; /* > */
+            level--;
+            if (pending)
+                rc = lx_buf_append(b, "/>", 2) ? LX_ELIMIT : 0;
+            else if (lx_buf_append(b, "</", 2) ||
+                     lx_buf_append(b, name, nl) || lx_buf_append(b, ">", 1))
+                rc = LX_ELIMIT;
+            pending = false;
+            continue;
+        }
+        if (pending && lx_buf_append(b, ">", 1))
+            rc = LX_ELIMIT;
+        pending = false;
+        if (rc)
+            break;
+        if (*q.p == '<') {
+            q.p++;
+            const unsigned char *name = q.p;
+            size_t nl = q_name(&q);
+            bool empty = false;
+            if (lx_buf_append(b, "<", 1) || lx_buf_append(b, name, nl))
+                rc = LX_ELIMIT;
+            if (rc == 0)
+                rc = q_put_attrs(b, &q, level == 0, &empty);
+            if (rc == 0 && empty) {
+                rc = lx_buf_append(b, "/>", 2) ? LX_ELIMIT : 0;
+            } else {
+                pending = true;
+                level++;
+            }
+            continue;
+        }
+        const unsigned char *t = q.p;
+        while (q.p < q.end && *q.p != '<')
+            q.p++;
+        rc = q_put_text(b, t, q.p, false);
+    } while (rc == 0 && level > 0);
+    if (rc) {
+        /* Over the buffer's ceiling: libxml2's path says so properly. */
+        b->len = mark;
+        if (b->data)
+            b->data[mark] = '\0';
+        return false;
+    }
+    return true;
+}

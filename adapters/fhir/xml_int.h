@@ -51,6 +51,13 @@ int lx_fhir_xhtml_write(lx_buf *b, const xmlNode *div, int depth, long *line,
 bool lx_fhir_xhtml_quick_check(const char *text, size_t len, int depth,
                                size_t *out_max);
 
+/* lx_fhir_xhtml_quick_check, and when it says yes, append to b exactly
+ * what lx_fhir_xml_parse + lx_fhir_xhtml_write would, without libxml2.
+ * False (b as it was) when the check is not sure or b's ceiling is met:
+ * the caller takes libxml2's path, which reports errors. */
+bool lx_fhir_xhtml_quick_write(lx_buf *b, const char *text, size_t len,
+                               int depth);
+
 /* True when the element is in the namespace `ns`. */
 bool lx_fhir_xml_in_ns(const xmlNode *node, const char *ns);
 

@@ -396,6 +396,10 @@ static int write_div(writer *w, const json_t *v, int depth)
 {
     if (!json_is_string(v))
         return fail(w, LX_ESCHEMA, "the narrative div must be a string");
+    /* A plain div is written without a libxml2 document. */
+    if (w->b && lx_fhir_xhtml_quick_write(w->b, json_string_value(v),
+                                          json_string_length(v), depth))
+        return 0;
     size_t bound;
     if (!w->b && !w->exact &&
         lx_fhir_xhtml_quick_check(json_string_value(v), json_string_length(v),

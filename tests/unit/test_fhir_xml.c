@@ -1056,6 +1056,109 @@ static void test_fhir_json_check_narrative_quick_path_agrees(void **state)
     json_decref(v);
 }
 
+/* The narrative as libxml2's path writes it (lx_fhir_xml_parse +
+ * lx_fhir_xhtml_write); NULL when that path refuses it. free() it. */
+static char *div_by_libxml2(const char *text, size_t len)
+{
+    xmlDoc *doc = NULL;
+    lx_error err;
+    lx_error_clear(&err);
+    if (lx_fhir_xml_parse(text, len, &doc, &err) != 0)
+        return NULL;
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    long line = 0;
+    int rc = lx_fhir_xhtml_write(&b, xmlDocGetRootElement(doc), 3, &line,
+                                 &err);
+    xmlFreeDoc(doc);
+    if (rc != 0) {
+        lx_buf_fini(&b);
+        return NULL;
+    }
+    return lx_buf_take(&b, NULL);
+}
+
+/* When the quick write takes a div, it writes libxml2's bytes exactly. */
+static bool quick_write_as_libxml2(const char *text, size_t len,
+                                   const char *what)
+{
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    assert_int_equal(lx_buf_puts(&b, "<x>"), 0);
+    bool taken = lx_fhir_xhtml_quick_write(&b, text, len, 3);
+    if (!taken) {
+        assert_string_equal(b.data, "<x>");
+        lx_buf_fini(&b);
+        return false;
+    }
+    char *want = div_by_libxml2(text, len);
+    if (!want)
+        fail_msg("%s: quick write took a div libxml2 refuses", what);
+    if (strcmp(b.data + 3, want) != 0)
+        fail_msg("%s:\n  quick   %s\n  libxml2 %s", what, b.data + 3, want);
+    free(want);
+    lx_buf_fini(&b);
+    return true;
+}
+
+static void test_fhir_xml_narrative_quick_write_is_libxml2s(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {
+        "<div xmlns=\"http://www.w3.org/1999/xhtml\">a</div>",
+        "<div>no namespace</div>",
+        "<div class='c' xmlns=\"http://www.w3.org/1999/xhtml\" id=\"x\"/>",
+        "<div><p></p><br/><p> </p><b a='x\"y' c=\"&lt;&amp;&gt;\">t</b></div>",
+        "<div>a\r\nb\rc\n\td &#13;&#10;&#9;&#x41;&#233;&#x1F600; \"q\" "
+        "'s' &gt; &quot;&apos;</div>",
+        "<div><p title=\"a\r\nb\rc\td&#10;&#9;&#13;e\">x</p></div>",
+        "<div><p xmlns=\"http://www.w3.org/1999/xhtml\">inner</p></div>",
+        "<div\n  xmlns=\"http://www.w3.org/1999/xhtml\"\n>\n <table>\n <tr>"
+        "<td>caf\xc3\xa9</td></tr></table>\n</div >\n",
+        "<div><a href=\"http://x/?a=1&amp;b=2\">&#60;link&#62;</a></div>",
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_true(quick_write_as_libxml2(cases[i], strlen(cases[i]),
+                                           cases[i]));
+    for (size_t i = 0; i < NTWINS; i++) {
+        json_t *v = corpus_json(twins[i][1]);
+        json_t *div = json_object_get(json_object_get(v, "text"), "div");
+        if (div)
+            assert_true(quick_write_as_libxml2(json_string_value(div),
+                                               json_string_length(div),
+                                               twins[i][1]));
+        json_decref(v);
+    }
+    /* Seeded mutations of the Patient's div: whatever the quick write
+     * takes, it writes as libxml2's path does. */
+    json_t *v = corpus_json("Patient-example.json");
+    const char *orig = json_string_value(
+        json_object_get(json_object_get(v, "text"), "div"));
+    size_t len = strlen(orig);
+    static const unsigned char picks[] = {
+        '<', '>', '&', ';', '#', 'x', '/', '"', '\'', '=', ' ', '\r', '\n',
+        '\t', 'a', '0', 0xc3, 0xa9};
+    char *buf = malloc(len + 2);
+    assert_non_null(buf);
+    uint64_t seed = 7;
+    size_t taken = 0;
+    for (int i = 0; i < 4000; i++) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        size_t at = (size_t)(seed >> 33) % len;
+        unsigned char c = picks[(seed >> 20) % sizeof(picks)];
+        memcpy(buf, orig, at);
+        buf[at] = (char)c;
+        memcpy(buf + at + 1, orig + at, len - at);
+        char what[64];
+        snprintf(what, sizeof(what), "div insertion %d at %zu", i, at);
+        if (quick_write_as_libxml2(buf, len + 1, what))
+            taken++;
+    }
+    assert_true(taken > 500);
+    free(buf);
+    json_decref(v);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -1111,6 +1214,7 @@ int main(void)
         cmocka_unit_test(test_fhir_json_wrong_value_types_are_located),
         cmocka_unit_test(test_fhir_json_check_agrees_with_the_writer),
         cmocka_unit_test(test_fhir_json_check_narrative_quick_path_agrees),
+        cmocka_unit_test(test_fhir_xml_narrative_quick_write_is_libxml2s),
         cmocka_unit_test(
             test_fhir_json_output_limit_is_elimit_and_leaves_buffer),
     };
