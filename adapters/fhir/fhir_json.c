@@ -80,27 +80,27 @@ static int hex4(const unsigned char *s, uint32_t *v)
     return 0;
 }
 
-static size_t put_utf8(unsigned char *o, uint32_t v)
+size_t lx_fhir_utf8_put(uint32_t v, unsigned char out[4])
 {
     if (v < 0x80) {
-        o[0] = (unsigned char)v;
+        out[0] = (unsigned char)v;
         return 1;
     }
     if (v < 0x800) {
-        o[0] = (unsigned char)(0xC0 | (v >> 6));
-        o[1] = (unsigned char)(0x80 | (v & 0x3F));
+        out[0] = (unsigned char)(0xC0 | (v >> 6));
+        out[1] = (unsigned char)(0x80 | (v & 0x3F));
         return 2;
     }
     if (v < 0x10000) {
-        o[0] = (unsigned char)(0xE0 | (v >> 12));
-        o[1] = (unsigned char)(0x80 | ((v >> 6) & 0x3F));
-        o[2] = (unsigned char)(0x80 | (v & 0x3F));
+        out[0] = (unsigned char)(0xE0 | (v >> 12));
+        out[1] = (unsigned char)(0x80 | ((v >> 6) & 0x3F));
+        out[2] = (unsigned char)(0x80 | (v & 0x3F));
         return 3;
     }
-    o[0] = (unsigned char)(0xF0 | (v >> 18));
-    o[1] = (unsigned char)(0x80 | ((v >> 12) & 0x3F));
-    o[2] = (unsigned char)(0x80 | ((v >> 6) & 0x3F));
-    o[3] = (unsigned char)(0x80 | (v & 0x3F));
+    out[0] = (unsigned char)(0xF0 | (v >> 18));
+    out[1] = (unsigned char)(0x80 | ((v >> 12) & 0x3F));
+    out[2] = (unsigned char)(0x80 | ((v >> 6) & 0x3F));
+    out[3] = (unsigned char)(0x80 | (v & 0x3F));
     return 4;
 }
 
@@ -153,7 +153,7 @@ static int unescape(const unsigned char *from, const unsigned char *to,
                 s += 6;
                 v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00);
             }
-            n += put_utf8(o + n, v);
+            n += lx_fhir_utf8_put(v, o + n);
             break;
         }
         default:

@@ -50,4 +50,7 @@ LX_NODISCARD int lx_fhir_json_parse(const char *buf, size_t len,
 size_t lx_fhir_utf8_next(const unsigned char *s, const unsigned char *end,
                          uint32_t *cp);
 
+/* Code point v (at most U+10FFFF) as UTF-8 in out: its length, 1 to 4. */
+size_t lx_fhir_utf8_put(uint32_t v, unsigned char out[4]);
+
 #endif

@@ -627,30 +627,6 @@ static uint32_t q_ref_value(const unsigned char *s, const unsigned char **after)
     return v;
 }
 
-static size_t q_utf8(uint32_t v, char *o)
-{
-    if (v < 0x80) {
-        o[0] = (char)v;
-        return 1;
-    }
-    if (v < 0x800) {
-        o[0] = (char)(0xC0 | (v >> 6));
-        o[1] = (char)(0x80 | (v & 0x3F));
-        return 2;
-    }
-    if (v < 0x10000) {
-        o[0] = (char)(0xE0 | (v >> 12));
-        o[1] = (char)(0x80 | ((v >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (v & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (v >> 18));
-    o[1] = (char)(0x80 | ((v >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((v >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (v & 0x3F));
-    return 4;
-}
-
 /* Text (attr false) or an attribute value (attr true) of [s, end) as
  * libxml2 reads it and lx_fhir_xml_escape writes it: references replaced
  * by their character, CR LF and CR read as LF (XML 2.11), and in an
@@ -670,10 +646,10 @@ static int q_put_text(lx_buf *b, const unsigned char *s,
                                 attr);
         if (rc)
             break;
-        char one[4];
+        unsigned char one[4];
         size_t n;
         if (c == '&') {
-            n = q_utf8(q_ref_value(s, &s), one);
+            n = lx_fhir_utf8_put(q_ref_value(s, &s), one);
         } else {
             if (c == '\r' && s + 1 < end && s[1] == '\n')
                 s++;
@@ -681,7 +657,7 @@ static int q_put_text(lx_buf *b, const unsigned char *s,
             one[0] = attr ? ' ' : '\n';
             n = 1;
         }
-        rc = lx_fhir_xml_escape(b, one, n, attr);
+        rc = lx_fhir_xml_escape(b, (const char *)one, n, attr);
         run = s;
     }
     if (rc == 0)
