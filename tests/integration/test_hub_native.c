@@ -10,6 +10,9 @@
  *   archive-out  native, outbound to the "archive" target, with an outbox
  *                too (so its HTTP calls go through the instance's own
  *                perform, not the engine's)
+ *   files-out    native_outbox.so ($LX_OUTBOX_SO, config {"prefix":
+ *                "staff"}): each person change is a file in "files/"
+ *   files-in     native_outbox.so inbound: refuses with HTTP 409
  *   1. a staff record becomes a person (cross-reference acme Staff S-100);
  *      acme-out does not get it back (echo suppression), archive-out does
  *   2. a person from hr becomes PUT /api/staff/E-200 with the staff body;
@@ -17,9 +20,12 @@
  *      person is a DELETE on it
  *   3. refused documents (not JSON, a sex outside M F X U, an impossible
  *      date the hub refuses) are answered with the adapter's located error
- *      and store nothing
- *   4. a library that does not exist, a file that is not an adapter: the
- *      hub does not start and says which adapter, which member and why. */
+ *      and store nothing; an adapter's own HTTP status is the answer's
+ *   4. FILE requests: whole files in the outbox, a second one for the same
+ *      name gets a counter
+ *   5. a library that does not exist, a file that is not an adapter, an
+ *      open() that refuses its config: the hub does not start and says
+ *      which adapter, which member and why. */
 #include "tests/integration/rest_util.h"
 
 #include <limits.h>
@@ -47,14 +53,21 @@ static void serve(void *ctx, const lxt_request *req, lxt_reply *rep)
     rest_reply_json(rep, 200, "{}");
 }
 
-static long post(const char *body, lx_http_result *res)
+static long post_to(const char *instance, const char *body,
+                    lx_http_result *res)
 {
     char url[256];
-    snprintf(url, sizeof(url), "%s/adapters/acme-in/inbound", hub.http_url);
+    snprintf(url, sizeof(url), "%s/adapters/%s/inbound", hub.http_url,
+             instance);
     const char *headers[] = {"Content-Type: application/json", NULL};
     if (lxt_http("POST", url, headers, body, strlen(body), 10000, res) != 0)
         LXT_FAIL("POST %s: no answer", url);
     return res->status;
+}
+
+static long post(const char *body, lx_http_result *res)
+{
+    return post_to("acme-in", body, res);
 }
 
 static void expect_refused(const char *what, const char *body, long status,
@@ -111,9 +124,31 @@ static const lxt_request *request_of(lxt_target *t, size_t i)
     return lxt_target_request(t, i);
 }
 
-/* A hub whose only adapter loads `library`: it must not start, and its
- * log must say /adapters/0/library and `why`. */
-static void expect_no_start(const char *library, const char *why)
+/* files/staff-<cid><counter>.json appears (bounded wait) holding `text`. */
+static void expect_file(const char *cid, const char *counter,
+                        const char *text)
+{
+    char path[LXT_PATH_MAX + 128];
+    snprintf(path, sizeof(path), "%s/files/staff-%s%s.json", hub.root, cid,
+             counter);
+    uint64_t deadline = lxt_now_ms() + 15000 * (uint64_t)lxt_scale();
+    while (access(path, F_OK) != 0 && lxt_now_ms() < deadline)
+        lxt_sleep_ms(20);
+    if (access(path, F_OK) != 0) {
+        LXT_SOFT_FAIL("%s never appeared", path);
+        return;
+    }
+    char *data = lxt_read_file(path, NULL);
+    printf("   %s: %s\n", strrchr(path, '/') + 1, data);
+    LXT_SOFT_CHECK(strstr(data, text) != NULL, "%s does not hold %s", path,
+                   text);
+    free(data);
+}
+
+/* A hub whose only adapter loads `library` with `config` (JSON text): it
+ * must not start, and its log must say /adapters/0/<member> and `why`. */
+static void expect_no_start(const char *library, const char *config,
+                            const char *member, const char *why)
 {
     lxt_hub bad;
     char extra[2048];
@@ -121,8 +156,10 @@ static void expect_no_start(const char *library, const char *why)
              "\"systems\": {\"acme\": {}},"
              "\"adapters\": [{\"name\": \"acme-in\", \"system\": \"acme\","
              " \"use\": \"native\", \"direction\": \"in\","
-             " \"library\": \"%s\"}]",
-             library);
+             " \"library\": \"%s\", \"config\": %s}]",
+             library, config);
+    char at[64];
+    snprintf(at, sizeof(at), "/adapters/0/%s", member);
     lxt_hub_init_http(&bad, extra);
     lxt_hub_spawn(&bad);
     int status = 0;
@@ -137,7 +174,7 @@ static void expect_no_start(const char *library, const char *why)
                    "%s: the hub started or exited otherwise (%d, status %d)",
                    library, rc, status);
     LXT_SOFT_CHECK(line && strstr(line, bad.config) &&
-                       strstr(line, "/adapters/0/library") &&
+                       strstr(line, at) &&
                        strstr(line, why),
                    "%s: the log does not say where and why", library);
     free(log);
@@ -153,10 +190,14 @@ int main(void)
               "LX_ACME_SO: no such file");
     acme = lxt_target_start(serve, NULL);
     archive = lxt_target_start(serve, NULL);
-    char extra[4096];
+    char outbox_so[PATH_MAX];
+    LXT_CHECK(realpath(lxt_env_path("LX_OUTBOX_SO"), outbox_so) != NULL,
+              "LX_OUTBOX_SO: no such file");
+    char extra[6144];
     snprintf(
         extra, sizeof(extra),
-        "\"systems\": {\"acme\": {}, \"hr\": {}, \"archive\": {}},"
+        "\"systems\": {\"acme\": {}, \"hr\": {}, \"archive\": {},"
+        "             \"files\": {}},"
         "\"adapters\": ["
         "{\"name\": \"acme-in\", \"system\": \"acme\", \"use\": \"native\","
         " \"direction\": \"in\", \"library\": \"acme_roster.so\","
@@ -171,8 +212,15 @@ int main(void)
         " \"subscribe\": [\"person.*\"],"
         " \"transport\": {\"url\": \"http://127.0.0.1:%d/\","
         "                 \"outbox\": \"outbox\"},"
-        " \"retry\": {\"max_attempts\": 3, \"backoff_base_ms\": 10}}]",
-        so, lxt_target_port(acme), so, lxt_target_port(archive));
+        " \"retry\": {\"max_attempts\": 3, \"backoff_base_ms\": 10}},"
+        "{\"name\": \"files-out\", \"system\": \"files\", \"use\": \"native\","
+        " \"direction\": \"out\", \"library\": \"%s\","
+        " \"config\": {\"prefix\": \"staff\"}, \"subscribe\": [\"person.*\"],"
+        " \"transport\": {\"outbox\": \"files\"}},"
+        "{\"name\": \"files-in\", \"system\": \"files\", \"use\": \"native\","
+        " \"library\": \"%s\"}]",
+        so, lxt_target_port(acme), so, lxt_target_port(archive), outbox_so,
+        outbox_so);
     lxt_hub_init_http(&hub, extra);
     /* Relative paths are the configuration file's: the library of
      * acme-in and archive-out's outbox live next to it. */
@@ -180,6 +228,8 @@ int main(void)
     snprintf(path, sizeof(path), "%s/acme_roster.so", hub.root);
     LXT_CHECK(symlink(so, path) == 0, "symlink %s", path);
     snprintf(path, sizeof(path), "%s/outbox", hub.root);
+    LXT_CHECK(mkdir(path, 0750) == 0, "mkdir %s", path);
+    snprintf(path, sizeof(path), "%s/files", hub.root);
     LXT_CHECK(mkdir(path, 0750) == 0, "mkdir %s", path);
     lxt_hub_start(&hub, 15000, true);
     bus = lxt_client_new(hub.router);
@@ -195,6 +245,8 @@ int main(void)
     lx_http_result_fini(&res);
     json_t *view = rest_xref(&hub, "acme", "Staff", "S-100");
     LXT_CHECK(view != NULL, "xref acme Staff S-100 is missing");
+    char cid_s100[64];
+    snprintf(cid_s100, sizeof(cid_s100), "%s", lxt_jstr(view, "id", "id"));
     json_t *rec = json_object_get(view, "record");
     LXT_SOFT_CHECK(strcmp(lxt_jstr(json_object_get(rec, "name"), "family",
                                    "name"),
@@ -245,6 +297,11 @@ int main(void)
     LXT_SOFT_CHECK(view != NULL, "the adapter's target_id (E-200) is not in "
                                  "the cross-reference");
     json_decref(view);
+    view = rest_xref(&hub, "hr", "Employee", "E-200");
+    LXT_CHECK(view != NULL, "xref hr Employee E-200 is missing");
+    char cid_e200[64];
+    snprintf(cid_e200, sizeof(cid_e200), "%s", lxt_jstr(view, "id", "id"));
+    json_decref(view);
     ingest_hr("E-200", true);
     r = request_of(acme, 1);
     printf("   acme: %s %s\n", r->method, r->target);
@@ -267,13 +324,28 @@ int main(void)
     expect_refused("an impossible date (the hub's refusal)",
                    "{\"staffId\":\"S-103\",\"dob\":\"1990-02-30\"}", 422,
                    "LX_ESCHEMA", "/birth_date", "S-103");
+    st = post_to("files-in", "{}", &res);
+    printf("   files-in: %ld %s\n", st, res.body);
+    LXT_SOFT_CHECK(st == 409 && strstr(res.body, "\"LX_ECONFLICT\"") &&
+                       strstr(res.body, "\"where\":\"/\""),
+                   "the adapter's http_status: %ld %s", st, res.body);
+    lx_http_result_fini(&res);
+
+    printf("4. FILE requests: files in the outbox\n");
+    expect_file(cid_s100, "", "\"family\":\"Okafor\"");
+    expect_file(cid_e200, "", "\"family\":\"Mensah\"");
+    expect_file(cid_e200, ".1", "deleted");
     lxt_client_destroy(&bus);
     rest_stop(&hub);
 
-    printf("4. a library the hub cannot load: it does not start\n");
-    expect_no_start("no-such-adapter.so", "no such library file");
-    expect_no_start(lxt_env_path("LX_NOT_ADAPTER_SO"),
+    printf("5. a library the hub cannot load or open: it does not "
+           "start\n");
+    expect_no_start("no-such-adapter.so", "{}", "library",
+                    "no such library file");
+    expect_no_start(lxt_env_path("LX_NOT_ADAPTER_SO"), "{}", "library",
                     "no symbol 'lingua_adapter_v1'");
+    expect_no_start(outbox_so, "{\"prefix\": 5}", "config",
+                    "/prefix: adapter open: prefix must be a string");
 
     int exit_code = rest_finish(&hub);
     lxt_target_stop(&acme);
