@@ -301,9 +301,18 @@ static bool literal(reader *r, const char *word, size_t n)
 
 static json_t *read_value(reader *r, int depth);
 
+/* Keys of one object compared one by one before jansson's hash is asked:
+ * FHIR objects have a handful of keys, and a few length compares cost
+ * less than a hash lookup. */
+#define KEYS_TRACKED 16
+
 static json_t *read_object(reader *r, int depth)
 {
     json_t *obj = json_object();
+    const char *keys[KEYS_TRACKED];
+    size_t key_lens[KEYS_TRACKED];
+    size_t nkeys = 0;
+    bool tracked = true; /* every key so far is in keys[] */
     skip_ws(r);
     if (r->p < r->end && *r->p == '}') {
         r->p++;
@@ -317,7 +326,23 @@ static json_t *read_object(reader *r, int depth)
         if (read_string(r, &key) != 0)
             goto bad;
         /* JSON_REJECT_DUPLICATES: jansson reports the duplicate. */
-        if (json_object_getn(obj, key.s, key.len)) {
+        bool dup = false;
+        if (tracked) {
+            for (size_t i = 0; i < nkeys && !dup; i++)
+                dup = key_lens[i] == key.len &&
+                      memcmp(keys[i], key.s, key.len) == 0;
+            /* A key decoded from escapes lives only until it is set: the
+             * next keys are checked by jansson's hash instead. */
+            if (nkeys == KEYS_TRACKED || key.heap) {
+                tracked = false;
+            } else {
+                keys[nkeys] = key.s;
+                key_lens[nkeys++] = key.len;
+            }
+        } else {
+            dup = json_object_getn(obj, key.s, key.len) != NULL;
+        }
+        if (dup) {
             free(key.heap);
             goto bad;
         }
