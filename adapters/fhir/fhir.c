@@ -279,27 +279,42 @@ int lx_fhir_to_canonical(const lx_fhir *f, const json_t *resource,
     return 0;
 }
 
-int lx_fhir_from_canonical(const lx_fhir *f, const char *type,
-                           const json_t *record, const lx_map_resolver *res,
-                           json_t **resource, lx_error *err)
+int lx_fhir_from_canonical_with_id(const lx_fhir *f, const char *type,
+                                   const char *id, const json_t *record,
+                                   const lx_map_resolver *res,
+                                   json_t **resource, lx_error *err)
 {
     *resource = NULL;
     const fhir_map *m = find(f, type);
     if (!m)
         return lx_error_set(err, LX_EUNSUPPORTED,
                             "resource type %s is not mapped", type);
-    int rc = lx_map_run(m->map, LX_MAP_OUT, record, res, resource, NULL, err);
+    json_t *mapped = NULL;
+    int rc = lx_map_run(m->map, LX_MAP_OUT, record, res, &mapped, NULL, err);
     if (rc != 0)
         return rc;
-    if (!json_object_get(*resource, "resourceType")) {
-        /* The resource type comes first in FHIR JSON, by convention. */
-        json_t *r = json_object();
-        json_object_set_new(r, "resourceType", json_string(type));
-        json_object_update(r, *resource);
-        json_decref(*resource);
-        *resource = r;
+    if (!id && json_object_get(mapped, "resourceType")) {
+        *resource = mapped;
+        return 0;
     }
+    /* The resource type (then the id) comes first in FHIR JSON, by
+     * convention. */
+    json_t *r = json_object();
+    json_object_set_new(r, "resourceType", json_string(type));
+    if (id)
+        json_object_set_new(r, "id", json_string(id));
+    json_object_update_missing(r, mapped);
+    json_decref(mapped);
+    *resource = r;
     return 0;
+}
+
+int lx_fhir_from_canonical(const lx_fhir *f, const char *type,
+                           const json_t *record, const lx_map_resolver *res,
+                           json_t **resource, lx_error *err)
+{
+    return lx_fhir_from_canonical_with_id(f, type, NULL, record, res,
+                                          resource, err);
 }
 
 json_t *lx_fhir_outcome(const char *severity, const char *code,

@@ -80,6 +80,17 @@ LX_NODISCARD int lx_fhir_from_canonical(const lx_fhir *f,
                                         const lx_map_resolver *res,
                                         json_t **resource, lx_error *err);
 
+/* The same, with the resource's logical id: the resource starts with
+ * resourceType then id (as FHIR JSON is usually written), whatever id the
+ * mapping wrote. One copy of the mapping's output instead of two. */
+LX_NODISCARD int lx_fhir_from_canonical_with_id(const lx_fhir *f,
+                                                const char *resource_type,
+                                                const char *id,
+                                                const json_t *record,
+                                                const lx_map_resolver *res,
+                                                json_t **resource,
+                                                lx_error *err);
+
 /* An OperationOutcome with one issue (new reference). expression may be
  * NULL. severity "error"/"warning"/"information"; code a FHIR issue-type
  * ("invalid", "structure", "required", "not-found", "processing", ...). */

@@ -200,11 +200,12 @@ static int read_resource(const lx_fhir_rest *r, const char *type,
     lx_map_resolver res;
     lx_map_resolver_store(&res, &sc);
     json_t *resource = NULL;
-    rc = lx_fhir_from_canonical(r->fhir, type, record, &res, &resource, err);
+    /* resourceType first, then id, as FHIR JSON is usually written. */
+    rc = lx_fhir_from_canonical_with_id(r->fhir, type, id, record, &res,
+                                        &resource, err);
     json_decref(record);
     if (rc != 0)
         return rc;
-    json_object_set_new(resource, "id", json_string(id));
     char vid[32], when[LX_TIME_SIZE];
     snprintf(vid, sizeof(vid), "%llu", (unsigned long long)meta->version);
     lx_time_format(meta->time_ms, when);
@@ -215,11 +216,7 @@ static int read_resource(const lx_fhir_rest *r, const char *type,
     }
     json_object_set_new(m, "versionId", json_string(vid));
     json_object_set_new(m, "lastUpdated", json_string(when));
-    /* resourceType first, then id, as FHIR JSON is usually written. */
-    json_t *ordered = json_pack("{s:s,s:s}", "resourceType", type, "id", id);
-    json_object_update_missing(ordered, resource);
-    json_decref(resource);
-    *out = ordered;
+    *out = resource;
     return 0;
 }
 

@@ -306,6 +306,12 @@ static void create_json(char *id, size_t size)
     const char *bid = json_string_value(json_object_get(r.res, "id"));
     CHECK(bid && strcmp(bid, id) == 0, "body id %s, Location id %s",
           bid ? bid : "-", id);
+    /* resourceType first, then id, as FHIR JSON is usually written. */
+    char head[128];
+    snprintf(head, sizeof(head),
+             "{\"resourceType\":\"Patient\",\"id\":\"%s\"", id);
+    CHECK(r.body && strncmp(r.body, head, strlen(head)) == 0,
+          "the answer starts %.60s", r.body ? r.body : "");
     check_patient(patient_json, r.res, "POST answer");
     counts after = store_counts();
     CHECK(after.last_seq == before.last_seq + 1 &&
