@@ -178,6 +178,7 @@ static void expect_no_start(const char *library, const char *config,
                        strstr(line, why),
                    "%s: the log does not say where and why", library);
     free(log);
+    lxt_hub_check_log(&bad); /* a failed start leaks nothing either */
     lxt_hub_destroy(&bad);
 }
 
