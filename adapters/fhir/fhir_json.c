@@ -10,7 +10,6 @@
 #include "core/json.h"
 #include "core/mem.h"
 
-#include <locale.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -275,19 +274,19 @@ static json_t *read_number(reader *r)
             v = v * 10 + (digits[i] - '0');
         return json_integer(neg ? -v : v);
     }
-    /* strtod needs a NUL-terminated text and the C locale's '.', which
-     * jansson substitutes when the locale differs; leave that to it. */
+    /* strtod needs a NUL-terminated text, and reads '.' only in a locale
+     * whose decimal point it is (jansson substitutes the locale's): a
+     * number it does not read whole is left to jansson. */
     char text[64];
     size_t len = (size_t)(r->p - start);
-    const struct lconv *lc = localeconv();
-    if (len >= sizeof(text) || lc->decimal_point[0] != '.' ||
-        lc->decimal_point[1] != '\0')
+    if (len >= sizeof(text))
         return NULL;
     memcpy(text, start, len);
     text[len] = '\0';
-    double d = strtod(text, NULL);
-    if (isinf(d))
-        return NULL; /* jansson: "real number overflow" */
+    char *end = NULL;
+    double d = strtod(text, &end);
+    if (end != text + len || isinf(d))
+        return NULL; /* or jansson: "real number overflow" */
     return json_real(d);
 }
 
