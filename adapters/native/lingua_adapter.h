@@ -158,7 +158,9 @@ typedef struct lingua_event {
     /* The event as JSON: {"id", "seq", "type": "person.updated",
      * "entity", "canonical_id", "version", "record": {...}, "origin":
      * {"system", "adapter", "native_type", "native_id"}, "time"}; a
-     * "<entity>.deleted" event has no "record". */
+     * "<entity>.deleted" event carries the record's last content in
+     * "record" (docs/bus.md): tell a delete by "type", not by a missing
+     * record. */
     const char *json;
     size_t len;
     /* The target system's id of this record, as a previous delivery's
