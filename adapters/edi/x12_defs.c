@@ -4,6 +4,7 @@
 
 #include "core/json.h"
 #include "core/mem.h"
+#include "core/utf8.h"
 
 #include <dirent.h>
 #include <stdlib.h>
@@ -566,6 +567,12 @@ static const char *check_value(const edef *e, const char *s, size_t n,
                 *rule = "invalid character";
                 return "6";
             }
+        /* Past ASCII only UTF-8 can go into the tree (a JSON string): a
+         * Latin-1 name would otherwise vanish from it without a word. */
+        if (!lx_utf8_valid(s, n, NULL)) {
+            *rule = "invalid character (not UTF-8)";
+            return "6";
+        }
     }
     if (len < e->min) {
         *rule = "data element too short";

@@ -292,6 +292,32 @@ static void test_x12_834_element_too_long(void **state)
                 "segment 5 (INS) element 2: data element too long", "5");
 }
 
+static void test_x12_834_latin1_name_is_refused(void **state)
+{
+    (void)state;
+    /* "Jos\xe9" (Latin-1): not UTF-8, so it could not go into the tree. */
+    expect_diag(H834 "INS*Y*18*030*XN*A~REF*0F*1~NM1*IL*1*Jos\xe9~", "9",
+                "segment 7 (NM1) element 3: invalid character (not UTF-8)",
+                "6");
+}
+
+static void test_x12_834_utf8_name_is_kept(void **state)
+{
+    (void)state;
+    lx_x12_doc *doc = NULL;
+    lx_error err;
+    char *text = wrap("834", H834 "INS*Y*18*030*XN*A~REF*0F*1~"
+                                  "NM1*IL*1*Jos\xc3\xa9~DMG*D8*19900417*M~"
+                                  "HD*030**HLT~DTP*348*D8*20240101~",
+                      "11", "0001");
+    assert_int_equal(parse(text, &doc, &err), 0);
+    const char *t = json_dumps(lx_x12_doc_tree(doc), JSON_COMPACT);
+    assert_non_null(strstr(t, "\"Jos\xc3\xa9\""));
+    free((void *)t);
+    lx_x12_doc_destroy(&doc);
+    free(text);
+}
+
 static void test_x12_834_bad_date(void **state)
 {
     (void)state;
@@ -683,6 +709,8 @@ int main(void)
         cmocka_unit_test(test_x12_write_recomputes_counts),
         cmocka_unit_test(test_x12_834_valid_builds_loops),
         cmocka_unit_test(test_x12_834_element_too_long),
+        cmocka_unit_test(test_x12_834_latin1_name_is_refused),
+        cmocka_unit_test(test_x12_834_utf8_name_is_kept),
         cmocka_unit_test(test_x12_834_bad_date),
         cmocka_unit_test(test_x12_834_invalid_code),
         cmocka_unit_test(test_x12_834_unknown_segment),
