@@ -3,6 +3,7 @@
 #include "adapters/edi/edifact_int.h"
 
 #include "core/mem.h"
+#include "core/utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -397,6 +398,28 @@ const char *lx_edifact_cseg_comp(const lx_edifact_store *s,
     return lx_edifact_comp_text(s, comp);
 }
 
+/* A component's text as a JSON string, which must be UTF-8. UTF-8 text
+ * (UNOW/UNOY, and the many UNOC senders who write UTF-8 anyway) is kept
+ * as it is; other bytes past ASCII are read as ISO 8859-1, UNOC's
+ * repertoire and by far the most common one, rather than put into the
+ * tree as invalid UTF-8 that no JSON reader would take back. */
+static json_t *value_string(const char *v, size_t n, lx_edi_intern *t)
+{
+    size_t i = 0;
+    while (i < n && (unsigned char)v[i] < 0x80)
+        i++;
+    if (i == n || lx_utf8_valid(v + i, n - i, NULL))
+        return t ? lx_edi_intern_string(t, v, n, 0)
+                 : json_stringn_nocheck(v, n);
+    unsigned char *u = lx_xmalloc(2 * n + 1);
+    size_t m = 0;
+    for (i = 0; i < n; i++)
+        m += lx_utf8_put((unsigned char)v[i], u + m);
+    json_t *j = json_stringn_nocheck((const char *)u, m);
+    free(u);
+    return j;
+}
+
 static json_t *part_json(const lx_edifact_store *s, const lx_edifact_range *p,
                          lx_edi_intern *t)
 {
@@ -404,8 +427,7 @@ static json_t *part_json(const lx_edifact_store *s, const lx_edifact_range *p,
     for (uint32_t i = 0; i < p->count; i++) {
         const lx_edifact_range *c = &s->comps[p->first + i];
         const char *v = c->count ? lx_edifact_comp_text(s, c) : "";
-        json_array_append_new(a, t ? lx_edi_intern_string(t, v, c->count, 0)
-                                   : json_stringn_nocheck(v, c->count));
+        json_array_append_new(a, value_string(v, c->count, t));
     }
     return a;
 }

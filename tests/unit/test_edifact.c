@@ -105,6 +105,24 @@ static void test_edifact_release_character_both_ways(void **state)
     json_decref(tree);
 }
 
+static void test_edifact_values_are_utf8_in_the_tree(void **state)
+{
+    (void)state;
+    /* ISO 8859-1 (UNOC's repertoire) is read as such; UTF-8 is kept. */
+    const char *in = ENVELOPE_OPEN
+        "FTX+AAI+++M\xfcller'FTX+AAI+++M\xc3\xbcller'UNT+4+M1'UNZ+1+IC1'";
+    json_t *tree = parse_ok(in, 0);
+    assert_string_equal(value(tree, 0, 3, 0), "M\xc3\xbcller");
+    assert_string_equal(value(tree, 1, 3, 0), "M\xc3\xbcller");
+    char *text = json_dumps(tree, JSON_COMPACT);
+    assert_non_null(text); /* jansson refuses to write invalid UTF-8 */
+    json_t *back = json_loads(text, 0, NULL);
+    assert_non_null(back);
+    json_decref(back);
+    free(text);
+    json_decref(tree);
+}
+
 static void test_edifact_missing_una_uses_defaults_and_generates_without(
     void **state)
 {
@@ -399,6 +417,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_edifact_una_sets_unusual_delimiters),
         cmocka_unit_test(test_edifact_release_character_both_ways),
+        cmocka_unit_test(test_edifact_values_are_utf8_in_the_tree),
         cmocka_unit_test(
             test_edifact_missing_una_uses_defaults_and_generates_without),
         cmocka_unit_test(test_edifact_repetition_only_in_syntax_4),
