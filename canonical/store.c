@@ -153,6 +153,9 @@ struct lx_store {
     pthread_cond_t done_cv;
     struct batch *done_head, *done_tail;
     bool done_stop;
+    /* A thread is running completions (the completer, or a sync thread
+     * that just made them durable): one at a time keeps commit order. */
+    bool completing;
     pthread_t completer;
     bool completer_started;
 
@@ -2317,7 +2320,7 @@ static void finish(lx_store *s, item *list, bool committed)
 }
 
 /* Writer thread: queue a finished batch for the completer. */
-static void hand_over(lx_store *s, item *list, bool committed)
+static void queue_done(lx_store *s, item *list, bool committed, bool wake)
 {
     batch *bt = lx_xcalloc(1, sizeof(*bt));
     bt->items = list;
@@ -2328,7 +2331,48 @@ static void hand_over(lx_store *s, item *list, bool committed)
     else
         s->done_head = bt;
     s->done_tail = bt;
-    pthread_cond_signal(&s->done_cv);
+    if (wake)
+        pthread_cond_signal(&s->done_cv);
+    pthread_mutex_unlock(&s->done_mu);
+}
+
+static void hand_over(lx_store *s, item *list, bool committed)
+{
+    queue_done(s, list, committed, true);
+}
+
+/* Run the queued completions, in order, until none is left. With
+ * done_mu held; returns with it held. Only one thread at a time. */
+static void complete_locked(lx_store *s)
+{
+    s->completing = true;
+    for (;;) {
+        batch *bt = s->done_head;
+        s->done_head = s->done_tail = NULL;
+        if (!bt)
+            break;
+        pthread_mutex_unlock(&s->done_mu);
+        while (bt) {
+            batch *next = bt->next;
+            finish(s, bt->items, bt->committed);
+            free(bt);
+            bt = next;
+        }
+        pthread_mutex_lock(&s->done_mu);
+    }
+    s->completing = false;
+    pthread_cond_broadcast(&s->done_cv);
+}
+
+/* A sync thread, right after its sync made transactions durable:
+ * answers them itself rather than wake the completer thread, which
+ * under load can wait a while for a CPU; if a thread is completing
+ * already, it takes these too. */
+static void complete_here(lx_store *s)
+{
+    pthread_mutex_lock(&s->done_mu);
+    if (!s->completing && s->done_head)
+        complete_locked(s);
     pthread_mutex_unlock(&s->done_mu);
 }
 
@@ -2336,22 +2380,17 @@ static void hand_over(lx_store *s, item *list, bool committed)
 static void *completer_main(void *arg)
 {
     lx_store *s = arg;
+    pthread_mutex_lock(&s->done_mu);
     for (;;) {
-        pthread_mutex_lock(&s->done_mu);
-        while (!s->done_head && !s->done_stop)
+        while ((!s->done_head || s->completing) && !s->done_stop)
             pthread_cond_wait(&s->done_cv, &s->done_mu);
-        batch *bt = s->done_head;
-        s->done_head = s->done_tail = NULL;
-        pthread_mutex_unlock(&s->done_mu);
-        if (!bt)
+        while (s->completing) /* stopping: let that thread finish */
+            pthread_cond_wait(&s->done_cv, &s->done_mu);
+        if (!s->done_head)
             break; /* stopping, and everything was completed */
-        while (bt) {
-            batch *next = bt->next;
-            finish(s, bt->items, bt->committed);
-            free(bt);
-            bt = next;
-        }
+        complete_locked(s);
     }
+    pthread_mutex_unlock(&s->done_mu);
     return NULL;
 }
 
@@ -2556,7 +2595,7 @@ static void log_fail(lx_store *s, const lx_error *err)
 
 /* With log_mu held: answer, in commit order, every transaction whose log
  * write is durable (or, once the log failed, refuse the others). */
-static void log_drain_locked(lx_store *s)
+static void log_drain_locked(lx_store *s, bool wake)
 {
     while (s->log_head && (s->log_head->index <= s->durable_index ||
                            s->log_failed)) {
@@ -2569,7 +2608,7 @@ static void log_drain_locked(lx_store *s)
             atomic_store(&s->durable_seq, t->seq);
         else if (t->committed)
             refuse(t->items, &s->log_err);
-        hand_over(s, t->items, ok);
+        queue_done(s, t->items, ok, wake);
         free(t);
     }
 }
@@ -2591,7 +2630,7 @@ static void log_push(lx_store *s, item *list, bool ok, bool wrote)
     else
         s->log_head = t;
     s->log_tail = t;
-    log_drain_locked(s);
+    log_drain_locked(s, true);
     pthread_cond_signal(&s->log_cv);
     pthread_mutex_unlock(&s->log_mu);
 }
@@ -2621,7 +2660,10 @@ static void *syncer_main(void *arg)
             log_fail_locked(s, &err);
         else if (target > s->durable_index)
             s->durable_index = target;
-        log_drain_locked(s);
+        log_drain_locked(s, false);
+        pthread_mutex_unlock(&s->log_mu);
+        complete_here(s);
+        pthread_mutex_lock(&s->log_mu);
     }
     pthread_mutex_unlock(&s->log_mu);
     return NULL;

@@ -120,9 +120,11 @@ typedef struct lx_upsert_result {
     bool unchanged;           /* same content hash: nothing written */
 } lx_upsert_result;
 
-/* Completion, called on the store's completer thread after the commit is
- * durable (or failed), in commit order. Must not block for long and must
- * not wait for another write. `res` is valid during the call only. */
+/* Completion, called on one of the store's threads (its completer, or the
+ * log thread whose sync made the commit durable) after the commit is
+ * durable (or failed), one call at a time, in commit order. Must not
+ * block for long and must not wait for another write. `res` is valid
+ * during the call only. */
 typedef void (*lx_store_done_fn)(void *ctx, const lx_upsert_result *res);
 
 /* Queue one change. Serializes and hashes the record on the calling thread
@@ -161,8 +163,8 @@ LX_NODISCARD int lx_store_submit_group(lx_store *s, const lx_upsert *u,
 int lx_store_upsert_group(lx_store *s, const lx_upsert *u, size_t n,
                           lx_upsert_result *results, lx_error *err);
 
-/* Called on the completer thread after each durable commit, once per new
- * event in sequence order. `event` (JSON text, NUL-terminated) is valid for
+/* Called like lx_store_done_fn (one call at a time, on a store thread)
+ * after each durable commit, once per new event in sequence order. `event` (JSON text, NUL-terminated) is valid for
  * the duration of the call. Set before the first submit. */
 typedef void (*lx_store_event_fn)(void *ctx, uint64_t seq, const char *topic,
                                   const char *event, size_t len);
