@@ -42,6 +42,18 @@ static int reserve(lx_buf *b, size_t extra)
     return 0;
 }
 
+int lx_buf_reserve(lx_buf *b, size_t n)
+{
+    if (n > b->max - b->len)
+        return LX_ELIMIT;
+    size_t need = b->len + n + 1;
+    if (need > b->cap) {
+        b->data = lx_xrealloc(b->data, need);
+        b->cap = need;
+    }
+    return 0;
+}
+
 int lx_buf_append(lx_buf *b, const void *p, size_t n)
 {
     if (reserve(b, n) != 0)

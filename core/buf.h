@@ -24,6 +24,9 @@ void lx_buf_fini(lx_buf *b);
 void lx_buf_reset(lx_buf *b); /* len = 0, keeps the storage */
 
 /* Append bytes / a C string / printf output. Errors: LX_ELIMIT. */
+/* Make room for n more bytes at once (a body whose length is announced):
+ * one allocation instead of doubling from 256. Errors: LX_ELIMIT past max. */
+LX_NODISCARD int lx_buf_reserve(lx_buf *b, size_t n);
 LX_NODISCARD int lx_buf_append(lx_buf *b, const void *p, size_t n);
 LX_NODISCARD int lx_buf_puts(lx_buf *b, const char *s);
 LX_NODISCARD int lx_buf_printf(lx_buf *b, const char *fmt, ...) LX_PRINTF(2, 3);

@@ -6,6 +6,7 @@
  * every index against len, so garbage or truncated text ends in
  * LX_ENOTFOUND, never in a read out of bounds. */
 #include "core/json.h"
+#include "core/utf8.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -81,30 +82,6 @@ static long hex4(const scanner *sc, size_t pos)
     return v;
 }
 
-/* Encode a code point as UTF-8 into out[4]; returns the length. */
-static size_t utf8_encode(unsigned long cp, unsigned char out[4])
-{
-    if (cp < 0x80) {
-        out[0] = (unsigned char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (unsigned char)(0xC0 | (cp >> 6));
-        out[1] = (unsigned char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (unsigned char)(0xE0 | (cp >> 12));
-        out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (unsigned char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (unsigned char)(0xF0 | (cp >> 18));
-    out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (unsigned char)(0x80 | (cp & 0x3F));
-    return 4;
-}
 
 /* Scan the string whose opening quote is at sc->pos, leaving sc->pos after
  * the closing quote. When t is not NULL, also decode the string's escapes
@@ -162,7 +139,7 @@ static bool scan_string(scanner *sc, token *t, bool *equal)
                 if (cp >= 0xD800 && cp <= 0xDFFF)
                     same = false; /* a lone surrogate has no UTF-8 form */
                 else
-                    n = utf8_encode(cp, bytes);
+                    n = lx_utf8_put((uint32_t)cp, bytes);
                 break;
             }
             default: bytes[n++] = e; break; /* '"', '\\', '/' */
