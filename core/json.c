@@ -1,5 +1,6 @@
 /* core/json.c: see json.h (lx_json_locate lives in json_locate.c). */
 #include "core/json.h"
+#include "core/json_int.h"
 #include "core/mem.h"
 
 #include <errno.h>
@@ -7,6 +8,18 @@
 
 int lx_json_parse(const char *buf, size_t len, const char *where,
                   size_t max_len, json_t **out, lx_error *err)
+{
+    *out = NULL;
+    if (len <= max_len) {
+        *out = lx_json_read(buf, len);
+        if (*out)
+            return 0;
+    }
+    return lx_json_parse_jansson(buf, len, where, max_len, out, err);
+}
+
+int lx_json_parse_jansson(const char *buf, size_t len, const char *where,
+                          size_t max_len, json_t **out, lx_error *err)
 {
     *out = NULL;
     if (len > max_len) {

@@ -1,6 +1,6 @@
 /* adapters/delivery/delivery_event.c: see delivery_event.h. */
 #include "adapters/delivery/delivery_event.h"
-#include "adapters/fhir/fhir_json.h"
+#include "core/json.h"
 #include "core/mem.h"
 
 #include <pthread.h>
@@ -12,7 +12,7 @@ json_t *lx_delivery_event_parse(const char *text, size_t len)
     /* No ceiling of its own: the event was accepted (and bounded) when its
      * change came in. */
     json_t *ev = NULL;
-    if (lx_fhir_json_parse(text, len, "event", SIZE_MAX, &ev, NULL) != 0)
+    if (lx_json_parse(text, len, "event", SIZE_MAX, &ev, NULL) != 0)
         return NULL;
     return ev;
 }

@@ -8,9 +8,9 @@
  * than any other step of a delivered call, and each instance used to
  * parse every event again. Here:
  *
- * - lx_delivery_event_parse reads the text with the reader that scans it
- *   in place (adapters/fhir/fhir_json.h, the tree lx_json_parse builds,
- *   about three times cheaper than jansson's own reader);
+ * - lx_delivery_event_parse reads the text with lx_json_parse, whose
+ *   reader scans it in place (core/json_int.h; about three times cheaper
+ *   than jansson's own);
  * - an lx_delivery_events cache keeps the last events parsed, by
  *   sequence, so the deliveries of one hub parse each event once. Trees
  *   handed out are shared between threads and must be treated as

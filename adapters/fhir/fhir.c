@@ -1,6 +1,5 @@
 /* adapters/fhir/fhir.c: see fhir.h. */
 #include "adapters/fhir/fhir.h"
-#include "adapters/fhir/fhir_json.h"
 #include "adapters/fhir/types.h"
 #include "adapters/fhir/xml.h"
 #include "core/json.h"
@@ -182,7 +181,7 @@ static void pointer_to_path(const char *type, const char *ptr, char *out,
 static int parse_json(const char *body, size_t len, size_t max_len,
                       json_t **out, lx_error *err)
 {
-    int rc = lx_fhir_json_parse(body, len, "request body", max_len, out, err);
+    int rc = lx_json_parse(body, len, "request body", max_len, out, err);
     if (rc == 0 && !json_is_object(*out)) {
         json_decref(*out);
         *out = NULL;

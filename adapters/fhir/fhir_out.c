@@ -1,6 +1,6 @@
 /* adapters/fhir/fhir_out.c: see fhir_out.h. */
 #include "adapters/fhir/fhir_out.h"
-#include "adapters/fhir/fhir_json.h"
+#include "core/utf8.h"
 #include "core/json.h"
 #include "core/mem.h"
 
@@ -71,7 +71,7 @@ static bool body_string(lx_buf *b, const char *str, size_t len)
         }
         if (c >= 0x80) {
             uint32_t cp;
-            size_t n = lx_fhir_utf8_next(p, end, &cp);
+            size_t n = lx_utf8_next(p, end, &cp);
             if (n == 0)
                 return false; /* json_dumps refuses it too */
             p += n;

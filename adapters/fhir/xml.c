@@ -2,7 +2,7 @@
  * the safe libxml2 parse, XML escaping and the XHTML narrative writer.
  * XML -> JSON is in xml_read.c, JSON -> XML in xml_write.c. */
 #include "adapters/fhir/xml_int.h"
-#include "adapters/fhir/fhir_json.h"
+#include "core/utf8.h"
 
 #include <libxml/parserInternals.h>
 #include <libxml/xmlerror.h>
@@ -416,7 +416,7 @@ static bool q_char(qscan *q)
         return true;
     }
     uint32_t v = 0;
-    size_t n = lx_fhir_utf8_next(q->p, q->end, &v);
+    size_t n = lx_utf8_next(q->p, q->end, &v);
     if (n == 0 || !q_char_ok(v))
         return false;
     q->p += n;
@@ -649,7 +649,7 @@ static int q_put_text(lx_buf *b, const unsigned char *s,
         unsigned char one[4];
         size_t n;
         if (c == '&') {
-            n = lx_fhir_utf8_put(q_ref_value(s, &s), one);
+            n = lx_utf8_put(q_ref_value(s, &s), one);
         } else {
             if (c == '\r' && s + 1 < end && s[1] == '\n')
                 s++;

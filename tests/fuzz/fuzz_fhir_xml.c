@@ -2,14 +2,15 @@
  *
  * 1. FHIR XML -> JSON -> XML: the codec must never read a DTD, an entity
  *    or the network, nor crash.
- * 2. The input as a JSON body: the FHIR body reader (fhir_json.h) answers
- *    exactly as lx_json_parse (same code, same tree), and on a resource
+ * 2. The input as a JSON body: lx_json_parse (the in-place reader of
+ *    core/json_int.h) answers exactly as jansson alone (same code, same
+ *    tree), and on a resource
  *    the structure check without output (lx_fhir_json_check) answers as
  *    the XML writer.
  * 3. The input as a narrative: when the quick write takes it, it writes
  *    exactly what libxml2's path writes.
  * A difference aborts, so the fuzzer reports it with its input. */
-#include "adapters/fhir/fhir_json.h"
+#include "core/json_int.h"
 #include "adapters/fhir/types.h"
 #include "adapters/fhir/xml_int.h"
 #include "core/buf.h"
@@ -25,9 +26,9 @@ static void json_twice(const lx_fhir_types *types, const char *text,
                        size_t size)
 {
     json_t *a = NULL, *b = NULL;
-    int ra = lx_json_parse(text, size, "fuzz", LX_JSON_MAX_DEFAULT, &a, NULL);
-    int rb = lx_fhir_json_parse(text, size, "fuzz", LX_JSON_MAX_DEFAULT, &b,
-                                NULL);
+    int ra = lx_json_parse_jansson(text, size, "fuzz", LX_JSON_MAX_DEFAULT,
+                                   &a, NULL);
+    int rb = lx_json_parse(text, size, "fuzz", LX_JSON_MAX_DEFAULT, &b, NULL);
     if (ra != rb)
         abort();
     if (ra == 0) {

@@ -1,13 +1,16 @@
-/* adapters/fhir/fhir_json.c: see fhir_json.h.
+/* core/json_read.c: the in-place JSON reader behind lx_json_parse
+ * (core/json_int.h).
  *
  * A recursive descent over RFC 8259 JSON that gives up (returns NULL) at
- * the first thing it does not handle or that is not valid; the caller then
- * hands the text to lx_json_parse, which either reports the error or (for
- * the few valid inputs left to it) parses it. So this file never has to
+ * the first thing it does not handle or that is not valid; lx_json_parse
+ * then hands the text to jansson (lx_json_parse_jansson), which either
+ * reports the error or (for the few valid inputs left to it) parses it.
+ * So this file never has to
  * reproduce jansson's error messages, only its successful results. */
-#include "adapters/fhir/fhir_json.h"
+#include "core/json_int.h"
 
 #include "core/json.h"
+#include "core/utf8.h"
 #include "core/mem.h"
 
 #include <math.h>
@@ -26,38 +29,6 @@ static void skip_ws(reader *r)
     while (r->p < r->end &&
            (*r->p == ' ' || *r->p == '\n' || *r->p == '\r' || *r->p == '\t'))
         r->p++;
-}
-
-size_t lx_fhir_utf8_next(const unsigned char *s, const unsigned char *end,
-                         uint32_t *cp)
-{
-    unsigned c = s[0];
-    size_t n;
-    uint32_t v;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        v = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        v = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        v = c & 0x07;
-    } else {
-        return 0; /* a continuation byte, 0xC0, 0xC1 or 0xF5.. */
-    }
-    if ((size_t)(end - s) < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    if ((n == 3 && (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF))) ||
-        (n == 4 && (v < 0x10000 || v > 0x10FFFF)))
-        return 0;
-    *cp = v;
-    return n;
 }
 
 static int hex4(const unsigned char *s, uint32_t *v)
@@ -79,29 +50,6 @@ static int hex4(const unsigned char *s, uint32_t *v)
     return 0;
 }
 
-size_t lx_fhir_utf8_put(uint32_t v, unsigned char out[4])
-{
-    if (v < 0x80) {
-        out[0] = (unsigned char)v;
-        return 1;
-    }
-    if (v < 0x800) {
-        out[0] = (unsigned char)(0xC0 | (v >> 6));
-        out[1] = (unsigned char)(0x80 | (v & 0x3F));
-        return 2;
-    }
-    if (v < 0x10000) {
-        out[0] = (unsigned char)(0xE0 | (v >> 12));
-        out[1] = (unsigned char)(0x80 | ((v >> 6) & 0x3F));
-        out[2] = (unsigned char)(0x80 | (v & 0x3F));
-        return 3;
-    }
-    out[0] = (unsigned char)(0xF0 | (v >> 18));
-    out[1] = (unsigned char)(0x80 | ((v >> 12) & 0x3F));
-    out[2] = (unsigned char)(0x80 | ((v >> 6) & 0x3F));
-    out[3] = (unsigned char)(0x80 | (v & 0x3F));
-    return 4;
-}
 
 /* A decoded string: a view into the input, or `heap` (the caller frees)
  * when it had escapes. */
@@ -152,7 +100,7 @@ static int unescape(const unsigned char *from, const unsigned char *to,
                 s += 6;
                 v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00);
             }
-            n += lx_fhir_utf8_put(v, o + n);
+            n += lx_utf8_put(v, o + n);
             break;
         }
         default:
@@ -205,7 +153,7 @@ static int read_string(reader *r, str *out)
         if (c < 0x20)
             return -1; /* a raw control character */
         uint32_t cp;
-        size_t n = lx_fhir_utf8_next(r->p, r->end, &cp);
+        size_t n = lx_utf8_next(r->p, r->end, &cp);
         if (n == 0)
             return -1;
         r->p += n;
@@ -411,7 +359,7 @@ static json_t *read_value(reader *r, int depth)
     switch (*r->p) {
     case '{':
     case '[':
-        if (depth >= LX_FHIR_JSON_FAST_DEPTH)
+        if (depth >= LX_JSON_READ_DEPTH)
             return NULL;
         r->p++;
         return r->p[-1] == '{' ? read_object(r, depth + 1)
@@ -438,21 +386,16 @@ static json_t *read_value(reader *r, int depth)
     }
 }
 
-int lx_fhir_json_parse(const char *buf, size_t len, const char *where,
-                       size_t max_len, json_t **out, lx_error *err)
+json_t *lx_json_read(const char *buf, size_t len)
 {
-    *out = NULL;
-    if (len <= max_len && buf) {
-        reader r = {(const unsigned char *)buf,
-                    (const unsigned char *)buf + len};
-        skip_ws(&r);
-        json_t *v = read_value(&r, 0);
-        skip_ws(&r);
-        if (v && r.p == r.end) {
-            *out = v;
-            return 0;
-        }
-        json_decref(v);
-    }
-    return lx_json_parse(buf, len, where, max_len, out, err);
+    if (buf == NULL)
+        return NULL;
+    reader r = {(const unsigned char *)buf, (const unsigned char *)buf + len};
+    skip_ws(&r);
+    json_t *v = read_value(&r, 0);
+    skip_ws(&r);
+    if (v && r.p == r.end)
+        return v;
+    json_decref(v);
+    return NULL;
 }

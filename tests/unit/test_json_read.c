@@ -1,6 +1,7 @@
-/* Unit tests of the FHIR request body reader (adapters/fhir/fhir_json.h).
+/* Unit tests of the in-place JSON reader behind lx_json_parse
+ * (core/json_int.h).
  *
- * Its contract is to be indistinguishable from lx_json_parse (jansson)
+ * Its contract is to be indistinguishable from jansson (lx_json_parse_jansson)
  * except in speed, so every test parses the same text with both and
  * requires the same outcome: the same tree, written out the same way
  * (values, integer vs real, key order), or the same error (code, message,
@@ -14,8 +15,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "adapters/fhir/fhir_json.h"
 #include "core/json.h"
+#include "core/json_int.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -54,8 +55,8 @@ static int same_as_jansson(const char *what, const char *text, size_t len,
     lx_error_clear(&e1);
     lx_error_clear(&e2);
     json_t *a = NULL, *b = NULL;
-    int ra = lx_json_parse(text, len, "body", max_len, &a, &e1);
-    int rb = lx_fhir_json_parse(text, len, "body", max_len, &b, &e2);
+    int ra = lx_json_parse_jansson(text, len, "body", max_len, &a, &e1);
+    int rb = lx_json_parse(text, len, "body", max_len, &b, &e2);
     if (ra != rb)
         fail_msg("%s: jansson %d, fast reader %d", what, ra, rb);
     if (ra == 0) {
@@ -114,7 +115,7 @@ static size_t same_for_dir(const char *dir)
     return count;
 }
 
-static void test_fhir_json_corpus_files_parse_as_jansson_does(void **state)
+static void test_json_read_corpus_files_parse_as_jansson_does(void **state)
 {
     (void)state;
     char dir[4096];
@@ -125,7 +126,7 @@ static void test_fhir_json_corpus_files_parse_as_jansson_does(void **state)
     assert_true(same_for_dir(dir) >= 50);
 }
 
-static void test_fhir_json_values_and_numbers_match(void **state)
+static void test_json_read_values_and_numbers_match(void **state)
 {
     (void)state;
     static const char *const ok[] = {
@@ -166,7 +167,7 @@ static void test_fhir_json_values_and_numbers_match(void **state)
         assert_int_equal(same_str(bad[i]), LX_ESYNTAX);
 }
 
-static void test_fhir_json_strings_and_utf8_match(void **state)
+static void test_json_read_strings_and_utf8_match(void **state)
 {
     (void)state;
     static const char *const ok[] = {
@@ -191,7 +192,7 @@ static void test_fhir_json_strings_and_utf8_match(void **state)
         assert_int_equal(same_str(bad[i]), LX_ESYNTAX);
 }
 
-static void test_fhir_json_nul_bytes_limits_and_depth_match(void **state)
+static void test_json_read_nul_bytes_limits_and_depth_match(void **state)
 {
     (void)state;
     /* A NUL byte after the value, and one inside a string. */
@@ -206,8 +207,8 @@ static void test_fhir_json_nul_bytes_limits_and_depth_match(void **state)
                      LX_ELIMIT);
     /* Deeper than the reader handles itself: jansson parses it (or
      * refuses it, past its own limit), with the same result. */
-    size_t depths[] = {LX_FHIR_JSON_FAST_DEPTH - 1, LX_FHIR_JSON_FAST_DEPTH,
-                       LX_FHIR_JSON_FAST_DEPTH + 1, 3000};
+    size_t depths[] = {LX_JSON_READ_DEPTH - 1, LX_JSON_READ_DEPTH,
+                       LX_JSON_READ_DEPTH + 1, 3000};
     for (size_t k = 0; k < sizeof(depths) / sizeof(depths[0]); k++) {
         size_t d = depths[k];
         char *t = malloc(2 * d + 1);
@@ -222,7 +223,7 @@ static void test_fhir_json_nul_bytes_limits_and_depth_match(void **state)
 
 /* Seeded mutations of the corpus Patient: one byte replaced, deleted or
  * inserted, with bytes chosen to hit the grammar, escapes and UTF-8. */
-static void test_fhir_json_mutated_patients_match(void **state)
+static void test_json_read_mutated_patients_match(void **state)
 {
     (void)state;
     char path[4096];
@@ -272,11 +273,11 @@ static void test_fhir_json_mutated_patients_match(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fhir_json_corpus_files_parse_as_jansson_does),
-        cmocka_unit_test(test_fhir_json_values_and_numbers_match),
-        cmocka_unit_test(test_fhir_json_strings_and_utf8_match),
-        cmocka_unit_test(test_fhir_json_nul_bytes_limits_and_depth_match),
-        cmocka_unit_test(test_fhir_json_mutated_patients_match),
+        cmocka_unit_test(test_json_read_corpus_files_parse_as_jansson_does),
+        cmocka_unit_test(test_json_read_values_and_numbers_match),
+        cmocka_unit_test(test_json_read_strings_and_utf8_match),
+        cmocka_unit_test(test_json_read_nul_bytes_limits_and_depth_match),
+        cmocka_unit_test(test_json_read_mutated_patients_match),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

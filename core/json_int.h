@@ -1,0 +1,42 @@
+/* core/json_int.h: the two halves of lx_json_parse, for core/json.c and
+ * for the tests that hold one against the other.
+ *
+ * jansson reads its input one character at a time through a callback and
+ * copies every token into a growing buffer before it builds the value:
+ * for a 3.7 KB FHIR Patient that is ~520,000 instructions, more than
+ * everything else a request costs. lx_json_read scans the text in place
+ * (a string without escapes goes from the input straight to
+ * json_stringn_nocheck) and builds the tree jansson would: the same
+ * values, integers and reals told apart the same way, object keys in
+ * document order. It gives up on anything it does not handle itself and on
+ * every error; lx_json_parse then asks jansson, so errors (message, line,
+ * column, offset) and the rare inputs left to it (a \u0000 escape, an
+ * integer of more than 18 digits, nesting deeper than LX_JSON_READ_DEPTH,
+ * a duplicated key, a real strtod cannot read whole) come out exactly as
+ * jansson reports them.
+ *
+ * Threads: no state; any number of threads at once. */
+#ifndef LX_CORE_JSON_INT_H
+#define LX_CORE_JSON_INT_H
+
+#include "core/error.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* Nesting lx_json_read handles itself; deeper documents go to jansson
+ * (whose own limit is JSON_PARSER_MAX_DEPTH). */
+#define LX_JSON_READ_DEPTH 256
+
+/* buf[0..len) (borrowed; need not be NUL-terminated) as one JSON value
+ * with lx_json_parse's rules (any value at the top, duplicated keys
+ * refused, \u0000 allowed): a new reference, or NULL when the reader
+ * leaves the text to jansson (an error, or one of the rare inputs above). */
+json_t *lx_json_read(const char *buf, size_t len);
+
+/* lx_json_parse done by jansson alone (json_loadb). Same contract. */
+LX_NODISCARD int lx_json_parse_jansson(const char *buf, size_t len,
+                                       const char *where, size_t max_len,
+                                       json_t **out, lx_error *err);
+
+#endif
