@@ -2009,8 +2009,8 @@ static int apply_change(batch_ctx *b, item *it)
     lx_buf changed;
     lx_buf_init(&changed, 0);
     if (old_text && !was_deleted && it->kind == ITEM_UPSERT) {
-        json_t *o = json_loadb(old_text, old_len, 0, NULL);
-        json_t *n = json_loadb(it->text, it->text_len, 0, NULL);
+        json_t *o = lx_json_load_own(old_text, old_len, NULL);
+        json_t *n = lx_json_load_own(it->text, it->text_len, NULL);
         if (o && n && lx_diff_pointers(o, n, CHANGED_MAX, &changed) < 0)
             lx_buf_reset(&changed);
         json_decref(o);
@@ -2884,7 +2884,7 @@ int lx_store_get(lx_store *s, const char *entity, const char *id,
         rc = mdb_get(txn, s->dbi[DB_HISTORY], &hkey, &hv);
         if (rc == 0 && history_record(&hv, &text, &len)) {
             json_error_t je;
-            *record = json_loadb(text, len, 0, &je);
+            *record = lx_json_load_own(text, len, &je);
             rc = *record ? 0 : lx_error_set(err, LX_ESTORE,
                                             "stored record is not JSON: %s",
                                             je.text);
@@ -2950,9 +2950,9 @@ static void add_version(void *ctx, const char *rest, size_t rest_len,
                 p[4];
     if (5 + ml > v->mv_size)
         return;
-    json_t *m = json_loadb((const char *)p + 5, ml, 0, NULL);
-    json_t *r = json_loadb((const char *)p + 5 + ml, v->mv_size - 5 - ml, 0,
-                           NULL);
+    json_t *m = lx_json_load_own((const char *)p + 5, ml, NULL);
+    json_t *r = lx_json_load_own((const char *)p + 5 + ml,
+                                 v->mv_size - 5 - ml, NULL);
     if (m) {
         json_object_set_new(m, "record", r ? r : json_null());
         json_array_append_new(ctx, m);

@@ -18,6 +18,15 @@ int lx_json_parse(const char *buf, size_t len, const char *where,
     return lx_json_parse_jansson(buf, len, where, max_len, out, err);
 }
 
+json_t *lx_json_load_own(const char *buf, size_t len, json_error_t *je)
+{
+    json_t *v = lx_json_read(buf, len);
+    if (v && (json_is_object(v) || json_is_array(v)))
+        return v;
+    json_decref(v);
+    return json_loadb(buf, len, 0, je);
+}
+
 int lx_json_parse_jansson(const char *buf, size_t len, const char *where,
                           size_t max_len, json_t **out, lx_error *err)
 {

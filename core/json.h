@@ -21,6 +21,12 @@
 LX_NODISCARD int lx_json_parse(const char *buf, size_t len, const char *where,
                                size_t max_len, json_t **out, lx_error *err);
 
+/* JSON text Lingua wrote itself (stored records, events, history): what
+ * json_loadb(buf, len, 0, je) answers (an object or an array; NULL with
+ * je filled, when je is not NULL, on error), read by lx_json_parse's
+ * in-place reader first. New reference. */
+json_t *lx_json_load_own(const char *buf, size_t len, json_error_t *je);
+
 /* Read and parse a whole file. Errors: LX_EIO (cannot open/read), LX_ELIMIT,
  * LX_ESYNTAX located at path:line:column. */
 LX_NODISCARD int lx_json_load_file(const char *path, size_t max_len,

@@ -529,7 +529,7 @@ static int index_event(void *ctx, uint64_t seq, const char *text, size_t len)
         x->past = true;
         return 1;
     }
-    json_t *ev = json_loadb(text, len, 0, NULL);
+    json_t *ev = lx_json_load_own(text, len, NULL);
     const char *entity = lx_json_str(ev, "entity");
     const char *cov = lx_json_str(ev, "canonical_id");
     const json_t *rec = event_record(ev);
