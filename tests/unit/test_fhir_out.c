@@ -79,7 +79,7 @@ static void test_fhir_out_body_edge_cases_are_json_dumps(void **state)
     json_object_set_new(o, "resourceType", json_string("Patient"));
     json_object_set_new(o, "quote\"key", json_string("a \"b\" \\c\\ /d/"));
     json_object_set_new(o, "controls",
-                        json_stringn("\b\f\n\r\t\x01\x1f\x7f end", 14));
+                        json_stringn("\b\f\n\r\t\x01\x1f\x7f end", 12));
     json_object_set_new(o, "nul", json_stringn("a\0b", 3));
     json_object_setn_new(o, "k\0ey", 4, json_true());
     json_object_set_new(o, "utf8", json_string("M\xc3\xbcller \xe6\x9d\x8e "
