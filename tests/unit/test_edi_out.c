@@ -797,6 +797,28 @@ static const json_t *n1_loop(const json_t *t, const char *q)
     return NULL;
 }
 
+static void test_edi_out_850_without_status_is_an_original(void **state)
+{
+    fx *f = *state;
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    /* BEG01 is mandatory; an order that says nothing of its status (most
+     * orders a REST or HR system sends) goes out as an original, 00, rather
+     * than being dead-lettered for a missing BEG01. */
+    json_t *ev = json_loads(ORDER_850_EVENT, 0, NULL);
+    json_object_del(json_object_get(ev, "record"), "status");
+    char *text = json_dumps(ev, JSON_COMPACT);
+    build_ok(f, &f->insurer, text, &b);
+    json_t *t = parse_x12(f, &b);
+    assert_string_equal(
+        at(t, "/interchanges/0/groups/0/transactions/0/segments/0/BEG01"),
+        "00");
+    json_decref(t);
+    free(text);
+    json_decref(ev);
+    lx_buf_fini(&b);
+}
+
 static void test_edi_out_850_ship_to_is_named_or_left_out(void **state)
 {
     fx *f = *state;
@@ -1109,6 +1131,8 @@ int main(void)
             test_edi_out_810_carries_the_tax_total_in_txi, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_edi_out_850_ship_to_is_named_or_left_out, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_edi_out_850_without_status_is_an_original, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_edi_out_person_change_sends_834_per_coverage, setup,
             teardown),
