@@ -2,6 +2,7 @@
 #include "canonical/store_text.h"
 #include "core/json.h"
 #include "core/mem.h"
+#include "core/utf8.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -70,39 +71,6 @@ static const unsigned char kind_of[256] = {
     2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
 };
 
-/* Length of the valid UTF-8 sequence at s[0..n) (its first byte >= 0x80),
- * or 0 when it is not one: the rules jansson's utf8_check_* apply (no
- * overlong forms, no surrogates, nothing above U+10FFFF). */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t k;
-    unsigned cp;
-    if (c >= 0xc2 && c <= 0xdf) {
-        k = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        k = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        k = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < k)
-        return 0;
-    for (size_t i = 1; i < k; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if ((k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) ||
-        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-        return 0;
-    return k;
-}
-
 /* Returned (instead of 0) by the writers below for what is left to
  * jansson. */
 #define TEXT_FALLBACK 1
@@ -140,7 +108,8 @@ static int put_string(text *t, const char *str, size_t n)
             continue;
         }
         if (k == 2) {
-            size_t len = utf8_seq_len(s + i, n - i);
+            uint32_t cp;
+            size_t len = lx_utf8_next(s + i, s + n, &cp);
             if (len == 0)
                 return TEXT_FALLBACK;
             i += len;

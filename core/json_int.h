@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Nesting lx_json_read handles itself; deeper documents go to jansson
  * (whose own limit is JSON_PARSER_MAX_DEPTH). */
@@ -33,6 +34,11 @@
  * refused, \u0000 allowed): a new reference, or NULL when the reader
  * leaves the text to jansson (an error, or one of the rare inputs above). */
 json_t *lx_json_read(const char *buf, size_t len);
+
+/* The four hex digits at s (s[0..4) must be readable) as a \uXXXX
+ * escape's value in *v: 0, or -1 when one is not a hex digit. Shared by
+ * the reader and lx_json_locate's scanner. */
+int lx_json_hex4(const unsigned char *s, uint32_t *v);
 
 /* lx_json_parse done by jansson alone (json_loadb). Same contract. */
 LX_NODISCARD int lx_json_parse_jansson(const char *buf, size_t len,

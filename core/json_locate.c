@@ -6,6 +6,7 @@
  * every index against len, so garbage or truncated text ends in
  * LX_ENOTFOUND, never in a read out of bounds. */
 #include "core/json.h"
+#include "core/json_int.h"
 #include "core/utf8.h"
 
 #include <stdbool.h>
@@ -63,25 +64,12 @@ static int token_next(token *t)
 /* Four hex digits at s[pos..pos+4), or -1. */
 static long hex4(const scanner *sc, size_t pos)
 {
-    if (pos > sc->len || sc->len - pos < 4)
+    uint32_t v;
+    if (pos > sc->len || sc->len - pos < 4 ||
+        lx_json_hex4(sc->s + pos, &v) != 0)
         return -1;
-    long v = 0;
-    for (size_t i = 0; i < 4; i++) {
-        unsigned char c = sc->s[pos + i];
-        int d;
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            d = c - 'A' + 10;
-        else
-            return -1;
-        v = v * 16 + d;
-    }
-    return v;
+    return (long)v;
 }
-
 
 /* Scan the string whose opening quote is at sc->pos, leaving sc->pos after
  * the closing quote. When t is not NULL, also decode the string's escapes

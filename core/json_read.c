@@ -31,7 +31,7 @@ static void skip_ws(reader *r)
         r->p++;
 }
 
-static int hex4(const unsigned char *s, uint32_t *v)
+int lx_json_hex4(const unsigned char *s, uint32_t *v)
 {
     *v = 0;
     for (int i = 0; i < 4; i++) {
@@ -49,7 +49,6 @@ static int hex4(const unsigned char *s, uint32_t *v)
     }
     return 0;
 }
-
 
 /* A decoded string: a view into the input, or `heap` (the caller frees)
  * when it had escapes. */
@@ -86,7 +85,7 @@ static int unescape(const unsigned char *from, const unsigned char *to,
         case 't': o[n++] = '\t'; break;
         case 'u': {
             uint32_t v, lo;
-            if (to - s < 4 || hex4(s, &v) != 0)
+            if (to - s < 4 || lx_json_hex4(s, &v) != 0)
                 goto bad;
             s += 4;
             /* \u0000 is left to jansson (JSON_ALLOW_NUL: allowed in
@@ -95,7 +94,7 @@ static int unescape(const unsigned char *from, const unsigned char *to,
                 goto bad;
             if (v >= 0xD800 && v <= 0xDBFF) {
                 if (to - s < 6 || s[0] != '\\' || s[1] != 'u' ||
-                    hex4(s + 2, &lo) != 0 || lo < 0xDC00 || lo > 0xDFFF)
+                    lx_json_hex4(s + 2, &lo) != 0 || lo < 0xDC00 || lo > 0xDFFF)
                     goto bad;
                 s += 6;
                 v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00);
