@@ -12,6 +12,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct adapter_kind {
     const char *use;
@@ -71,6 +72,12 @@ bool lx_hub_adapters_need_http(const lx_config *cfg)
             return true;
     }
     return false;
+}
+
+bool lx_hub_is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 int lx_hub_bad(lx_error *err, const lx_config *cfg, size_t i,

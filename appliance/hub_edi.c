@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 /* Give a configuration error located by JSON pointer (err->where) the
  * file's line and column: the file is read again, errors are rare. */
@@ -64,22 +63,6 @@ static int bad(const lx_config *cfg, size_t i, const char *member,
     if (err)
         snprintf(err->where, sizeof(err->where), "%s", ptr);
     return locate(cfg, err);
-}
-
-/* Paths in the configuration are relative to the file's directory. */
-static const char *path_of(const lx_config *cfg, const char *p, char *buf,
-                           size_t size)
-{
-    if (!p || p[0] == '/')
-        return p;
-    snprintf(buf, size, "%s/%s", cfg->dir, p);
-    return buf;
-}
-
-static bool is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 /* The instance's partner profile, when it names one ("partner"). */
@@ -151,10 +134,10 @@ static int start_out(lx_hub *hub, size_t i, const json_t *a,
                                       "\"partner\" (a member of /partners)",
                    err);
     char obuf[4096];
-    const char *outbox =
-        path_of(cfg, lx_json_str(json_object_get(a, "transport"), "outbox"),
-                obuf, sizeof(obuf));
-    if (!outbox || !is_dir(outbox))
+    const char *outbox = lx_config_path(
+        cfg, lx_json_str(json_object_get(a, "transport"), "outbox"), obuf,
+        sizeof(obuf));
+    if (!outbox || !lx_hub_is_dir(outbox))
         return bad(cfg, i, "transport/outbox",
                    "an outbound EDI adapter needs an existing \"outbox\" "
                    "directory",
@@ -223,12 +206,12 @@ int lx_hub_edi_start(lx_hub *hub, size_t i, const json_t *a,
         return start_out(hub, i, a, ha, err);
     json_t *transport = json_object_get(a, "transport");
     char ibuf[4096], obuf[4096];
-    const char *inbox =
-        path_of(cfg, lx_json_str(transport, "inbox"), ibuf, sizeof(ibuf));
+    const char *inbox = lx_config_path(cfg, lx_json_str(transport, "inbox"),
+                                       ibuf, sizeof(ibuf));
     const char *http = lx_json_str(transport, "http");
     const char *ack = lx_json_str(a, "ack");
-    const char *outbox =
-        path_of(cfg, lx_json_str(a, "ack_outbox"), obuf, sizeof(obuf));
+    const char *outbox = lx_config_path(cfg, lx_json_str(a, "ack_outbox"),
+                                        obuf, sizeof(obuf));
     if (!inbox && !http)
         return lx_hub_bad(err, cfg, i, "transport",
                    "an inbound EDI adapter needs an \"inbox\" directory "
@@ -249,7 +232,7 @@ int lx_hub_edi_start(lx_hub *hub, size_t i, const json_t *a,
     if (wants_ack && !outbox)
         return bad(cfg, i, "ack_outbox",
                    "acknowledgements need an outbox directory", err);
-    if (outbox && (strlen(outbox) >= sizeof(ha->ack_outbox) || !is_dir(outbox)))
+    if (outbox && (strlen(outbox) >= sizeof(ha->ack_outbox) || !lx_hub_is_dir(outbox)))
         return bad(cfg, i, "ack_outbox", "must be an existing directory",
                    err);
     if (http && (http[0] != '/' || strlen(http) >= sizeof(ha->base)))

@@ -88,6 +88,8 @@ bool lx_hub_adapters_need_http(const lx_config *cfg);
 int lx_hub_bad(lx_error *err, const lx_config *cfg, size_t i,
                const char *member, const char *what);
 bool lx_hub_is_inbound(const json_t *a);
+/* Whether path names an existing directory (an outbox, an inbox). */
+bool lx_hub_is_dir(const char *path);
 /* The delivery settings every outbound instance shares: "subscribe",
  * "transport"/"timeout_ms", "retry" {max_attempts, backoff_base_ms,
  * backoff_max_ms}. Fills ha->subscribe (freed by lx_hub_adapters_stop). */

@@ -41,7 +41,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 /* At most this many records are listed in an inbound answer (all are
  * stored; "count" says how many). */
@@ -285,20 +284,6 @@ static void out_native_id(void *ctx, const json_t *event,
     pthread_mutex_unlock(&n->mu);
 }
 
-static bool is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* Paths in the configuration are relative to the file's directory. */
-static void path_of(const lx_config *cfg, const char *p, char *buf,
-                    size_t size)
-{
-    snprintf(buf, size, "%s%s%s", p[0] == '/' ? "" : cfg->dir,
-             p[0] == '/' ? "" : "/", p);
-}
-
 static int start_out(lx_hub *hub, size_t i, const json_t *a,
                      struct lx_hub_native *n, lx_error *err)
 {
@@ -320,8 +305,8 @@ static int start_out(lx_hub *hub, size_t i, const json_t *a,
         return lx_hub_bad(err, cfg, i, "transport/url", "is too long");
     snprintf(n->url, sizeof(n->url), "%s", url ? url : "");
     if (outbox) {
-        path_of(cfg, outbox, n->outbox, sizeof(n->outbox));
-        if (!is_dir(n->outbox))
+        lx_config_path(cfg, outbox, n->outbox, sizeof(n->outbox));
+        if (!lx_hub_is_dir(n->outbox))
             return lx_hub_bad(err, cfg, i, "transport/outbox",
                               "must be an existing directory");
     }
@@ -366,7 +351,7 @@ int lx_hub_native_start(lx_hub *hub, size_t i, const json_t *a,
     ha->native_adapter = n;
     hub->adapter_count++; /* from here on, stop() cleans it up */
     char path[PATH_MAX];
-    path_of(cfg, library, path, sizeof(path));
+    lx_config_path(cfg, library, path, sizeof(path));
     lx_error why;
     lx_error_clear(&why);
     char what[LX_ERROR_WHERE_MAX + LX_ERROR_MSG_MAX + 8];

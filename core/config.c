@@ -135,6 +135,18 @@ static char *resolve(const char *dir, const char *rel)
     return s;
 }
 
+const char *lx_config_path(const lx_config *cfg, const char *p, char *buf,
+                           size_t size)
+{
+    if (p == NULL)
+        return NULL;
+    if (p[0] == '/')
+        snprintf(buf, size, "%s", p);
+    else
+        snprintf(buf, size, "%s/%s", cfg->dir, p);
+    return buf;
+}
+
 /* The directory part of path: "conf/lingua.json" -> "conf",
  * "lingua.json" -> ".", "/lingua.json" -> "/". */
 static char *dir_of(const char *path)

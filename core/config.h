@@ -94,6 +94,13 @@ typedef struct lx_config {
 LX_NODISCARD int lx_config_load(const char *path, lx_config **out,
                                 lx_error *err);
 
+/* A path from the configuration, resolved as the file's own paths are:
+ * absolute as it is, else relative to the file's directory (cfg->dir).
+ * Written into buf[size] (cut to fit); returns buf, or NULL when p is
+ * NULL (nothing configured). */
+const char *lx_config_path(const lx_config *cfg, const char *p, char *buf,
+                           size_t size);
+
 /* Destroy *cfg (NULL is fine) and set it to NULL. */
 void lx_config_destroy(lx_config **cfg);
 
