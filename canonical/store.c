@@ -2,7 +2,6 @@
 #define _GNU_SOURCE /* sync_file_range */
 #include "canonical/store.h"
 #include "canonical/diff.h"
-#include "canonical/store_text.h"
 #include "canonical/store_wal.h"
 #include "core/buf.h"
 #include "core/id.h"
@@ -1005,7 +1004,7 @@ static item *make_item(const lx_upsert *u, bool traces, lx_error *err)
         if (!json_is_object(u->record))
             rc = lx_error_set(err, LX_EINVAL, "record must be a JSON object");
         else {
-            it->text = lx_store_text_dump(u->record, &it->text_len);
+            it->text = lx_json_dump_canonical(u->record, &it->text_len);
             lx_sha256(it->text, it->text_len, it->hash);
             collect_idents(it, u->record);
         }

@@ -95,9 +95,24 @@ int lx_json_load_file(const char *path, size_t max_len, json_t **out,
 
 char *lx_json_dump_canonical(const json_t *v, size_t *len)
 {
-    char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    char *s = lx_json_write(v, true, len);
+    if (s)
+        return s;
+    /* Something only jansson writes exactly as jansson does. */
+    s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
     LX_ASSERT(s != NULL);
     if (len)
+        *len = strlen(s);
+    return s;
+}
+
+char *lx_json_dump_compact(const json_t *v, size_t *len)
+{
+    char *s = lx_json_write(v, false, len);
+    if (s)
+        return s;
+    s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (s && len)
         *len = strlen(s);
     return s;
 }

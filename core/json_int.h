@@ -1,5 +1,6 @@
-/* core/json_int.h: the two halves of lx_json_parse, for core/json.c and
- * for the tests that hold one against the other.
+/* core/json_int.h: the two halves of lx_json_parse, and the fast writer
+ * behind the dumps, for core/json.c and for the tests that hold each
+ * against jansson.
  *
  * jansson reads its input one character at a time through a callback and
  * copies every token into a growing buffer before it builds the value:
@@ -22,6 +23,7 @@
 #include "core/error.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +41,16 @@ json_t *lx_json_read(const char *buf, size_t len);
  * escape's value in *v: 0, or -1 when one is not a hex digit. Shared by
  * the reader and lx_json_locate's scanner. */
 int lx_json_hex4(const unsigned char *s, uint32_t *v);
+
+/* Nesting lx_json_write writes itself; deeper values go to jansson. */
+#define LX_JSON_WRITE_DEPTH_MAX 64
+
+/* v as json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY, plus JSON_SORT_KEYS
+ * when sort_keys) writes it, byte for byte: malloc'd (free()),
+ * NUL-terminated, its length in *len (may be NULL); NULL when it leaves v
+ * to jansson (invalid UTF-8, nesting past LX_JSON_WRITE_DEPTH_MAX). The
+ * writer behind lx_json_dump_canonical and lx_json_dump_compact. */
+char *lx_json_write(const json_t *v, bool sort_keys, size_t *len);
 
 /* lx_json_parse done by jansson alone (json_loadb). Same contract. */
 LX_NODISCARD int lx_json_parse_jansson(const char *buf, size_t len,

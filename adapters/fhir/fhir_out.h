@@ -32,8 +32,8 @@ void lx_fhir_out_destroy(lx_fhir_out **o);
 
 /* Append the request body of `resource` in `format` to out: for JSON the
  * very bytes json_dumps(resource, JSON_COMPACT) gives (what
- * lx_fhir_serialize writes), written without jansson's dump; XML by
- * lx_fhir_serialize. Errors: those of lx_fhir_serialize. */
+ * lx_fhir_serialize writes), by lx_json_dump_compact's cheaper writer;
+ * XML by lx_fhir_serialize. Errors: those of lx_fhir_serialize. */
 LX_NODISCARD int lx_fhir_out_body(const lx_fhir *fhir, const json_t *resource,
                                   lx_fhir_format format, lx_buf *out,
                                   lx_error *err);

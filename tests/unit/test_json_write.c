@@ -1,30 +1,46 @@
-/* Unit tests of the store's canonical text (canonical/store_text.h): the
- * bytes must be jansson's (lx_json_dump_canonical), or the content hashes
- * of records stored before would no longer match. */
+/* Unit tests of the fast JSON writer behind lx_json_dump_canonical and
+ * lx_json_dump_compact (core/json_int.h): the bytes must be jansson's
+ * json_dumps, or the content hashes of records stored before would no
+ * longer match. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "canonical/store_text.h"
 #include "core/json.h"
+#include "core/json_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Both texts of v must be equal; returns the length. */
-static size_t same_as_jansson(const json_t *v)
+static void same_bytes(const char *a, size_t la, const char *b, size_t lb)
 {
-    size_t la = 0, lb = 0;
-    char *a = lx_json_dump_canonical(v, &la);
-    char *b = lx_store_text_dump(v, &lb);
     if (la != lb || memcmp(a, b, la) != 0)
-        fprintf(stderr, "jansson: %s\nstore:   %s\n", a, b);
+        fprintf(stderr, "jansson: %s\nours:    %s\n", a, b);
     assert_int_equal(la, lb);
     assert_memory_equal(a, b, la);
     assert_int_equal(b[lb], '\0');
+}
+
+/* Both texts of v must be equal, keys sorted (the canonical form) and in
+ * the object's order (the compact form); returns the length. */
+static size_t same_as_jansson(const json_t *v)
+{
+    size_t lb = 0;
+    char *a = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    char *b = lx_json_dump_canonical(v, &lb);
+    assert_non_null(a);
+    size_t la = strlen(a);
+    same_bytes(a, la, b, lb);
+    free(a);
+    free(b);
+    a = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    b = lx_json_dump_compact(v, &lb);
+    assert_non_null(a);
+    assert_non_null(b);
+    same_bytes(a, strlen(a), b, lb);
     free(a);
     free(b);
     return la;
@@ -40,7 +56,7 @@ static json_t *parse(const char *text)
     return v;
 }
 
-static void test_store_text_scalars_and_empty_containers(void **state)
+static void test_json_write_scalars_and_empty_containers(void **state)
 {
     (void)state;
     const char *cases[] = {
@@ -55,7 +71,7 @@ static void test_store_text_scalars_and_empty_containers(void **state)
     }
 }
 
-static void test_store_text_every_ascii_character_escapes_like_jansson(
+static void test_json_write_every_ascii_character_escapes_like_jansson(
     void **state)
 {
     (void)state;
@@ -78,7 +94,7 @@ static void test_store_text_every_ascii_character_escapes_like_jansson(
     json_decref(v);
 }
 
-static void test_store_text_utf8_is_copied_as_it_is(void **state)
+static void test_json_write_utf8_is_copied_as_it_is(void **state)
 {
     (void)state;
     json_t *v = parse("{\"name\":\"Zo\u00eb \u00c5ngstr\u00f6m\","
@@ -88,7 +104,7 @@ static void test_store_text_utf8_is_copied_as_it_is(void **state)
     json_decref(v);
 }
 
-static void test_store_text_keys_sort_by_bytes_shorter_first(void **state)
+static void test_json_write_keys_sort_by_bytes_shorter_first(void **state)
 {
     (void)state;
     json_t *v = parse("{\"b\":1,\"a\":2,\"ab\":3,\"A\":4,\"aa\":5,\"\":6,"
@@ -107,11 +123,11 @@ static void test_store_text_keys_sort_by_bytes_shorter_first(void **state)
     json_decref(big);
 }
 
-static void test_store_text_deep_nesting_falls_back_to_jansson(void **state)
+static void test_json_write_deep_nesting_falls_back_to_jansson(void **state)
 {
     (void)state;
     json_t *v = json_integer(1);
-    for (int i = 0; i < LX_STORE_TEXT_DEPTH_MAX + 10; i++) {
+    for (int i = 0; i < LX_JSON_WRITE_DEPTH_MAX + 10; i++) {
         json_t *o = i % 2 ? json_object() : json_array();
         if (i % 2)
             json_object_set_new(o, "n", v);
@@ -175,7 +191,7 @@ static json_t *random_value(unsigned *seed, int depth)
     }
 }
 
-static void test_store_text_random_values_match_jansson(void **state)
+static void test_json_write_random_values_match_jansson(void **state)
 {
     (void)state;
     unsigned seed = 20261204;
@@ -191,13 +207,13 @@ static void test_store_text_random_values_match_jansson(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_store_text_scalars_and_empty_containers),
+        cmocka_unit_test(test_json_write_scalars_and_empty_containers),
         cmocka_unit_test(
-            test_store_text_every_ascii_character_escapes_like_jansson),
-        cmocka_unit_test(test_store_text_utf8_is_copied_as_it_is),
-        cmocka_unit_test(test_store_text_keys_sort_by_bytes_shorter_first),
-        cmocka_unit_test(test_store_text_deep_nesting_falls_back_to_jansson),
-        cmocka_unit_test(test_store_text_random_values_match_jansson),
+            test_json_write_every_ascii_character_escapes_like_jansson),
+        cmocka_unit_test(test_json_write_utf8_is_copied_as_it_is),
+        cmocka_unit_test(test_json_write_keys_sort_by_bytes_shorter_first),
+        cmocka_unit_test(test_json_write_deep_nesting_falls_back_to_jansson),
+        cmocka_unit_test(test_json_write_random_values_match_jansson),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
