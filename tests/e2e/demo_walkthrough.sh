@@ -10,8 +10,23 @@ lingua=$1
 top=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/lx-e2e-demo-XXXXXX)
 trap 'rm -rf "$work"' EXIT
-# Ports from the pid, away from the demo's defaults.
-base=$(( 30000 + ($$ % 1000) * 8 ))
+# Six free ports in a row, below the kernel's ephemeral range: a port in
+# that range can be taken at any moment by another test's outgoing
+# connection (CI once failed on exactly that), and the demo's defaults
+# may be in use on a developer machine.
+low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+[ "$low" -gt 12000 ] 2>/dev/null || low=32768
+port_taken() { # any socket of any state on that local or remote port
+  grep -qi "$(printf ':%04X ' "$1")" /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+base=
+for try in $(seq 1 200); do
+  b=$(( 10000 + ((($$ + try * 7919 + RANDOM) % ((low - 10008) / 8)) * 8) ))
+  ok=1
+  for i in 0 1 2 3 4 5; do port_taken $((b + i)) && { ok=0; break; }; done
+  [ $ok = 1 ] && { base=$b; break; }
+done
+[ -n "$base" ] || { echo "e2e demo: no six free loopback ports below $low" >&2; exit 1; }
 http=$base ehr=$((base + 3)) badge=$((base + 4)) hr=$((base + 5))
 sed -e "s|127.0.0.1:8080|127.0.0.1:$http|" \
     -e "s|tcp://127.0.0.1:5560|tcp://127.0.0.1:$((base + 1))|" \
