@@ -2444,12 +2444,13 @@ static int read_metas(lx_store *s, uint8_t *out)
     return 0;
 }
 
-/* Start the write-back of the data file a few MiB at a time, waiting for
+/* Start the write-back of the data file 1 MiB at a time, waiting for
  * each: one fdatasync of hundreds of MiB of scattered pages would queue
  * them all at once ahead of the log's small syncs, whose latency is what
- * the callers wait for. The fdatasync that follows still makes it all
+ * the callers wait for (64 writers on bench_store: p99 17.5 ms with 4 MiB
+ * chunks, 8.5 - 10.4 ms with 1 MiB; 256 KiB gains nothing more). The fdatasync that follows still makes it all
  * durable; this only paces it. */
-#define WRITEBACK_CHUNK ((off_t)4 << 20)
+#define WRITEBACK_CHUNK ((off_t)1 << 20)
 static void writeback_gently(lx_store *s)
 {
     mdb_filehandle_t fd;
