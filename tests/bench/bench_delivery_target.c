@@ -15,7 +15,10 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +40,7 @@ struct bdt {
     pthread_t th;
     atomic_bool paused, stop;
     atomic_size_t connections;
+    bool niced;
     pthread_mutex_t mu;
     bdt_got *got;
     size_t count, cap;
@@ -212,9 +216,19 @@ static void accept_all(bdt *t)
     }
 }
 
+/* The bench's peer threads run at nice -10 when allowed (root): among
+ * the hub's threads (one per inbound connection) they would otherwise
+ * wait for the CPU, and their timestamps (when a request left, when a
+ * call arrived) would be taken late. true when it was applied. */
+bool bd_peer_priority(void)
+{
+    return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), -10) == 0;
+}
+
 static void *loop(void *arg)
 {
     bdt *t = arg;
+    t->niced = bd_peer_priority();
     struct epoll_event evs[64];
     while (!atomic_load(&t->stop)) {
         if (atomic_load(&t->paused)) {
@@ -339,4 +353,329 @@ void bdt_stop(bdt **tp)
     free(t->got);
     pthread_mutex_destroy(&t->mu);
     free(t);
+}
+
+/* ---- the inbound load ---- */
+
+#define BDL_IN_MAX (64 * 1024)
+#define BDL_REQ_MAX 4096
+#define BDL_LATE_US 1000u
+
+typedef struct bdl_conn {
+    int fd;
+    long j;             /* request in flight, -1: idle */
+    char in[BDL_IN_MAX];
+    size_t in_len;
+    char out[BDL_REQ_MAX];
+    size_t out_len, out_off;
+    struct bdl_conn *next_idle;
+} bdl_conn;
+
+typedef struct bdl {
+    const bdl_opts *o;
+    bdl_result *r;
+    int efd, tfd;
+    bdl_conn **conns;
+    unsigned nconns, open;
+    bdl_conn *idle;
+    size_t next;        /* next request to send */
+    size_t answered;
+    size_t waiting;     /* the request counted in waited_conn, or SIZE_MAX */
+} bdl;
+
+static void bdl_idle_push(bdl *g, bdl_conn *c)
+{
+    c->j = -1;
+    c->next_idle = g->idle;
+    g->idle = c;
+}
+
+/* Open a connection (reusing the memory of a closed one) and make it
+ * idle. */
+static bdl_conn *bdl_connect(bdl *g)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        die("load: socket");
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)g->o->port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+        die("load: connect");
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0)
+        die("load: fcntl");
+    bdl_conn *c = NULL;
+    for (unsigned i = 0; i < g->nconns && !c; i++)
+        if (g->conns[i]->fd < 0)
+            c = g->conns[i];
+    if (!c) {
+        c = calloc(1, sizeof(*c));
+        if (!c)
+            die("out of memory");
+        g->conns[g->nconns++] = c;
+    }
+    c->fd = fd;
+    c->in_len = 0;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+    if (epoll_ctl(g->efd, EPOLL_CTL_ADD, fd, &ev) != 0)
+        die("load: epoll_ctl");
+    g->open++;
+    if (g->open > g->r->conns_peak)
+        g->r->conns_peak = g->open;
+    bdl_idle_push(g, c);
+    return c;
+}
+
+static void bdl_close(bdl *g, bdl_conn *c)
+{
+    for (bdl_conn **p = &g->idle; *p; p = &(*p)->next_idle)
+        if (*p == c) {
+            *p = c->next_idle;
+            break;
+        }
+    epoll_ctl(g->efd, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    c->fd = -1;
+    g->open--;
+}
+
+/* Write what is left of c's request; false when the connection failed. */
+static bool bdl_flush(bdl *g, bdl_conn *c)
+{
+    while (c->out_off < c->out_len) {
+        ssize_t w = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+        if (w < 0 && errno == EAGAIN)
+            break;
+        if (w <= 0)
+            return false;
+        c->out_off += (size_t)w;
+    }
+    struct epoll_event ev = {
+        .events = EPOLLIN | (c->out_off < c->out_len ? EPOLLOUT : 0u),
+        .data.ptr = c};
+    epoll_ctl(g->efd, EPOLL_CTL_MOD, c->fd, &ev);
+    return true;
+}
+
+/* Send request j on an idle connection. */
+static void bdl_send(bdl *g, bdl_conn *c, size_t j, uint64_t now)
+{
+    const bdl_opts *o = g->o;
+    size_t body_len = strlen(o->body_pre) + strlen(o->prefix) +
+                      (size_t)snprintf(NULL, 0, "%zu", j) +
+                      strlen(o->body_post);
+    int n = snprintf(c->out, sizeof(c->out),
+                     "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                     "Content-Type: application/fhir+json\r\n"
+                     "Content-Length: %zu\r\n\r\n%s%s%zu%s",
+                     o->path, o->port, body_len, o->body_pre, o->prefix, j,
+                     o->body_post);
+    if (n < 0 || (size_t)n >= sizeof(c->out)) {
+        fprintf(stderr, "bench load: request over %d bytes\n", BDL_REQ_MAX);
+        abort();
+    }
+    c->out_len = (size_t)n;
+    c->out_off = 0;
+    c->in_len = 0;
+    c->j = (long)j;
+    g->r->sent_us[j] = now;
+    g->r->sent++;
+    if (o->rate > 0 && now > g->r->due_us[j] + BDL_LATE_US) {
+        g->r->late++;
+        if (now - g->r->due_us[j] > g->r->late_max_us)
+            g->r->late_max_us = now - g->r->due_us[j];
+    }
+    if (!bdl_flush(g, c)) {
+        fprintf(stderr, "bench load: the hub closed a connection\n");
+        abort();
+    }
+}
+
+/* A complete response in c->in: its total length, 0 when incomplete. */
+static size_t bdl_response(bdl_conn *c, long *status, bool *close_after)
+{
+    char *end = memmem(c->in, c->in_len, "\r\n\r\n", 4);
+    if (!end)
+        return 0;
+    size_t head_len = (size_t)(end - c->in) + 4;
+    if (memmem(c->in, head_len, "chunked", 7)) {
+        fprintf(stderr, "bench load: a chunked answer (not supported)\n");
+        abort();
+    }
+    size_t total = head_len + content_length(c->in, head_len);
+    if (c->in_len < total)
+        return 0;
+    *status = c->in_len > 12 ? strtol(c->in + 9, NULL, 10) : 0;
+    *close_after = memmem(c->in, head_len, "Connection: close", 17) != NULL ||
+                   memmem(c->in, head_len, "connection: close", 17) != NULL;
+    return total;
+}
+
+static void bdl_answer(bdl *g, bdl_conn *c, long status, uint64_t now)
+{
+    size_t j = (size_t)c->j;
+    bdl_result *r = g->r;
+    if (status == 201) {
+        r->ack_us[j] = now;
+        r->ok++;
+    } else {
+        r->errors++;
+        if (!r->first_error_status)
+            r->first_error_status = status;
+    }
+    if (now > r->end_us)
+        r->end_us = now;
+    g->answered++;
+}
+
+static void bdl_arm(bdl *g, uint64_t at_us)
+{
+    /* CLOCK_MONOTONIC: the same clock as now_us(). */
+    struct itimerspec its = {
+        .it_value = {(time_t)(at_us / 1000000u),
+                     (long)(at_us % 1000000u) * 1000 + 1}};
+    timerfd_settime(g->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+void bdl_run(const bdl_opts *o, bdl_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    size_t n = o->count;
+    bool open_loop = o->rate > 0;
+    unsigned conns_max = open_loop ? o->conns_max : o->conns;
+    if (conns_max < o->conns)
+        conns_max = o->conns;
+    r->due_us = calloc(n, sizeof(*r->due_us));
+    r->sent_us = calloc(n, sizeof(*r->sent_us));
+    r->ack_us = calloc(n, sizeof(*r->ack_us));
+    bdl g = {.o = o, .r = r, .waiting = SIZE_MAX};
+    r->niced = bd_peer_priority();
+    g.conns = calloc(conns_max, sizeof(*g.conns));
+    if (!r->due_us || !r->sent_us || !r->ack_us || !g.conns)
+        die("out of memory");
+    g.efd = epoll_create1(EPOLL_CLOEXEC);
+    g.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (g.efd < 0 || g.tfd < 0)
+        die("load: epoll");
+    struct epoll_event tev = {.events = EPOLLIN, .data.ptr = &g.tfd};
+    epoll_ctl(g.efd, EPOLL_CTL_ADD, g.tfd, &tev);
+    for (unsigned i = 0; i < o->conns; i++)
+        bdl_connect(&g);
+    uint64_t t0 = now_us() + 20000;
+    r->t0_us = t0;
+    uint64_t stop_at = t0 + (uint64_t)(o->seconds * 1e6);
+    if (open_loop)
+        for (size_t j = 0; j < n; j++)
+            r->due_us[j] = t0 + (uint64_t)((double)j * 1e6 / o->rate);
+    bdl_arm(&g, t0);
+    bool started = false;
+    uint64_t give_up = t0 + 600000000u; /* bounded: 10 minutes */
+    struct epoll_event evs[64];
+    for (;;) {
+        uint64_t now = now_us();
+        /* Send what is due (closed loop: on every idle connection while
+         * the time lasts). */
+        if (started) {
+            for (;;) {
+                if (g.next >= n)
+                    break;
+                if (open_loop ? r->due_us[g.next] > now : now >= stop_at)
+                    break;
+                bdl_conn *c = g.idle;
+                if (!c && g.open < conns_max)
+                    c = bdl_connect(&g);
+                if (!c) {
+                    if (open_loop && g.waiting != g.next) {
+                        g.waiting = g.next;
+                        r->waited_conn++;
+                    }
+                    break;
+                }
+                g.idle = c->next_idle;
+                if (!open_loop)
+                    r->due_us[g.next] = now;
+                bdl_send(&g, c, g.next++, now);
+            }
+        }
+        bool sending_over = g.next >= n || (!open_loop && started &&
+                                            now >= stop_at);
+        if (sending_over && g.answered == r->sent)
+            break;
+        if (now > give_up) {
+            fprintf(stderr, "bench load: %zu answers missing after 10 "
+                            "minutes\n", r->sent - g.answered);
+            break;
+        }
+        if (open_loop && g.next < n && (g.idle || g.open < conns_max))
+            bdl_arm(&g, r->due_us[g.next]);
+        else if (!open_loop && !started)
+            bdl_arm(&g, t0);
+        else if (!open_loop && !sending_over)
+            bdl_arm(&g, stop_at);
+        int k = epoll_wait(g.efd, evs, 64, 1000);
+        now = now_us();
+        for (int i = 0; i < k; i++) {
+            if (evs[i].data.ptr == &g.tfd) {
+                uint64_t v;
+                if (read(g.tfd, &v, sizeof(v)) < 0) {
+                    /* EAGAIN: re-armed meanwhile */
+                }
+                started = true;
+                continue;
+            }
+            bdl_conn *c = evs[i].data.ptr;
+            if (c->fd < 0)
+                continue;
+            if ((evs[i].events & EPOLLOUT) && !bdl_flush(&g, c))
+                die("load: write");
+            if (!(evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+                continue;
+            ssize_t rd = read(c->fd, c->in + c->in_len,
+                              sizeof(c->in) - c->in_len);
+            if (rd < 0 && errno == EAGAIN)
+                continue;
+            if (rd <= 0) {
+                if (c->j >= 0)
+                    bdl_answer(&g, c, -1, now);
+                bdl_close(&g, c);
+                continue;
+            }
+            c->in_len += (size_t)rd;
+            long status = 0;
+            bool close_after = false;
+            size_t len = bdl_response(c, &status, &close_after);
+            if (len == 0) {
+                if (c->in_len == sizeof(c->in))
+                    die("load: answer too large");
+                continue;
+            }
+            if (c->j >= 0)
+                bdl_answer(&g, c, status, now);
+            if (close_after) {
+                bdl_close(&g, c);
+                continue;
+            }
+            bdl_idle_push(&g, c);
+        }
+        if (!started && now >= t0)
+            started = true;
+    }
+    for (unsigned i = 0; i < g.nconns; i++) {
+        if (g.conns[i]->fd >= 0)
+            bdl_close(&g, g.conns[i]);
+        free(g.conns[i]);
+    }
+    free(g.conns);
+    close(g.efd);
+    close(g.tfd);
+}
+
+void bdl_result_fini(bdl_result *r)
+{
+    free(r->due_us);
+    free(r->sent_us);
+    free(r->ack_us);
+    memset(r, 0, sizeof(*r));
 }
