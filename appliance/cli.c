@@ -34,6 +34,9 @@ static const char usage[] =
     "                               certify an adapter against a conformance\n"
     "                               suite\n"
     "  stand-in --listen HOST:PORT  a loopback stand-in for a target system\n"
+    "  bus keygen FILE | bus key FILE\n"
+    "                               make a CURVE keypair for the bus, print\n"
+    "                               a key file's public key\n"
     "  version                      print the version\n"
     "\n"
     "Run 'lingua COMMAND --help' for the options of a command.\n"
@@ -106,6 +109,7 @@ int lx_cli_main(int argc, char **argv)
         {"stand-in", lx_cli_standin},
         {"edi", lx_cli_edi},
         {"conform", lx_cli_conform},
+        {"bus", lx_cli_bus},
     };
     const char *cmd = argv[1];
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

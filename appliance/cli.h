@@ -43,6 +43,20 @@ const char *lx_cli_error_line(const lx_error *err, char *buf, size_t len);
 /* Exit code for an error code. */
 int lx_cli_exit_for(int code);
 
+/* The keys the CLI uses on the hub's bus: with bus.curve in cfg, the
+ * hub's own key file, which the bus admits as "operator" (whoever may read
+ * that file runs the appliance); *keys then points at ck, which points
+ * into kp. Without (or with no cfg): *keys = NULL, a plain connection.
+ * Errors: the key file's (lx_bus_key_read). */
+struct lx_config;
+struct lx_bus_keypair;
+struct lx_bus_client_keys;
+LX_NODISCARD int lx_cli_bus_keys(const struct lx_config *cfg,
+                                 struct lx_bus_keypair *kp,
+                                 struct lx_bus_client_keys *ck,
+                                 const struct lx_bus_client_keys **keys,
+                                 lx_error *err);
+
 /* Print a JSON value (pretty unless compact) and a newline to f. */
 void lx_cli_print_json(FILE *f, const json_t *v, int compact);
 
@@ -58,6 +72,7 @@ int lx_cli_dlq(int argc, char **argv);
 int lx_cli_replay(int argc, char **argv);
 int lx_cli_trace(int argc, char **argv);
 int lx_cli_conform(int argc, char **argv);
+int lx_cli_bus(int argc, char **argv);
 int lx_cli_standin(int argc, char **argv);
 int lx_cli_edi(int argc, char **argv);
 

@@ -238,7 +238,12 @@ int lx_cli_ingest(int argc, char **argv)
         if (record)
             json_object_set(body, "record", record);
         const char *status = NULL;
-        rc = lx_bus_client_open(ep, &cl, &err);
+        lx_bus_keypair kp;
+        lx_bus_client_keys ck;
+        const lx_bus_client_keys *keys = NULL;
+        rc = lx_cli_bus_keys(cfg, &kp, &ck, &keys, &err);
+        if (rc == 0)
+            rc = lx_bus_client_open_keys(ep, keys, &cl, &err);
         if (rc == 0)
             rc = lx_bus_client_call(cl, "INGEST", body, HUB_TIMEOUT_MS, &status,
                                     &result, &err);
@@ -487,17 +492,22 @@ static void on_interrupt(int sig)
     follow_stop = 1;
 }
 
-static int follow(const char *router, const char *pub, uint64_t from,
-                  print_ctx *p)
+static int follow(const lx_config *cfg, const char *router, const char *pub,
+                  uint64_t from, print_ctx *p)
 {
     lx_error err;
     lx_error_clear(&err);
     lx_bus_client *cl = NULL;
     lx_bus_sub *sub = NULL;
+    lx_bus_keypair kp;
+    lx_bus_client_keys ck;
+    const lx_bus_client_keys *keys = NULL;
+    if (lx_cli_bus_keys(cfg, &kp, &ck, &keys, &err) != 0)
+        return lx_cli_fail("cannot use the hub's bus key", &err);
     /* Subscribe first, then replay: whatever is published meanwhile is
      * either in the replay or arrives live (duplicates are skipped). */
-    if (lx_bus_sub_open(pub, "", &sub, &err) != 0 ||
-        lx_bus_client_open(router, &cl, &err) != 0) {
+    if (lx_bus_sub_open_keys(pub, "", keys, &sub, &err) != 0 ||
+        lx_bus_client_open_keys(router, keys, &cl, &err) != 0) {
         lx_bus_sub_close(&sub);
         return lx_cli_fail("cannot connect to the hub", &err);
     }
@@ -608,7 +618,7 @@ int lx_cli_events(int argc, char **argv)
             router = LX_CONFIG_ROUTER_DEFAULT;
         if (!pub)
             pub = LX_CONFIG_PUB_DEFAULT;
-        rc = follow(router, pub, from, &p);
+        rc = follow(cfg, router, pub, from, &p);
     } else {
         lx_store *store = NULL;
         rc = open_store(&t, cfg, true, &store);

@@ -43,11 +43,20 @@ static void serve_ingest(lx_hub *hub, lx_bus_request *req, const json_t *body)
     lx_error err;
     lx_error_clear(&err);
     int rc = lx_ingest_parse(body, &u, &err);
-    char note[96];
+    char note[256];
     size_t blen = 0;
     lx_bus_request_body(req, &blen);
-    snprintf(note, sizeof(note), "{\"transport\":\"bus\",\"bytes\":%zu}",
-             blen);
+    /* The peer's name is the configuration's (a JSON object key, checked
+     * by the config loader), but a name is text: quote it through jansson
+     * rather than trust it. */
+    const char *peer = lx_bus_request_peer(req);
+    json_t *pj = peer ? json_string(peer) : NULL;
+    char *quoted = pj ? json_dumps(pj, JSON_ENCODE_ANY) : NULL;
+    json_decref(pj);
+    snprintf(note, sizeof(note),
+             "{\"transport\":\"bus\",\"bytes\":%zu%s%s}", blen,
+             quoted ? ",\"client\":" : "", quoted ? quoted : "");
+    free(quoted);
     u.note = note;
     if (rc == 0) {
         pending_ingest *p = lx_xmalloc(sizeof(*p));
@@ -63,6 +72,35 @@ static void serve_ingest(lx_hub *hub, lx_bus_request *req, const json_t *body)
     lx_bus_serve_error(hub->bus, req, &err);
 }
 
+/* ---- bus security ---- */
+
+/* The hub's CURVE keypair and the peers the configuration admits (names
+ * and keys borrowed from cfg; *peers is the caller's to free). A plain
+ * bus: *n = 0. */
+static int bus_security(const lx_config *cfg, lx_bus_keypair *key,
+                        lx_bus_peer **peers, size_t *n, lx_error *err)
+{
+    *peers = NULL;
+    *n = 0;
+    memset(key, 0, sizeof(*key));
+    if (!cfg->bus_key_file)
+        return 0;
+    lx_error kerr;
+    lx_error_clear(&kerr);
+    int rc = lx_bus_key_read(cfg->bus_key_file, false, key, &kerr);
+    if (rc != 0)
+        return lx_error_set(err, rc, "bus.curve.key_file: %s", kerr.msg);
+    *peers = lx_xcalloc(json_object_size(cfg->bus_clients) + 1,
+                        sizeof(lx_bus_peer));
+    const char *name;
+    json_t *v;
+    json_object_foreach(cfg->bus_clients, name, v) {
+        (*peers)[*n].name = name;
+        (*peers)[(*n)++].public_key = json_string_value(v);
+    }
+    return 0;
+}
+
 /* ---- STATUS ---- */
 
 static void serve_status(lx_hub *hub, lx_bus_request *req)
@@ -76,13 +114,13 @@ static void serve_status(lx_hub *hub, lx_bus_request *req)
     lx_bus_stats bs;
     lx_bus_stats_get(hub->bus, &bs);
     json_t *o = json_pack(
-        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "last_seq",
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "last_seq",
         (json_int_t)st.last_seq, "records", (json_int_t)st.records, "events",
         (json_int_t)st.events, "map_size", (json_int_t)st.map_size,
         "used_size", (json_int_t)st.used_size, "commits",
         (json_int_t)st.commits, "published", (json_int_t)bs.published,
         "dropped", (json_int_t)bs.dropped, "requests",
-        (json_int_t)bs.requests);
+        (json_int_t)bs.requests, "refused", (json_int_t)bs.refused);
     lx_bus_serve_json(hub->bus, req, "OK", o, true);
 }
 
@@ -191,11 +229,28 @@ int lx_hub_open(const lx_config *cfg, lx_hub **out, lx_error *err)
     lx_bus_options bo = {.pub_endpoint = cfg->bus_pub,
                          .router_endpoint = cfg->bus_router,
                          .max_request = cfg->max_payload};
-    rc = lx_bus_open(&bo, on_request, hub, &hub->bus, err);
+    lx_bus_keypair key;
+    lx_bus_peer *peers = NULL;
+    rc = bus_security(cfg, &key, &peers, &bo.peers_n, err);
+    if (rc == 0) {
+        bo.server_key = cfg->bus_key_file ? &key : NULL;
+        bo.peers = peers;
+        rc = lx_bus_open(&bo, on_request, hub, &hub->bus, err);
+    }
+    memset(&key, 0, sizeof(key));
+    free(peers);
     if (rc != 0) {
         lx_hub_close(&hub);
         return rc;
     }
+    if (!cfg->bus_key_file && strncmp(cfg->bus_pub, "tcp://127.", 10) != 0 &&
+        strncmp(cfg->bus_pub, "tcp://localhost:", 16) != 0 &&
+        strncmp(cfg->bus_pub, "tcp://", 6) == 0)
+        lx_log_warn(NULL,
+                    "hub: events are published unencrypted on %s, beyond "
+                    "loopback: set bus.curve (docs/bus.md) to encrypt them "
+                    "and admit only known subscribers",
+                    cfg->bus_pub);
     if (json_object_get(cfg->root, "http") || lx_hub_adapters_need_http(cfg)) {
         lx_http_server_options ho = {.listen = cfg->http_listen,
                                      .max_body = cfg->max_payload};
@@ -295,8 +350,27 @@ int lx_hub_reload(lx_hub *hub, const lx_config *cfg, lx_error *err)
     if (differs(old->data_dir, cfg->data_dir))
         restart[n++] = "data_dir";
     if (differs(old->bus_pub, cfg->bus_pub) ||
-        differs(old->bus_router, cfg->bus_router))
+        differs(old->bus_router, cfg->bus_router) ||
+        differs(old->bus_key_file, cfg->bus_key_file))
         restart[n++] = "bus";
+    else if (cfg->bus_key_file &&
+             !json_equal(old->bus_clients, cfg->bus_clients)) {
+        /* Admitting or removing a client needs no restart. */
+        lx_bus_keypair key;
+        lx_bus_peer *peers = NULL;
+        size_t np = 0;
+        lx_error perr;
+        lx_error_clear(&perr);
+        int prc = bus_security(cfg, &key, &peers, &np, &perr);
+        memset(&key, 0, sizeof(key));
+        if (prc == 0)
+            prc = lx_bus_set_peers(hub->bus, peers, np, &perr);
+        free(peers);
+        if (prc == 0)
+            lx_log_info(NULL, "reload: the bus now admits %zu client(s)", np);
+        else
+            lx_log_error(NULL, "reload: bus clients unchanged: %s", perr.msg);
+    }
     if (old->sync != cfg->sync || old->map_size != cfg->map_size ||
         old->max_map_size != cfg->max_map_size ||
         old->max_batch != cfg->max_batch)

@@ -1,4 +1,5 @@
-/* core/bus.c: see bus.h. The only file that includes zmq.h. */
+/* core/bus.c: see bus.h. With bus_key.c, the only files that include
+ * zmq.h. */
 #include "core/bus.h"
 #include "core/id.h"
 #include "core/json.h"
@@ -17,6 +18,11 @@
 #define RID_MAX 64
 #define ID_MAX 256
 #define RECV_BURST 256
+#define PEER_MAX 64 /* longest peer name kept on a request */
+/* ZeroMQ asks the handler bound here, in the socket's context, whether a
+ * CURVE client may connect (ZAP, RFC 27). */
+#define ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define OPERATOR_PEER "operator"
 
 struct lx_bus_request {
     uint8_t identity[ID_MAX];
@@ -24,6 +30,7 @@ struct lx_bus_request {
     bool has_delimiter; /* REQ clients put an empty frame first */
     char command[CMD_MAX];
     char rid[RID_MAX];
+    char peer[PEER_MAX];
     char *body;
     size_t body_len;
 };
@@ -37,8 +44,23 @@ typedef struct outmsg {
     size_t blen;
 } outmsg;
 
+/* Refusals are logged once per key and minute: a client with a wrong key
+ * reconnects every 100 ms. */
+#define REFUSAL_MEMORY 16
+typedef struct refusal {
+    char key[LX_BUS_KEY_LEN + 1];
+    uint64_t logged_ms;
+} refusal;
+
 struct lx_bus {
     void *zctx, *pub, *router;
+    void *zap; /* ZAP handler (REP), only on a secured bus */
+    char server_public[LX_BUS_KEY_LEN + 1];
+    pthread_mutex_t peers_mu; /* the peers: set by reloads, read by ZAP */
+    char **peer_names, **peer_keys; /* owned copies; [0] is the operator */
+    size_t peers_n;
+    refusal refusals[REFUSAL_MEMORY];
+    unsigned refusal_next;
     int wake_fd;
     pthread_t thread;
     bool started;
@@ -51,7 +73,7 @@ struct lx_bus {
     outmsg *head, *tail;
     size_t pub_queued;
 
-    _Atomic uint64_t published, dropped, requests, malformed;
+    _Atomic uint64_t published, dropped, requests, malformed, refused;
 };
 
 static int zmq_fail(lx_error *err, const char *what, const char *endpoint)
@@ -119,6 +141,11 @@ void lx_bus_reply(lx_bus *bus, lx_bus_request *req, const char *status,
 const char *lx_bus_request_command(const lx_bus_request *req)
 {
     return req->command;
+}
+
+const char *lx_bus_request_peer(const lx_bus_request *req)
+{
+    return req->peer[0] ? req->peer : NULL;
 }
 
 const char *lx_bus_request_body(const lx_bus_request *req, size_t *len)
@@ -192,30 +219,44 @@ static void refuse(lx_bus *bus, lx_bus_request *req, int code,
     lx_bus_reply(bus, req, "ERR", body, strlen(body), true);
 }
 
+/* Read one multipart message without waiting for its first frame: the
+ * first `max` frames into f (*n of them; the caller closes them), the rest
+ * dropped (*too_many). Returns -1 when nothing was there. */
+static int recv_frames(void *sock, zmq_msg_t *f, int max, int *n,
+                       bool *too_many)
+{
+    *n = 0;
+    *too_many = false;
+    bool more = true;
+    while (more) {
+        zmq_msg_t tmp;
+        zmq_msg_init(&tmp);
+        if (zmq_msg_recv(&tmp, sock, *n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+            zmq_msg_close(&tmp);
+            for (int i = 0; i < *n; i++)
+                zmq_msg_close(&f[i]);
+            return -1;
+        }
+        more = zmq_msg_more(&tmp);
+        if (*n < max) {
+            f[(*n)++] = tmp;
+        } else {
+            *too_many = true;
+            zmq_msg_close(&tmp);
+        }
+    }
+    return 0;
+}
+
 /* Read one multipart request: [identity, ("")?, command, rid, body]. */
 static int recv_request(lx_bus *bus)
 {
     enum { FRAMES = 6 };
     zmq_msg_t f[FRAMES];
-    int n = 0;
-    bool more = true, too_many = false;
-    while (more) {
-        zmq_msg_t tmp;
-        zmq_msg_init(&tmp);
-        if (zmq_msg_recv(&tmp, bus->router, n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
-            zmq_msg_close(&tmp);
-            for (int i = 0; i < n; i++)
-                zmq_msg_close(&f[i]);
-            return -1; /* EAGAIN: nothing more to read */
-        }
-        more = zmq_msg_more(&tmp);
-        if (n < FRAMES)
-            f[n++] = tmp;
-        else {
-            too_many = true;
-            zmq_msg_close(&tmp);
-        }
-    }
+    int n;
+    bool too_many;
+    if (recv_frames(bus->router, f, FRAMES, &n, &too_many) != 0)
+        return -1; /* EAGAIN: nothing more to read */
     atomic_fetch_add(&bus->requests, 1);
     lx_bus_request *req = lx_xcalloc(1, sizeof(*req));
     size_t il = zmq_msg_size(&f[0]);
@@ -223,6 +264,13 @@ static int recv_request(lx_bus *bus)
         il = ID_MAX;
     memcpy(req->identity, zmq_msg_data(&f[0]), il);
     req->identity_len = il;
+    if (bus->zap) {
+        /* The name our ZAP handler gave the connection (on the frames
+         * that came over the wire, not the ROUTER's identity frame). */
+        const char *uid = zmq_msg_gets(&f[n - 1], "User-Id");
+        if (uid)
+            snprintf(req->peer, sizeof(req->peer), "%s", uid);
+    }
     /* A REQ client's messages carry an empty delimiter after the identity:
      * [identity, "", command, rid, body]. A DEALER's do not, and an empty
      * first frame from a DEALER is an empty command, not a delimiter. */
@@ -267,13 +315,137 @@ static int recv_request(lx_bus *bus)
     return 0;
 }
 
+/* ---- CURVE authentication (ZAP) ---- */
+
+static void log_refusal(lx_bus *bus, const char *key, const char *address)
+{
+    uint64_t now = lx_now_ms();
+    for (unsigned i = 0; i < REFUSAL_MEMORY; i++)
+        if (strcmp(bus->refusals[i].key, key) == 0) {
+            if (now - bus->refusals[i].logged_ms < 60000)
+                return;
+            bus->refusals[i].logged_ms = now;
+            goto log;
+        }
+    refusal *r = &bus->refusals[bus->refusal_next++ % REFUSAL_MEMORY];
+    snprintf(r->key, sizeof(r->key), "%s", key);
+    r->logged_ms = now;
+log:
+    lx_log_warn(NULL,
+                "bus: refused a connection from %s: %s (add its public key "
+                "to bus.curve.clients to let it in)",
+                address, key[0] ? key : "not a CURVE client");
+}
+
+static void peers_free(char **names, char **keys, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(names[i]);
+        free(keys[i]);
+    }
+    free(names);
+    free(keys);
+}
+
+int lx_bus_set_peers(lx_bus *bus, const lx_bus_peer *peers, size_t n,
+                     lx_error *err)
+{
+    if (!bus->zap)
+        return lx_error_set(err, LX_EINVAL,
+                            "the bus has no CURVE security: no peers to set");
+    for (size_t i = 0; i < n; i++)
+        if (!peers[i].name || !lx_bus_key_valid(peers[i].public_key))
+            return lx_error_set(err, LX_EINVAL,
+                                "the public key of bus peer '%s' is not a "
+                                "CURVE key",
+                                peers[i].name ? peers[i].name : "?");
+    size_t total = n + 1;
+    char **names = lx_xcalloc(total, sizeof(char *));
+    char **keys = lx_xcalloc(total, sizeof(char *));
+    names[0] = lx_xstrdup(OPERATOR_PEER);
+    keys[0] = lx_xstrdup(bus->server_public);
+    for (size_t i = 0; i < n; i++) {
+        names[i + 1] = lx_xstrdup(peers[i].name);
+        keys[i + 1] = lx_xstrdup(peers[i].public_key);
+    }
+    pthread_mutex_lock(&bus->peers_mu);
+    char **old_names = bus->peer_names, **old_keys = bus->peer_keys;
+    size_t old_n = bus->peers_n;
+    bus->peer_names = names;
+    bus->peer_keys = keys;
+    bus->peers_n = total;
+    pthread_mutex_unlock(&bus->peers_mu);
+    peers_free(old_names, old_keys, old_n);
+    return 0;
+}
+
+static void zap_send(void *s, const void *data, size_t len, bool more)
+{
+    (void)zmq_send(s, data, len, more ? ZMQ_SNDMORE : 0);
+}
+
+/* One ZAP request: [version, request id, domain, address, identity,
+ * mechanism, credentials...]; answer [version, request id, status code,
+ * status text, user id, metadata]. The user id is the peer's name, which
+ * every message of that connection then carries ("User-Id"). Returns -1
+ * when there was no request. */
+static int zap_answer(lx_bus *bus)
+{
+    enum { FRAMES = 7 };
+    zmq_msg_t f[FRAMES];
+    int n;
+    bool too_many;
+    if (recv_frames(bus->zap, f, FRAMES, &n, &too_many) != 0)
+        return -1;
+    char who[PEER_MAX] = "";
+    char key[LX_BUS_KEY_LEN + 1] = "", address[64] = "?";
+    if (n >= 4) {
+        size_t al = zmq_msg_size(&f[3]);
+        if (al >= sizeof(address))
+            al = sizeof(address) - 1;
+        memcpy(address, zmq_msg_data(&f[3]), al);
+        address[al] = '\0';
+    }
+    if (n == FRAMES && zmq_msg_size(&f[5]) == 5 &&
+        memcmp(zmq_msg_data(&f[5]), "CURVE", 5) == 0 &&
+        zmq_msg_size(&f[6]) == 32 &&
+        zmq_z85_encode(key, zmq_msg_data(&f[6]), 32) != NULL) {
+        pthread_mutex_lock(&bus->peers_mu);
+        for (size_t i = 0; i < bus->peers_n && !who[0]; i++)
+            if (strcmp(bus->peer_keys[i], key) == 0)
+                snprintf(who, sizeof(who), "%s", bus->peer_names[i]);
+        pthread_mutex_unlock(&bus->peers_mu);
+    }
+    zap_send(bus->zap, "1.0", 3, true);
+    if (n >= 2)
+        zap_send(bus->zap, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), true);
+    else
+        zap_send(bus->zap, "", 0, true);
+    if (who[0]) {
+        zap_send(bus->zap, "200", 3, true);
+        zap_send(bus->zap, "OK", 2, true);
+        zap_send(bus->zap, who, strlen(who), true);
+    } else {
+        atomic_fetch_add(&bus->refused, 1);
+        log_refusal(bus, key, address);
+        zap_send(bus->zap, "400", 3, true);
+        zap_send(bus->zap, "unknown key", 11, true);
+        zap_send(bus->zap, "", 0, true);
+    }
+    zap_send(bus->zap, "", 0, false);
+    for (int i = 0; i < n; i++)
+        zmq_msg_close(&f[i]);
+    return 0;
+}
+
 static void *bus_main(void *arg)
 {
     lx_bus *bus = arg;
     while (!atomic_load(&bus->stop)) {
-        zmq_pollitem_t items[2] = {{bus->router, 0, ZMQ_POLLIN, 0},
-                                   {NULL, bus->wake_fd, ZMQ_POLLIN, 0}};
-        int rc = zmq_poll(items, 2, 1000);
+        zmq_pollitem_t items[3] = {{bus->router, 0, ZMQ_POLLIN, 0},
+                                   {NULL, bus->wake_fd, ZMQ_POLLIN, 0},
+                                   {bus->zap, 0, ZMQ_POLLIN, 0}};
+        int rc = zmq_poll(items, bus->zap ? 3 : 2, 1000);
         if (rc < 0 && zmq_errno() != EINTR)
             break;
         if (items[1].revents & ZMQ_POLLIN) {
@@ -281,6 +453,10 @@ static void *bus_main(void *arg)
             ssize_t r = read(bus->wake_fd, &v, sizeof(v));
             (void)r;
         }
+        if (bus->zap && (items[2].revents & ZMQ_POLLIN))
+            for (int i = 0; i < RECV_BURST; i++)
+                if (zap_answer(bus) != 0)
+                    break;
         drain(bus);
         if (items[0].revents & ZMQ_POLLIN) {
             for (int i = 0; i < RECV_BURST; i++)
@@ -294,6 +470,40 @@ static void *bus_main(void *arg)
 
 /* ---- open / close ---- */
 
+/* Make both sockets CURVE servers and start answering ZAP. The handler
+ * must be bound before the sockets are: a handshake that finds no handler
+ * is let through unauthenticated. */
+static int secure(lx_bus *bus, const lx_bus_options *opts, lx_error *err)
+{
+    const lx_bus_keypair *k = opts->server_key;
+    if (!zmq_has("curve") || !lx_bus_key_valid(k->secret_key) ||
+        !lx_bus_key_valid(k->public_key))
+        return lx_error_set(err, LX_EINVAL,
+                            zmq_has("curve")
+                                ? "the bus's server key is not a CURVE key"
+                                : "this libzmq has no CURVE support");
+    snprintf(bus->server_public, sizeof(bus->server_public), "%s",
+             k->public_key);
+    bus->zap = zmq_socket(bus->zctx, ZMQ_REP);
+    int rc = lx_bus_set_peers(bus, opts->peers, opts->peers_n, err);
+    if (rc)
+        return rc;
+    int linger = 0;
+    zmq_setsockopt(bus->zap, ZMQ_LINGER, &linger, sizeof(linger));
+    if (zmq_bind(bus->zap, ZAP_ENDPOINT) != 0)
+        return zmq_fail(err, "cannot start bus authentication on",
+                        ZAP_ENDPOINT);
+    int on = 1;
+    void *socks[2] = {bus->pub, bus->router};
+    for (int i = 0; i < 2; i++)
+        if (zmq_setsockopt(socks[i], ZMQ_CURVE_SERVER, &on, sizeof(on)) ||
+            zmq_setsockopt(socks[i], ZMQ_CURVE_SECRETKEY, k->secret_key,
+                           LX_BUS_KEY_LEN) ||
+            zmq_setsockopt(socks[i], ZMQ_ZAP_DOMAIN, "lingua", 6))
+            return zmq_fail(err, "cannot secure the bus", "socket");
+    return 0;
+}
+
 int lx_bus_open(const lx_bus_options *opts, lx_bus_request_fn fn, void *ctx,
                 lx_bus **out, lx_error *err)
 {
@@ -306,6 +516,7 @@ int lx_bus_open(const lx_bus_options *opts, lx_bus_request_fn fn, void *ctx,
     bus->max_request = opts->max_request ? opts->max_request
                                          : LX_JSON_MAX_DEFAULT;
     pthread_mutex_init(&bus->mu, NULL);
+    pthread_mutex_init(&bus->peers_mu, NULL);
     bus->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     bus->zctx = zmq_ctx_new();
     int rc = 0;
@@ -322,6 +533,8 @@ int lx_bus_open(const lx_bus_options *opts, lx_bus_request_fn fn, void *ctx,
     zmq_setsockopt(bus->pub, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(bus->router, ZMQ_SNDHWM, &rhwm, sizeof(rhwm));
     zmq_setsockopt(bus->router, ZMQ_LINGER, &linger, sizeof(linger));
+    if (opts->server_key && (rc = secure(bus, opts, err)) != 0)
+        goto fail;
     if (zmq_bind(bus->pub, opts->pub_endpoint) != 0) {
         rc = zmq_fail(err, "cannot bind the PUB socket to",
                       opts->pub_endpoint);
@@ -373,6 +586,10 @@ void lx_bus_close(lx_bus **bp)
         zmq_close(bus->pub);
     if (bus->router)
         zmq_close(bus->router);
+    if (bus->zap)
+        zmq_close(bus->zap);
+    peers_free(bus->peer_names, bus->peer_keys, bus->peers_n);
+    pthread_mutex_destroy(&bus->peers_mu);
     if (bus->zctx)
         zmq_ctx_term(bus->zctx);
     if (bus->wake_fd >= 0)
@@ -387,6 +604,7 @@ void lx_bus_stats_get(lx_bus *bus, lx_bus_stats *out)
     out->dropped = atomic_load(&bus->dropped);
     out->requests = atomic_load(&bus->requests);
     out->malformed = atomic_load(&bus->malformed);
+    out->refused = atomic_load(&bus->refused);
 }
 
 /* ---- client side ---- */
@@ -397,8 +615,37 @@ struct lx_bus_client {
     char prefix[LX_ULID_SIZE];
 };
 
+/* Make s a CURVE client of the hub (before it connects). */
+static int client_keys(void *s, const lx_bus_client_keys *keys, lx_error *err)
+{
+    if (!keys)
+        return 0;
+    if (!keys->own || !lx_bus_key_valid(keys->server_public_key) ||
+        !lx_bus_key_valid(keys->own->public_key) ||
+        !lx_bus_key_valid(keys->own->secret_key))
+        return lx_error_set(err, LX_EINVAL,
+                            "bus client keys: the hub's public key and "
+                            "this client's keypair must be CURVE keys");
+    if (zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, keys->server_public_key,
+                       LX_BUS_KEY_LEN) ||
+        zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, keys->own->public_key,
+                       LX_BUS_KEY_LEN) ||
+        zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, keys->own->secret_key,
+                       LX_BUS_KEY_LEN))
+        return lx_error_set(err, LX_EINVAL, "cannot use CURVE keys: %s",
+                            zmq_strerror(zmq_errno()));
+    return 0;
+}
+
 int lx_bus_client_open(const char *endpoint, lx_bus_client **out,
                        lx_error *err)
+{
+    return lx_bus_client_open_keys(endpoint, NULL, out, err);
+}
+
+int lx_bus_client_open_keys(const char *endpoint,
+                            const lx_bus_client_keys *keys,
+                            lx_bus_client **out, lx_error *err)
 {
     *out = NULL;
     lx_bus_client *c = lx_xcalloc(1, sizeof(*c));
@@ -406,6 +653,10 @@ int lx_bus_client_open(const char *endpoint, lx_bus_client **out,
     c->dealer = zmq_socket(c->zctx, ZMQ_DEALER);
     int linger = 0;
     zmq_setsockopt(c->dealer, ZMQ_LINGER, &linger, sizeof(linger));
+    if (client_keys(c->dealer, keys, err) != 0) {
+        lx_bus_client_close(&c);
+        return LX_EINVAL;
+    }
     if (zmq_connect(c->dealer, endpoint) != 0) {
         zmq_fail(err, "cannot connect to", endpoint);
         if (err)
@@ -597,6 +848,13 @@ struct lx_bus_sub {
 int lx_bus_sub_open(const char *endpoint, const char *prefix,
                     lx_bus_sub **out, lx_error *err)
 {
+    return lx_bus_sub_open_keys(endpoint, prefix, NULL, out, err);
+}
+
+int lx_bus_sub_open_keys(const char *endpoint, const char *prefix,
+                         const lx_bus_client_keys *keys, lx_bus_sub **out,
+                         lx_error *err)
+{
     *out = NULL;
     lx_bus_sub *s = lx_xcalloc(1, sizeof(*s));
     s->zctx = zmq_ctx_new();
@@ -605,6 +863,10 @@ int lx_bus_sub_open(const char *endpoint, const char *prefix,
     zmq_setsockopt(s->sub, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(s->sub, ZMQ_RCVHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(s->sub, ZMQ_SUBSCRIBE, prefix, strlen(prefix));
+    if (client_keys(s->sub, keys, err) != 0) {
+        lx_bus_sub_close(&s);
+        return LX_EINVAL;
+    }
     if (zmq_connect(s->sub, endpoint) != 0) {
         zmq_fail(err, "cannot connect to", endpoint);
         if (err)

@@ -5,6 +5,7 @@
  * (lx_json_locate). Validation walks the members in document order and
  * stops at the first error, which is therefore the first one in the file. */
 #include "core/config.h"
+#include "core/bus.h"
 #include "core/json.h"
 #include "core/mem.h"
 
@@ -204,6 +205,21 @@ static bool valid_listen(const char *s)
 
 /* ZeroMQ transports the bus may bind (zmq_tcp(7), zmq_ipc(7),
  * zmq_inproc(7)), with something after the "://". */
+/* Whether a ZeroMQ endpoint only takes connections from this machine:
+ * ipc and inproc, or tcp on a loopback address. */
+static bool endpoint_is_local(const char *s)
+{
+    if (strncmp(s, "tcp://", 6) != 0)
+        return true;
+    const char *host = s + 6;
+    static const char *const local[] = {"127.", "localhost:", "[::1]:",
+                                        "lo:"};
+    for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
+        if (strncmp(host, local[i], strlen(local[i])) == 0)
+            return true;
+    return false;
+}
+
 static bool valid_endpoint(const char *s)
 {
     static const char *const prefixes[] = {"tcp://", "ipc://", "inproc://"};
@@ -245,6 +261,52 @@ static int load_http(loader *ld, json_t *obj, const char *ptr)
     return 0;
 }
 
+/* "curve": {"key_file": "hub-bus.key", "clients": {"name": "<key>"}}
+ * (docs/bus.md "Security"). The key file itself is read by the hub, which
+ * can say what is wrong with it; here only its path. */
+static int load_bus_curve(loader *ld, json_t *obj, const char *ptr)
+{
+    int rc = get_object(ld, obj, ptr);
+    if (rc)
+        return rc;
+    const char *key;
+    json_t *v;
+    char at[PTR_MAX];
+    json_object_foreach(obj, key, v) {
+        child(at, ptr, key);
+        if (strcmp(key, "key_file") == 0) {
+            const char *s = NULL;
+            if ((rc = get_string(ld, v, at, &s)))
+                return rc;
+            free(ld->cfg->bus_key_file);
+            ld->cfg->bus_key_file = resolve(ld->cfg->dir, s);
+        } else if (strcmp(key, "clients") == 0) {
+            if ((rc = get_object(ld, v, at)))
+                return rc;
+            const char *name;
+            json_t *k;
+            char kat[PTR_MAX];
+            json_object_foreach(v, name, k) {
+                child(kat, at, name);
+                if (!*name)
+                    return fail(ld, kat, "a client needs a name");
+                if (!lx_bus_key_valid(json_string_value(k)))
+                    return fail(ld, kat,
+                                "must be the client's CURVE public key (40 "
+                                "characters of Z85 text, as printed by "
+                                "'lingua bus keygen')");
+            }
+            ld->cfg->bus_clients = v;
+        } else {
+            return fail_unknown(ld, at, key);
+        }
+    }
+    if (!ld->cfg->bus_key_file)
+        return fail(ld, ptr, "missing required key 'key_file' (the hub's "
+                             "keypair: 'lingua bus keygen FILE' makes one)");
+    return 0;
+}
+
 static int load_bus(loader *ld, json_t *obj, const char *ptr)
 {
     int rc = get_object(ld, obj, ptr);
@@ -256,6 +318,11 @@ static int load_bus(loader *ld, json_t *obj, const char *ptr)
     json_object_foreach(obj, key, v) {
         child(at, ptr, key);
         char **slot;
+        if (strcmp(key, "curve") == 0) {
+            if ((rc = load_bus_curve(ld, v, at)))
+                return rc;
+            continue;
+        }
         if (strcmp(key, "pub") == 0) {
             slot = &ld->cfg->bus_pub;
         } else if (strcmp(key, "router") == 0) {
@@ -569,6 +636,14 @@ static int load_root(loader *ld)
             return fail(ld, "/bus/router", "must differ from /bus/pub");
         return fail(ld, "/bus/pub", "must differ from /bus/router");
     }
+    /* DESIGN: every write path is authenticated. ROUTER takes ingests. */
+    if (!cfg->bus_key_file && !endpoint_is_local(cfg->bus_router))
+        return fail(ld, "/bus/router",
+                    "%s can be reached from other machines but the bus has "
+                    "no 'curve' security, so anyone who reaches it could "
+                    "write records: add bus.curve (docs/bus.md) or listen "
+                    "on 127.0.0.1",
+                    cfg->bus_router);
 
     /* Absent collections become empty ones owned by root, so that callers
      * always get a borrowed object and array. */
@@ -688,6 +763,7 @@ void lx_config_destroy(lx_config **cfg)
     free(c->http_listen);
     free(c->bus_pub);
     free(c->bus_router);
+    free(c->bus_key_file);
     free(c->api_token);
     json_decref(c->root);
     free(c);

@@ -8,7 +8,8 @@
  *
  *   {"data_dir": "/var/lib/lingua",
  *    "http": {"listen": "127.0.0.1:8080"},
- *    "bus": {"pub": "tcp://127.0.0.1:5560", "router": "tcp://127.0.0.1:5561"},
+ *    "bus": {"pub": "tcp://127.0.0.1:5560", "router": "tcp://127.0.0.1:5561",
+ *            "curve": {"key_file": "hub-bus.key", "clients": {"crm": "<key>"}}},
  *    "schemas": "schemas/canonical",
  *    "limits": {"max_payload": 16777216},
  *    "store": {"map_size_mb": 64, "sync": true, "max_batch": 1024},
@@ -42,6 +43,10 @@ typedef struct lx_config {
     char *http_listen;  /* host:port */
     char *bus_pub;      /* ZeroMQ endpoint */
     char *bus_router;   /* ZeroMQ endpoint */
+    char *bus_key_file; /* bus.curve.key_file, resolved: the hub's CURVE
+                           keypair, or NULL (a plain bus) */
+    json_t *bus_clients;/* borrowed from root: bus.curve.clients, name ->
+                           public key (validated), or NULL */
     size_t max_payload; /* bytes, default LX_JSON_MAX_DEFAULT */
     size_t map_size;    /* initial LMDB map size in bytes (default 64 MiB) */
     size_t max_map_size;/* growth ceiling in bytes, 0 = the store's default
@@ -81,6 +86,8 @@ typedef struct lx_config {
  * adapters); data_dir is a non-empty string; http.listen is host:port
  * ("[::1]:8080" for IPv6) with a port from 1 to 65535; bus.pub and
  * bus.router start with tcp://, ipc:// or inproc:// and differ;
+ * bus.curve has a string key_file and clients whose values are CURVE
+ * public keys (lx_bus_key_valid);
  * limits.max_payload is 1 KiB..1 GiB; store.map_size_mb and
  * store.max_size_mb 1..1048576;
  * store.max_batch 1..65536; store.sync a boolean; store.durability "wal"

@@ -443,9 +443,49 @@ static void write_config(lxt_hub *h)
     if (h->with_http)
         json_object_set_new(cfg, "http",
                             json_pack("{s:s}", "listen", h->http));
+    if (h->bus_curve[0]) {
+        json_error_t je;
+        json_t *c = json_loads(h->bus_curve, 0, &je);
+        if (!c)
+            LXT_FAIL("bad bus curve config: %s", je.text);
+        json_object_set_new(json_object_get(cfg, "bus"), "curve", c);
+    }
     if (json_dump_file(cfg, h->config, JSON_INDENT(2)) != 0)
         LXT_FAIL("cannot write %s", h->config);
     json_decref(cfg);
+}
+
+void lxt_hub_set_bus_curve(lxt_hub *h, const char *curve_json)
+{
+    if (strlen(curve_json) >= sizeof(h->bus_curve))
+        LXT_FAIL("bus curve configuration over %zu bytes",
+                 sizeof(h->bus_curve) - 1);
+    snprintf(h->bus_curve, sizeof(h->bus_curve), "%s", curve_json);
+    write_config(h);
+}
+
+/* lxt_curve_keys: applied by curve_client to each new socket. */
+static char curve_server[41], curve_public[41], curve_secret[41];
+
+void lxt_curve_keys(const char *server_public, const char *public_key,
+                    const char *secret_key)
+{
+    curve_server[0] = '\0';
+    if (!server_public)
+        return;
+    snprintf(curve_server, sizeof(curve_server), "%s", server_public);
+    snprintf(curve_public, sizeof(curve_public), "%s", public_key);
+    snprintf(curve_secret, sizeof(curve_secret), "%s", secret_key);
+}
+
+static void curve_client(void *sock)
+{
+    if (!curve_server[0])
+        return;
+    if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, curve_server, 40) ||
+        zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, curve_public, 40) ||
+        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, curve_secret, 40))
+        LXT_FAIL("CURVE keys: %s", zmq_strerror(zmq_errno()));
 }
 
 static void hub_init(lxt_hub *h, const char *extra, bool with_http)
@@ -915,6 +955,7 @@ lxt_client *lxt_client_new(const char *endpoint)
     int linger = 0, ivl = 50;
     zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(c->sock, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl));
+    curve_client(c->sock);
     if (zmq_connect(c->sock, endpoint) != 0)
         LXT_FAIL("connect %s: %s", endpoint, zmq_strerror(zmq_errno()));
     c->id = atomic_fetch_add(&client_ids, 1) + 1;
@@ -1091,6 +1132,7 @@ lxt_sub *lxt_sub_new(const char *endpoint, const char *prefix,
     zmq_setsockopt(s->sock, ZMQ_RCVHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(s->sock, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl));
     zmq_setsockopt(s->sock, ZMQ_SUBSCRIBE, prefix, strlen(prefix));
+    curve_client(s->sock);
     char mon[64];
     snprintf(mon, sizeof(mon), "inproc://lxt-sub-monitor-%u",
              atomic_fetch_add(&mon_ids, 1));

@@ -119,6 +119,7 @@ typedef struct lxt_hub {
     char http[LXT_ENDPOINT_MAX];     /* "127.0.0.1:port", "" without HTTP */
     char http_url[LXT_ENDPOINT_MAX]; /* "http://127.0.0.1:port" or "" */
     char extra[LXT_EXTRA_MAX]; /* extra top-level config members, or "" */
+    char bus_curve[1024]; /* "bus": {"curve": <this>} when not "" */
     bool with_http;    /* lxt_hub_init_http */
     pid_t pid;         /* 0 when not running */
     int starts;        /* how many times it was started */
@@ -137,6 +138,17 @@ void lxt_hub_init(lxt_hub *h, const char *extra);
  * ports are picked for it like for the bus, and lxt_hub_wait_ready also
  * waits for GET /health to answer 200. */
 void lxt_hub_init_http(lxt_hub *h, const char *extra);
+
+/* Secure the hub's bus: `curve_json` becomes "bus": {"curve": ...} of the
+ * configuration (rewritten now; takes effect at the next start). */
+void lxt_hub_set_bus_curve(lxt_hub *h, const char *curve_json);
+
+/* CURVE keys for every lxt_client and lxt_sub created from now on (the
+ * hub's readiness check included): the hub's public key and the client's
+ * keypair, Z85 text; NULL server_public for plain clients again. Main
+ * thread, before the clients are made. */
+void lxt_curve_keys(const char *server_public, const char *public_key,
+                    const char *secret_key);
 
 /* Start `lingua serve --config` (stdout and stderr appended to h->log).
  * Returns at once; see lxt_hub_wait_ready. */

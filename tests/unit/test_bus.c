@@ -218,6 +218,139 @@ static void test_bus_open_reports_endpoint_in_use(void **state)
     (void)f;
 }
 
+/* Answers INGEST with the peer's name, so the test sees what ZAP said. */
+static void peer_handler(void *ctx, lx_bus *bus, lx_bus_request *req)
+{
+    (void)ctx;
+    const char *peer = lx_bus_request_peer(req);
+    char body[96];
+    int n = snprintf(body, sizeof(body), "{\"peer\":\"%s\"}",
+                     peer ? peer : "(none)");
+    lx_bus_reply(bus, req, "OK", body, (size_t)n, true);
+}
+
+/* A request with these keys (NULL: plain): the peer name answered, or
+ * NULL when the hub did not answer within 1 s. */
+static char *peer_of(const char *router, const lx_bus_client_keys *keys)
+{
+    lx_bus_client *c = NULL;
+    assert_int_equal(lx_bus_client_open_keys(router, keys, &c, NULL), 0);
+    json_t *body = json_object(), *reply = NULL;
+    const char *status = NULL;
+    char *peer = NULL;
+    if (lx_bus_client_call(c, "INGEST", body, 1000, &status, &reply, NULL) ==
+        0)
+        peer = strdup(json_string_value(json_object_get(reply, "peer")));
+    json_decref(reply);
+    json_decref(body);
+    lx_bus_client_close(&c);
+    return peer;
+}
+
+static void test_bus_curve_admits_only_listed_peers(void **state)
+{
+    fixture *f = *state;
+    lx_bus_keypair hub, crm, other;
+    assert_int_equal(lx_bus_keypair_new(&hub, NULL), 0);
+    assert_int_equal(lx_bus_keypair_new(&crm, NULL), 0);
+    assert_int_equal(lx_bus_keypair_new(&other, NULL), 0);
+    char pub[160], router[160];
+    snprintf(pub, sizeof(pub), "ipc://%s/spub", f->dir);
+    snprintf(router, sizeof(router), "ipc://%s/srouter", f->dir);
+    lx_bus_peer peers[] = {{"crm", crm.public_key}};
+    lx_bus_options o = {.pub_endpoint = pub, .router_endpoint = router,
+                        .server_key = &hub, .peers = peers, .peers_n = 1};
+    lx_bus *b = NULL;
+    assert_int_equal(lx_bus_open(&o, peer_handler, NULL, &b, NULL), 0);
+
+    lx_bus_client_keys as_crm = {hub.public_key, &crm};
+    lx_bus_client_keys as_other = {hub.public_key, &other};
+    lx_bus_client_keys as_operator = {hub.public_key, &hub};
+    char *p = peer_of(router, &as_crm);
+    assert_non_null(p);
+    assert_string_equal(p, "crm");
+    free(p);
+    p = peer_of(router, &as_operator);
+    assert_non_null(p);
+    assert_string_equal(p, "operator");
+    free(p);
+    assert_null(peer_of(router, &as_other));
+    assert_null(peer_of(router, NULL));
+    lx_bus_stats st;
+    lx_bus_stats_get(b, &st);
+    assert_true(st.refused >= 1);
+
+    /* A reload admits "other" without reopening the bus. */
+    lx_bus_peer more[] = {{"crm", crm.public_key}, {"lab", other.public_key}};
+    assert_int_equal(lx_bus_set_peers(b, more, 2, NULL), 0);
+    p = peer_of(router, &as_other);
+    assert_non_null(p);
+    assert_string_equal(p, "lab");
+    free(p);
+    lx_bus_peer bad[] = {{"x", "not a key"}};
+    assert_int_equal(lx_bus_set_peers(b, bad, 1, NULL), LX_EINVAL);
+    lx_bus_close(&b);
+    lx_bus *plain = f->bus;
+    assert_int_equal(lx_bus_set_peers(plain, more, 2, NULL), LX_EINVAL);
+    char path[200];
+    snprintf(path, sizeof(path), "%s/spub", f->dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/srouter", f->dir);
+    unlink(path);
+}
+
+static void test_bus_key_files(void **state)
+{
+    fixture *f = *state;
+    char path[128];
+    snprintf(path, sizeof(path), "%s/k.json", f->dir);
+    lx_bus_keypair w, r;
+    assert_int_equal(lx_bus_key_write(path, &w, NULL), 0);
+    assert_true(lx_bus_key_valid(w.public_key));
+    assert_true(lx_bus_key_valid(w.secret_key));
+    assert_int_equal(lx_bus_key_read(path, false, &r, NULL), 0);
+    assert_string_equal(r.public_key, w.public_key);
+    assert_string_equal(r.secret_key, w.secret_key);
+    lx_error err;
+    lx_error_clear(&err);
+    assert_int_equal(lx_bus_key_write(path, NULL, &err), LX_EIO);
+    assert_non_null(strstr(err.msg, "File exists"));
+
+    /* Someone else's public key next to our secret key. */
+    lx_bus_keypair other;
+    assert_int_equal(lx_bus_keypair_new(&other, NULL), 0);
+    FILE *fp = fopen(path, "w");
+    fprintf(fp, "{\"public_key\": \"%s\", \"secret_key\": \"%s\"}",
+            other.public_key, w.secret_key);
+    fclose(fp);
+    lx_error_clear(&err);
+    assert_int_equal(lx_bus_key_read(path, false, &r, &err), LX_ECONFIG);
+    assert_non_null(strstr(err.msg, "is not the public half"));
+    /* A public half alone: fine when asked for, refused as a keypair. */
+    fp = fopen(path, "w");
+    fprintf(fp, "{\"public_key\": \"%s\"}", other.public_key);
+    fclose(fp);
+    assert_int_equal(lx_bus_key_read(path, true, &r, NULL), 0);
+    assert_string_equal(r.public_key, other.public_key);
+    assert_string_equal(r.secret_key, "");
+    lx_error_clear(&err);
+    assert_int_equal(lx_bus_key_read(path, false, &r, &err), LX_ECONFIG);
+    assert_non_null(strstr(err.msg, "missing \"secret_key\""));
+    fp = fopen(path, "w");
+    fputs("{\"public_key\": \"0123\"}", fp);
+    fclose(fp);
+    lx_error_clear(&err);
+    assert_int_equal(lx_bus_key_read(path, true, &r, &err), LX_ECONFIG);
+    assert_non_null(strstr(err.msg, "not a CURVE key"));
+    unlink(path);
+
+    assert_false(lx_bus_key_valid(NULL));
+    assert_false(lx_bus_key_valid(""));
+    assert_false(lx_bus_key_valid("0123456789012345678901234567890123456789X"));
+    assert_false(lx_bus_key_valid("012345678901234567890123456789012345678\""));
+    assert_true(lx_bus_key_valid("0123456789abcdefABCDEF.-:+=^!/*?&<>()[]{"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +361,8 @@ int main(void)
         T(test_bus_published_events_reach_a_subscriber),
         T(test_bus_call_times_out_without_a_hub),
         T(test_bus_open_reports_endpoint_in_use),
+        T(test_bus_curve_admits_only_listed_peers),
+        T(test_bus_key_files),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -459,6 +459,45 @@ static void test_config_bus_endpoints_must_differ(void **state)
                  LX_ECONFIG, 2, 17, "/bus/pub: must differ from /bus/router");
 }
 
+static void test_config_open_router_needs_curve(void **state)
+{
+    (void)state;
+    expect_error("{\"data_dir\": \"/d\",\n \"bus\": {\"router\": "
+                 "\"tcp://*:7001\"}}",
+                 LX_ECONFIG, 2, 20,
+                 "/bus/router: tcp://*:7001 can be reached from other "
+                 "machines but the bus has no 'curve' security, so anyone "
+                 "who reaches it could write records: add bus.curve "
+                 "(docs/bus.md) or listen on 127.0.0.1");
+    expect_error("{\"data_dir\": \"/d\",\n \"bus\": {\"router\": "
+                 "\"tcp://*:7001\", \"curve\": {\"clients\": {}}}}",
+                 LX_ECONFIG, 2, 45,
+                 "/bus/curve: missing required key 'key_file' (the hub's "
+                 "keypair: 'lingua bus keygen FILE' makes one)");
+    static const char *const local[] = {"tcp://127.0.0.1:7001",
+                                        "tcp://localhost:7001",
+                                        "tcp://[::1]:7001", "ipc:///tmp/r"};
+    for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+        char text[256];
+        snprintf(text, sizeof(text),
+                 "{\"data_dir\": \"/d\", \"bus\": {\"router\": \"%s\"}}",
+                 local[i]);
+        lx_config *cfg = load_ok(text);
+        assert_string_equal(cfg->bus_router, local[i]);
+        assert_null(cfg->bus_key_file);
+        lx_config_destroy(&cfg);
+    }
+    lx_config *cfg = load_ok(
+        "{\"data_dir\": \"/d\", \"bus\": {\"router\": \"tcp://*:7001\","
+        " \"curve\": {\"key_file\": \"/k/hub.key\", \"clients\": "
+        "{\"crm\": \"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\"}}}}");
+    assert_string_equal(cfg->bus_key_file, "/k/hub.key");
+    assert_string_equal(
+        json_string_value(json_object_get(cfg->bus_clients, "crm")),
+        "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7");
+    lx_config_destroy(&cfg);
+}
+
 static void test_config_map_size_mb_must_be_1_to_1048576(void **state)
 {
     (void)state;
@@ -662,6 +701,7 @@ int main(void)
         T(test_config_listen_must_be_host_and_port),
         T(test_config_bus_endpoints_need_a_zeromq_transport),
         T(test_config_bus_endpoints_must_differ),
+        T(test_config_open_router_needs_curve),
         T(test_config_map_size_mb_must_be_1_to_1048576),
         T(test_config_max_batch_must_be_1_to_65536),
         T(test_config_max_payload_must_be_1_kib_to_1_gib),
