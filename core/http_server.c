@@ -24,7 +24,11 @@ struct lx_http_server {
     unsigned port;
 };
 
-/* Per-connection state between the calls of the access handler. */
+/* One per connection (MHD_OPTION_NOTIFY_CONNECTION), reused by each
+ * request the connection carries in turn: a keep-alive client's requests
+ * reuse the body's buffer instead of allocating it for every request. A
+ * buffer that grew past BODY_KEEP_MAX is freed after its request, so an
+ * idle connection holds no large body. */
 struct lx_http_request {
     struct MHD_Connection *conn;
     const char *method;
@@ -32,6 +36,8 @@ struct lx_http_request {
     lx_buf body;
     bool too_large;
 };
+
+#define BODY_KEEP_MAX ((size_t)64 << 10)
 
 const char *lx_http_method(const lx_http_request *req) { return req->method; }
 const char *lx_http_path(const lx_http_request *req) { return req->path; }
@@ -61,10 +67,18 @@ const char *lx_http_body(const lx_http_request *req, size_t *len)
 void lx_http_response_set(lx_http_response *resp, int status,
                           const char *content_type, const char *s, size_t len)
 {
+    lx_http_response_take(resp, status, content_type, lx_xstrndup(s, len),
+                          len);
+}
+
+void lx_http_response_take(lx_http_response *resp, int status,
+                           const char *content_type, char *body, size_t len)
+{
+    LX_ASSERT(body || len == 0);
     free(resp->body);
     resp->status = status;
     resp->content_type = content_type;
-    resp->body = lx_xstrndup(s, len);
+    resp->body = body;
     resp->body_len = len;
 }
 
@@ -88,8 +102,18 @@ static void response_fini(lx_http_response *r)
 
 static enum MHD_Result send_response(struct MHD_Connection *conn, lx_http_response *r)
 {
-    struct MHD_Response *m = MHD_create_response_from_buffer(
-        r->body_len, r->body ? r->body : (void *)"", MHD_RESPMEM_MUST_COPY);
+    /* The body is malloc'd and ours: MHD takes it and frees it once sent,
+     * instead of copying it. */
+    struct MHD_Response *m;
+    if (r->body && r->body_len) {
+        m = MHD_create_response_from_buffer(r->body_len, r->body,
+                                            MHD_RESPMEM_MUST_FREE);
+        r->body = NULL;
+    } else {
+        m = MHD_create_response_from_buffer(0, (void *)"",
+                                            MHD_RESPMEM_PERSISTENT);
+    }
+    LX_ASSERT(m);
     MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE,
                             r->content_type ? r->content_type
                                             : "application/json");
@@ -111,11 +135,14 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
     lx_http_server *srv = cls;
     lx_http_request *req = *con_cls;
     if (!req) {
-        req = lx_xcalloc(1, sizeof(*req));
-        req->conn = conn;
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+            conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        LX_ASSERT(ci && ci->socket_context);
+        req = ci->socket_context;
+        lx_buf_reset(&req->body);
+        req->too_large = false;
         req->method = method;
         req->path = url;
-        lx_buf_init(&req->body, srv->max_body);
         /* One allocation for an announced body rather than doubling up
          * from 256 bytes; a length past the ceiling is left to the append,
          * which says 413. At most 1 MiB ahead of the bytes themselves, so
@@ -165,9 +192,34 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
     (void)toe;
     lx_http_request *req = *con_cls;
     if (req) {
-        lx_buf_fini(&req->body);
-        free(req);
+        /* The connection's state waits for its next request. */
+        if (req->body.cap > BODY_KEEP_MAX)
+            lx_buf_fini(&req->body);
+        else
+            lx_buf_reset(&req->body);
+        req->too_large = false;
+        req->method = req->path = NULL;
         *con_cls = NULL;
+    }
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    lx_http_server *srv = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        lx_http_request *req = lx_xcalloc(1, sizeof(*req));
+        req->conn = conn;
+        lx_buf_init(&req->body, srv->max_body);
+        *socket_context = req;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        lx_http_request *req = *socket_context;
+        if (req) {
+            lx_buf_fini(&req->body);
+            free(req);
+            *socket_context = NULL;
+        }
     }
 }
 
@@ -249,6 +301,7 @@ int lx_http_server_start(const lx_http_server_options *opts,
         flags, port, NULL, NULL, on_access, srv, MHD_OPTION_EXTERNAL_LOGGER,
         mhd_log, srv, MHD_OPTION_SOCK_ADDR, &ss,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
         MHD_OPTION_CONNECTION_LIMIT,
         opts->max_connections ? opts->max_connections : 256u,
         MHD_OPTION_CONNECTION_TIMEOUT, opts->timeout_s ? opts->timeout_s : 30u,

@@ -64,6 +64,11 @@ bool lx_http_body_too_large(const lx_http_request *req);
 void lx_http_response_set(lx_http_response *resp, int status,
                           const char *content_type, const char *s,
                           size_t len);
+/* The same, taking body[0..len) itself: malloc'd, owned by the response
+ * from here on (NULL only with len 0). Saves a copy of a body the caller
+ * built, e.g. with lx_buf_take. */
+void lx_http_response_take(lx_http_response *resp, int status,
+                           const char *content_type, char *body, size_t len);
 void lx_http_response_header(lx_http_response *resp, const char *name,
                              const char *value);
 

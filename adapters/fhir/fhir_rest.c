@@ -65,13 +65,15 @@ static void respond(const lx_fhir_rest *r, const lx_http_request *req,
             LX_ASSERT(!"unbounded buffer");
         free(s);
     }
-    lx_http_response_set(resp, status,
-                         fmt == LX_FHIR_XML ? "application/fhir+xml; "
-                                              "charset=utf-8"
-                                            : "application/fhir+json; "
-                                              "charset=utf-8",
-                         out.data ? out.data : "", out.len);
-    lx_buf_fini(&out);
+    /* The buffer itself becomes the response body (no copy). */
+    size_t len = 0;
+    char *text = lx_buf_take(&out, &len);
+    lx_http_response_take(resp, status,
+                          fmt == LX_FHIR_XML ? "application/fhir+xml; "
+                                               "charset=utf-8"
+                                             : "application/fhir+json; "
+                                               "charset=utf-8",
+                          text, len);
 }
 
 static void outcome(const lx_fhir_rest *r, const lx_http_request *req,
