@@ -733,24 +733,42 @@ static void test_fhir_maps_four_resource_types_are_mapped(void **state)
 
 /* ---- every corpus sample ------------------------------------------------- */
 
+static const char *const sample_prefixes[] = {"Patient-", "Practitioner-",
+                                              "Organization-", "Coverage-"};
+
+/* The corpus' JSON samples in name order, so that a failure is always met
+ * at the same sample (free each name and the list). */
+static int corpus_samples(struct dirent ***names)
+{
+    char dir[1024];
+    snprintf(dir, sizeof(dir), "%s/fhir/r4/json", corpus_dir());
+    int n = scandir(dir, names, NULL, alphasort);
+    assert_true(n > 0);
+    return n;
+}
+
+/* Which of sample_prefixes a file name has: 0..3, or -1. */
+static int sample_kind(const char *name)
+{
+    for (int k = 0; k < 4; k++)
+        if (strncmp(name, sample_prefixes[k], strlen(sample_prefixes[k])) ==
+            0)
+            return k;
+    return -1;
+}
+
 static void test_fhir_maps_every_corpus_sample_validates_and_round_trips(
     void **state)
 {
     (void)state;
-    static const char *const prefixes[] = {"Patient-", "Practitioner-",
-                                           "Organization-", "Coverage-"};
+    const char *const *prefixes = sample_prefixes;
     size_t seen[4] = {0}, valid[4] = {0};
-    char dir[1024];
-    snprintf(dir, sizeof(dir), "%s/fhir/r4/json", corpus_dir());
-    /* In name order, so that a failure is always met at the same sample. */
     struct dirent **names = NULL;
-    int n = scandir(dir, &names, NULL, alphasort);
-    assert_true(n > 0);
+    int n = corpus_samples(&names);
     for (int i = 0; i < n; i++) {
         const char *name = names[i]->d_name;
-        for (size_t k = 0; k < 4; k++) {
-            if (strncmp(name, prefixes[k], strlen(prefixes[k])) != 0)
-                continue;
+        int k = sample_kind(name);
+        if (k >= 0) {
             json_t *r = corpus_resource("json", name);
             seen[k]++;
             if (round_trip(name, r))
@@ -836,19 +854,12 @@ static void test_fhir_maps_answer_from_the_record_equals_the_stored_one(
     void **state)
 {
     (void)state;
-    static const char *const prefixes[] = {"Patient-", "Practitioner-",
-                                           "Organization-", "Coverage-"};
-    char dir[1024];
-    snprintf(dir, sizeof(dir), "%s/fhir/r4/json", corpus_dir());
     struct dirent **names = NULL;
-    int n = scandir(dir, &names, NULL, alphasort);
-    assert_true(n > 0);
+    int n = corpus_samples(&names);
     size_t compared = 0;
     for (int i = 0; i < n; i++) {
         const char *name = names[i]->d_name;
-        for (size_t k = 0; k < 4; k++) {
-            if (strncmp(name, prefixes[k], strlen(prefixes[k])) != 0)
-                continue;
+        if (sample_kind(name) >= 0) {
             json_t *r = corpus_resource("json", name);
             const char *type = json_string_value(at(r, "resourceType"));
             json_t *rec = to_canonical_ok(r, NULL);
