@@ -1,7 +1,7 @@
-/* adapters/edi/edi_intern.c: shared short strings of a tree being built. */
+/* adapters/edi/edi_intern.c: shared values of a tree being built. */
 #include "adapters/edi/edi_intern.h"
 
-#include <stdint.h>
+#include <stdatomic.h>
 #include <string.h>
 
 void lx_edi_intern_init(lx_edi_intern *t)
@@ -16,44 +16,94 @@ void lx_edi_intern_fini(lx_edi_intern *t)
     memset(t, 0, sizeof(*t));
 }
 
-static json_t *make(const char *p, size_t len, int check_utf8)
+static lx_edi_intern_key key_of(const char *p, size_t len)
 {
-    return check_utf8 ? json_stringn(p, len) : json_stringn_nocheck(p, len);
+    unsigned char b[16] = {0};
+    memcpy(b, p, len);
+    b[15] = (unsigned char)len;
+    lx_edi_intern_key k;
+    memcpy(k.w, b, sizeof k.w);
+    return k;
+}
+
+static int key_eq(const lx_edi_intern_key *a, const lx_edi_intern_key *b)
+{
+    return a->w[0] == b->w[0] && a->w[1] == b->w[1];
+}
+
+json_t *lx_edi_intern_find(lx_edi_intern *t, const char *p, size_t len,
+                           lx_edi_intern_slot **slot)
+{
+    *slot = NULL;
+    if (len > LX_EDI_INTERN_LEN_MAX)
+        return NULL;
+    lx_edi_intern_key k = key_of(p, len);
+    /* Multiply-xorshift of the two words, folded to a set of ways. */
+    uint64_t h = (k.w[0] ^ (k.w[1] * 0x9E3779B97F4A7C15u)) *
+                 0xBF58476D1CE4E5B9u;
+    h ^= h >> 31;
+    size_t set = (size_t)(h >> 32) % (LX_EDI_INTERN_SLOTS / LX_EDI_INTERN_WAYS);
+    lx_edi_intern_slot *ways = &t->slot[set * LX_EDI_INTERN_WAYS];
+    for (size_t w = 0; w < LX_EDI_INTERN_WAYS; w++) {
+        if (ways[w].v && key_eq(&ways[w].key, &k))
+            return json_incref(ways[w].v);
+    }
+    /* An empty way, else the last one: the first values seen in a set
+     * (segment ids and qualifiers come early) stay, and a run of
+     * distinct values (ids, amounts) only ever replaces the last way. */
+    *slot = &ways[LX_EDI_INTERN_WAYS - 1];
+    for (size_t w = 0; w < LX_EDI_INTERN_WAYS; w++) {
+        if (!ways[w].v) {
+            *slot = &ways[w];
+            break;
+        }
+    }
+    return NULL;
+}
+
+void lx_edi_intern_keep(lx_edi_intern_slot *slot, const char *p, size_t len,
+                        json_t *v)
+{
+    if (slot == NULL || v == NULL)
+        return;
+    json_decref(slot->v);
+    slot->v = json_incref(v);
+    slot->key = key_of(p, len);
 }
 
 json_t *lx_edi_intern_string(lx_edi_intern *t, const char *p, size_t len,
                              int check_utf8)
 {
-    if (len > LX_EDI_INTERN_LEN_MAX)
-        return make(p, len, check_utf8);
-    /* FNV-1a over the bytes, folded to a set of LX_EDI_INTERN_WAYS slots. */
-    uint32_t h = 2166136261u ^ (uint32_t)len;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)p[i]) * 16777619u;
-    size_t set = (h ^ (h >> 16)) % (LX_EDI_INTERN_SLOTS / LX_EDI_INTERN_WAYS);
-    lx_edi_intern_slot *ways = &t->slot[set * LX_EDI_INTERN_WAYS];
-    for (size_t w = 0; w < LX_EDI_INTERN_WAYS; w++) {
-        lx_edi_intern_slot *s = &ways[w];
-        if (s->v && s->len == len && memcmp(s->text, p, len) == 0)
-            return json_incref(s->v);
-    }
-    json_t *v = make(p, len, check_utf8);
-    if (!v)
-        return NULL;
-    /* An empty way, else the last one: the first values seen in a set
-     * (segment ids and qualifiers come early) stay, and a run of
-     * distinct values (ids, amounts) only ever replaces the last way. */
-    lx_edi_intern_slot *s = &ways[LX_EDI_INTERN_WAYS - 1];
-    for (size_t w = 0; w < LX_EDI_INTERN_WAYS; w++) {
-        if (!ways[w].v) {
-            s = &ways[w];
-            break;
+    lx_edi_intern_slot *slot;
+    json_t *v = lx_edi_intern_find(t, p, len, &slot);
+    if (v != NULL)
+        return v;
+    v = check_utf8 ? json_stringn(p, len) : json_stringn_nocheck(p, len);
+    lx_edi_intern_keep(slot, p, len, v);
+    return v;
+}
+
+/* Made on first use by whichever thread gets there first; the others
+ * drop theirs. Never freed: the table holds one reference for good. */
+static _Atomic(json_t *) shared_ints[LX_EDI_SHARED_INT_MAX];
+
+json_t *lx_edi_shared_integer(json_int_t v)
+{
+    if (v < 0 || v >= LX_EDI_SHARED_INT_MAX)
+        return json_integer(v);
+    _Atomic(json_t *) *slot = &shared_ints[v];
+    json_t *j = atomic_load_explicit(slot, memory_order_acquire);
+    if (j == NULL) {
+        json_t *mine = json_integer(v);
+        json_t *expected = NULL;
+        if (atomic_compare_exchange_strong_explicit(
+                slot, &expected, mine, memory_order_acq_rel,
+                memory_order_acquire)) {
+            j = mine;
+        } else {
+            json_decref(mine);
+            j = expected;
         }
     }
-    json_decref(s->v);
-    s->v = json_incref(v);
-    s->len = (unsigned char)len;
-    if (len > 0)
-        memcpy(s->text, p, len);
-    return v;
+    return json_incref(j);
 }

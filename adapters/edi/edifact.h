@@ -229,8 +229,9 @@ typedef struct lx_edifact_options {
  * on); others are a flat "segments" list.
  * Ownership: *out is a new reference (json_decref), NULL on error. diags
  * (may be NULL) receives the findings, also on error. Equal short values
- * of message bodies may be one shared JSON string: edit the tree by
- * setting members and array items, never with json_string_set.
+ * of message bodies may be one shared JSON string, and a segment's "pos"
+ * one JSON integer shared process-wide: edit the tree by setting members
+ * and array items, never with json_string_set or json_integer_set.
  * Errors: LX_ESYNTAX (tokenizer), LX_ELIMIT, LX_ESCHEMA (an envelope rule,
  * unless LX_EDIFACT_LENIENT), located: err->where names the interchange,
  * group and message references and the segment position, err->line and

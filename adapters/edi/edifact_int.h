@@ -167,6 +167,9 @@ LX_NODISCARD int lx_edifact_parse_msg(const char *buf, size_t len,
                                       lx_edifact_msg **out,
                                       lx_edifact_diags *diags, lx_error *err);
 json_t *lx_edifact_msg_tree(lx_edifact_msg *msg);
+/* The same tree with no value shared (every string, position and list its
+ * own): the reference the tests hold the shared build against. */
+json_t *lx_edifact_msg_tree_unshared(lx_edifact_msg *msg);
 /* The tree with message bodies not built yet (envelope edits only). */
 json_t *lx_edifact_msg_root(lx_edifact_msg *msg);
 void lx_edifact_msg_destroy(lx_edifact_msg **msg);

@@ -564,26 +564,44 @@ void lx_edifact_msg_destroy(lx_edifact_msg **doc)
     *doc = NULL;
 }
 
+/* {"id", "pos", "elements"}. With t (a build) the id, the position and
+ * equal elements are shared values (edi_intern.h); without, every value
+ * is its own, as lx_edifact_place_json's JSON callers expect. */
 static json_t *segment_json(const lx_edifact_store *s,
                             const lx_edifact_cseg *seg, lx_edi_intern *t)
 {
     json_t *o = json_object();
-    json_object_set_new_nocheck(
-        o, "id", lx_edi_intern_string(t, seg->tag, strlen(seg->tag), 0));
-    json_object_set_new_nocheck(o, "pos", json_integer(seg->pos));
-    json_object_set_new_nocheck(o, "elements",
-                                lx_edifact_cseg_elements(s, seg, t));
+    size_t n = strlen(seg->tag);
+    json_object_setn_new_nocheck(
+        o, "id", 2,
+        t ? lx_edi_intern_string(t, seg->tag, n, 0)
+          : json_stringn_nocheck(seg->tag, n));
+    json_object_setn_new_nocheck(o, "pos", 3,
+                                 t ? lx_edi_shared_integer(seg->pos)
+                                   : json_integer(seg->pos));
+    json_object_setn_new_nocheck(o, "elements", 8,
+                                 lx_edifact_cseg_elements(s, seg, t));
     return o;
 }
 
-static json_t *node_list(json_t *node, const char *key)
+/* A node being built (the message or a group) and its member lists, made
+ * on first use so that members keep the order placing JSON segments one
+ * by one gave them: "segments", then "groups". */
+typedef struct build_node {
+    json_t *node, *segments, *groups;
+} build_node;
+
+static json_t *list_of(json_t *node, json_t **list, const char *name,
+                       size_t name_len)
 {
-    json_t *l = json_object_get(node, key);
-    if (l == NULL) {
-        l = json_array();
-        json_object_set_new_nocheck(node, key, l);
+    if (*list == NULL) {
+        *list = json_object_getn(node, name, name_len);
+        if (*list == NULL) {
+            *list = json_array();
+            json_object_setn_new_nocheck(node, name, name_len, *list);
+        }
     }
-    return l;
+    return *list;
 }
 
 void lx_edifact_place_json(json_t *msg, const lx_edifact_put *puts, size_t n,
@@ -593,26 +611,36 @@ void lx_edifact_place_json(json_t *msg, const lx_edifact_put *puts, size_t n,
     size_t opened = 0;
     for (size_t i = 0; i < n; i++)
         opened += puts[i].kind == LX_EDIFACT_PUT_GROUP;
-    json_t **nodes = lx_xmalloc((opened + 1) * sizeof(*nodes));
-    nodes[0] = msg;
+    /* On the stack up to a size: a large request right after the caller
+     * freed the previous tree makes malloc consolidate all its chunks. */
+    build_node local[256];
+    build_node *nodes = opened < sizeof local / sizeof *local
+                            ? local
+                            : lx_xmalloc((opened + 1) * sizeof(*nodes));
+    memset(nodes, 0, (opened + 1) * sizeof(*nodes));
+    nodes[0].node = msg;
     opened = 0;
     for (size_t i = 0; i < n; i++) {
-        json_t *node = nodes[puts[i].node];
+        build_node *node = &nodes[puts[i].node];
         if (puts[i].kind == LX_EDIFACT_PUT_GROUP) {
-            json_t *g = json_object();
+            build_node *g = &nodes[++opened];
+            g->node = json_object();
             const char *id = puts[i].group_id;
-            json_object_set_new_nocheck(
-                g, "id",
-                t ? lx_edi_intern_string(t, id, strlen(id), 0)
-                  : json_string(id));
-            json_object_set_new_nocheck(g, "segments", json_array());
-            json_array_append_new(node_list(node, "groups"), g);
-            nodes[++opened] = g;
+            size_t len = strlen(id);
+            json_object_setn_new_nocheck(
+                g->node, "id", 2,
+                t ? lx_edi_intern_string(t, id, len, 0)
+                  : json_stringn(id, len));
+            json_array_append_new(
+                list_of(node->node, &node->groups, "groups", 6), g->node);
             node = g;
         }
-        json_array_append_new(node_list(node, "segments"), seg_fn(ctx, i));
+        json_array_append_new(
+            list_of(node->node, &node->segments, "segments", 8),
+            seg_fn(ctx, i));
     }
-    free(nodes);
+    if (nodes != local)
+        free(nodes);
 }
 
 typedef struct body_ctx {
@@ -648,7 +676,7 @@ json_t *lx_edifact_msg_root(lx_edifact_msg *doc)
     return doc->root;
 }
 
-json_t *lx_edifact_msg_tree(lx_edifact_msg *doc)
+static json_t *build_tree(lx_edifact_msg *doc, int shared)
 {
     LX_ASSERT(doc != NULL);
     if (doc->lazies != NULL) {
@@ -656,11 +684,21 @@ json_t *lx_edifact_msg_tree(lx_edifact_msg *doc)
         lx_edi_intern t;
         lx_edi_intern_init(&t);
         for (size_t i = 0; i < doc->lazy_count; i++)
-            build_lazy(doc, &doc->lazies[i], &t);
+            build_lazy(doc, &doc->lazies[i], shared ? &t : NULL);
         lx_edi_intern_fini(&t);
         drop_compact(doc);
     }
     return doc->root;
+}
+
+json_t *lx_edifact_msg_tree(lx_edifact_msg *doc)
+{
+    return build_tree(doc, 1);
+}
+
+json_t *lx_edifact_msg_tree_unshared(lx_edifact_msg *doc)
+{
+    return build_tree(doc, 0);
 }
 
 int lx_edifact_parse_msg(const char *buf, size_t len,

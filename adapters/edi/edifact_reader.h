@@ -90,7 +90,7 @@ LX_NODISCARD int lx_edifact_reader_next_msg(lx_edifact_reader *r,
 
 /* The message's tree, built on the first call (borrowed: lives as long as
  * msg; json_incref to keep it). A msg is used by one thread at a time.
- * Strings may be shared, as lx_edifact_parse says. */
+ * Strings and positions may be shared, as lx_edifact_parse says. */
 json_t *lx_edifact_msg_tree(lx_edifact_msg *msg);
 
 /* Free msg. Accepts NULL; nulls *msg. */

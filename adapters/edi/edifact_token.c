@@ -403,20 +403,34 @@ const char *lx_edifact_cseg_comp(const lx_edifact_store *s,
  * as it is; other bytes past ASCII are read as ISO 8859-1, UNOC's
  * repertoire and by far the most common one, rather than put into the
  * tree as invalid UTF-8 that no JSON reader would take back. */
-static json_t *value_string(const char *v, size_t n, lx_edi_intern *t)
+static json_t *make_string(const char *v, size_t n)
 {
     size_t i = 0;
     while (i < n && (unsigned char)v[i] < 0x80)
         i++;
     if (i == n || lx_utf8_valid(v + i, n - i, NULL))
-        return t ? lx_edi_intern_string(t, v, n, 0)
-                 : json_stringn_nocheck(v, n);
+        return json_stringn_nocheck(v, n);
     unsigned char *u = lx_xmalloc(2 * n + 1);
     size_t m = 0;
     for (i = 0; i < n; i++)
         m += lx_utf8_put((unsigned char)v[i], u + m);
     json_t *j = json_stringn_nocheck((const char *)u, m);
     free(u);
+    return j;
+}
+
+/* With t, a value shared with equal bytes of the same build: looked up
+ * before the check, which equal bytes pass or fail alike. */
+static json_t *value_string(const char *v, size_t n, lx_edi_intern *t)
+{
+    if (t == NULL)
+        return make_string(v, n);
+    lx_edi_intern_slot *slot;
+    json_t *j = lx_edi_intern_find(t, v, n, &slot);
+    if (j == NULL) {
+        j = make_string(v, n);
+        lx_edi_intern_keep(slot, v, n, j);
+    }
     return j;
 }
 

@@ -132,4 +132,8 @@ void lx_x12_defs_apply(const lx_x12_defs *defs, const lx_x12_body *body,
                        lx_x12_lazy *lz);
 
 
+/* lx_x12_doc_tree with no value shared (every string its own): the
+ * reference the tests hold the shared build against. */
+json_t *lx_x12_doc_tree_unshared(const lx_x12_doc *doc);
+
 #endif

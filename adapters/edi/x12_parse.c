@@ -652,7 +652,7 @@ static void build_lazy(lx_x12_doc *doc, lx_x12_lazy *lz, lx_edi_intern *t)
     }
 }
 
-json_t *lx_x12_doc_tree(const lx_x12_doc *doc)
+static json_t *build_tree(const lx_x12_doc *doc, int shared)
 {
     /* The bodies are built on first use; a doc is used by one thread at a
      * time (x12.h), so the cast only completes what the parse deferred. */
@@ -662,11 +662,21 @@ json_t *lx_x12_doc_tree(const lx_x12_doc *doc)
         lx_edi_intern t;
         lx_edi_intern_init(&t);
         for (size_t i = 0; i < d->lazy_count; i++)
-            build_lazy(d, &d->lazies[i], &t);
+            build_lazy(d, &d->lazies[i], shared ? &t : NULL);
         lx_edi_intern_fini(&t);
         free_compact(d);
     }
     return doc->tree;
+}
+
+json_t *lx_x12_doc_tree(const lx_x12_doc *doc)
+{
+    return build_tree(doc, 1);
+}
+
+json_t *lx_x12_doc_tree_unshared(const lx_x12_doc *doc)
+{
+    return build_tree(doc, 0);
 }
 
 size_t lx_x12_doc_diag_count(const lx_x12_doc *doc)

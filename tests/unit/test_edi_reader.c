@@ -8,7 +8,9 @@
 
 #include <cmocka.h>
 
+#include "adapters/edi/edifact_int.h"
 #include "adapters/edi/edifact_reader.h"
+#include "adapters/edi/x12_int.h"
 #include "adapters/edi/x12_reader.h"
 #include "core/mem.h"
 
@@ -951,6 +953,150 @@ static void test_edifact_reader_rss_does_not_grow_with_file_size(void **state)
         fail_msg("peak RSS grew by %ld KiB from 5 MB to 50 MB", rss2 - rss1);
 }
 
+/* ---- shared values in the tree ------------------------------------------ */
+
+/* The tree built with shared values (edi_intern.h: short strings, segment
+ * positions) must print exactly as the tree with every value its own, key
+ * order included, on the corpus and on mutations of it. */
+static size_t trees_compared;
+
+static void same_dump(const char *path, size_t mutation, const json_t *a,
+                      const json_t *b)
+{
+    char *x = json_dumps(a, JSON_COMPACT);
+    char *y = json_dumps(b, JSON_COMPACT);
+    assert_non_null(x);
+    assert_non_null(y);
+    if (strcmp(x, y) != 0)
+        fail_msg("%s (mutation %zu): shared tree differs\n%s\n%s", path,
+                 mutation, x, y);
+    free(x);
+    free(y);
+    trees_compared++;
+}
+
+static void x12_shared_vs_own(const char *path, size_t mutation,
+                              const char *buf, size_t len)
+{
+    lx_x12_doc *a = NULL, *b = NULL;
+    lx_error err;
+    int ra = lx_x12_parse(buf, len, x12_defs, LX_X12_PARSE_LENIENT, &a, &err);
+    int rb = lx_x12_parse(buf, len, x12_defs, LX_X12_PARSE_LENIENT, &b, &err);
+    assert_int_equal(ra, rb);
+    if (ra == 0)
+        same_dump(path, mutation, lx_x12_doc_tree(a),
+                  lx_x12_doc_tree_unshared(b));
+    lx_x12_doc_destroy(&a);
+    lx_x12_doc_destroy(&b);
+}
+
+static void edifact_shared_vs_own(const char *path, size_t mutation,
+                                  const char *buf, size_t len)
+{
+    lx_edifact_options o;
+    memset(&o, 0, sizeof o);
+    o.flags = LX_EDIFACT_LENIENT;
+    o.defs = edifact_defs;
+    lx_edifact_msg *a = NULL, *b = NULL;
+    lx_error err;
+    int ra = lx_edifact_parse_msg(buf, len, &o, NULL, &a, NULL, &err);
+    int rb = lx_edifact_parse_msg(buf, len, &o, NULL, &b, NULL, &err);
+    assert_int_equal(ra, rb);
+    if (ra == 0)
+        same_dump(path, mutation, lx_edifact_msg_tree(a),
+                  lx_edifact_msg_tree_unshared(b));
+    lx_edifact_msg_destroy(&a);
+    lx_edifact_msg_destroy(&b);
+}
+
+typedef void (*compare_fn)(const char *path, size_t mutation,
+                           const char *buf, size_t len);
+
+/* The file, then 60 one-byte edits of it (a delimiter, a letter, a digit,
+ * a Latin-1 byte, a deletion) at positions from a fixed sequence. */
+static void each_mutation(const char *path, compare_fn fn)
+{
+    static const char subst[] = "+:'*~^?A0 \xe9\n";
+    size_t len = 0;
+    char *buf = slurp(path, &len);
+    fn(path, 0, buf, len);
+    char *m = lx_xmalloc(len + 1);
+    uint32_t seed = 2463534242u;
+    for (size_t k = 1; k <= 60 && len > 1; k++) {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        size_t at = seed % len;
+        size_t n = len;
+        memcpy(m, buf, len);
+        size_t pick = (seed >> 8) % (sizeof subst);
+        if (pick == sizeof subst - 1) {
+            memmove(m + at, m + at + 1, len - at - 1);
+            n--;
+        } else {
+            m[at] = subst[pick];
+        }
+        fn(path, k, m, n);
+    }
+    free(m);
+    free(buf);
+}
+
+static void x12_mutated(const char *path, size_t *count)
+{
+    each_mutation(path, x12_shared_vs_own);
+    (*count)++;
+}
+
+static void edifact_mutated(const char *path, size_t *count)
+{
+    each_mutation(path, edifact_shared_vs_own);
+    (*count)++;
+}
+
+static void test_edi_shared_tree_equals_own_tree_on_corpus(void **state)
+{
+    (void)state;
+    if (!getenv("LX_CORPUS_DIR"))
+        skip();
+    assert_non_null(x12_defs);
+    assert_non_null(edifact_defs);
+    trees_compared = 0;
+    assert_true(each_corpus_file("x12", x12_mutated) >= 10);
+    size_t x12_trees = trees_compared;
+    assert_true(each_corpus_file("edifact", edifact_mutated) >= 29);
+    /* Most edits still parse (leniently): the comparison ran on them. */
+    assert_true(x12_trees >= 300);
+    assert_true(trees_compared - x12_trees >= 1000);
+}
+
+/* Positions are shared integers: the same value for the same number,
+ * whichever message or thread asks, and a fresh one past the table. */
+static void test_edi_shared_integer(void **state)
+{
+    (void)state;
+    json_t *a = lx_edi_shared_integer(7);
+    json_t *b = lx_edi_shared_integer(7);
+    assert_ptr_equal(a, b);
+    assert_int_equal(json_integer_value(a), 7);
+    json_t *c = lx_edi_shared_integer(LX_EDI_SHARED_INT_MAX);
+    json_t *d = lx_edi_shared_integer(LX_EDI_SHARED_INT_MAX);
+    assert_ptr_not_equal(c, d);
+    assert_int_equal(json_integer_value(c), LX_EDI_SHARED_INT_MAX);
+    json_t *e = lx_edi_shared_integer(-1);
+    assert_int_equal(json_integer_value(e), -1);
+    json_decref(a);
+    json_decref(b);
+    json_decref(c);
+    json_decref(d);
+    json_decref(e);
+    /* Still alive: the table keeps its reference. */
+    json_t *f = lx_edi_shared_integer(7);
+    assert_int_equal(json_integer_value(f), 7);
+    json_decref(f);
+}
+
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -965,6 +1111,8 @@ int main(void)
         cmocka_unit_test(test_edifact_reader_msg_tree_on_demand),
         cmocka_unit_test(test_edifact_message_apply_json_matches_parse),
         cmocka_unit_test(test_x12_reader_tree_on_demand),
+        cmocka_unit_test(test_edi_shared_tree_equals_own_tree_on_corpus),
+        cmocka_unit_test(test_edi_shared_integer),
     };
     /* LX_TEST_SKIP="*rss*" leaves out the large files (under valgrind). */
     if (getenv("LX_TEST_SKIP"))
