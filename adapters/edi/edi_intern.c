@@ -4,6 +4,11 @@
 #include <stdatomic.h>
 #include <string.h>
 
+/* key_of reads words little-endian (its overlapping loads rely on it). */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "edi_intern.c: key_of assumes a little-endian machine"
+#endif
+
 void lx_edi_intern_init(lx_edi_intern *t)
 {
     memset(t, 0, sizeof(*t));
@@ -16,13 +21,38 @@ void lx_edi_intern_fini(lx_edi_intern *t)
     memset(t, 0, sizeof(*t));
 }
 
+static uint64_t load64(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static uint64_t load32(const char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* The bytes of p[0..len) (len <= 15) zero-padded, as little-endian
+ * words, with fixed-size loads that stay inside p (overlapping where len
+ * is not a power of two: the overlap holds the same bytes, so OR keeps
+ * them) instead of a memcpy call of len bytes. */
 static lx_edi_intern_key key_of(const char *p, size_t len)
 {
-    unsigned char b[16] = {0};
-    memcpy(b, p, len);
-    b[15] = (unsigned char)len;
-    lx_edi_intern_key k;
-    memcpy(k.w, b, sizeof k.w);
+    lx_edi_intern_key k = {{0, (uint64_t)len << 56}};
+    if (len >= 8) {
+        k.w[0] = load64(p);
+        if (len > 8)
+            k.w[1] |= load64(p + len - 8) >> (8 * (16 - len));
+    } else if (len >= 4) {
+        k.w[0] = load32(p) | load32(p + len - 4) << (8 * (len - 4));
+    } else if (len > 0) {
+        k.w[0] = (uint64_t)(unsigned char)p[0] |
+                 (uint64_t)(unsigned char)p[len / 2] << (8 * (len / 2)) |
+                 (uint64_t)(unsigned char)p[len - 1] << (8 * (len - 1));
+    }
     return k;
 }
 

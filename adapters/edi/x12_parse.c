@@ -114,7 +114,16 @@ static json_t *composite_json(lx_edi_intern *t, const char *p, size_t len,
 static json_t *element_json(lx_edi_intern *t, lx_x12_view v,
                             const lx_x12_delims *d)
 {
-    if (d->repetition && memchr(v.ptr, d->repetition, v.len)) {
+    /* One pass for both separators: elements are a few bytes, shorter
+     * than two memchr calls cost. */
+    int has_rep = 0, has_comp = 0;
+    for (size_t i = 0; i < v.len; i++) {
+        has_rep |= d->repetition && v.ptr[i] == d->repetition;
+        has_comp |= v.ptr[i] == d->component;
+    }
+    if (!has_rep && !has_comp)
+        return value_json(t, v.ptr, v.len);
+    if (has_rep) {
         json_t *reps = json_array();
         size_t start = 0;
         for (size_t i = 0; i <= v.len; i++) {
@@ -127,9 +136,7 @@ static json_t *element_json(lx_edi_intern *t, lx_x12_view v,
         }
         return reps;
     }
-    if (memchr(v.ptr, d->component, v.len))
-        return composite_json(t, v.ptr, v.len, d->component);
-    return value_json(t, v.ptr, v.len);
+    return composite_json(t, v.ptr, v.len, d->component);
 }
 
 /* "INS" + 1 -> "INS01": element keys without snprintf (the hot path). */
@@ -153,11 +160,11 @@ static json_t *elements_json(lx_edi_intern *t, const char *idp, size_t idlen,
     if (idlen > 3)
         idlen = 3;
     lx_x12_copy(id, sizeof(id), idp, idlen);
-    json_object_set_new_nocheck(o, "id", value_json(t, id, idlen));
+    json_object_setn_new_nocheck(o, "id", 2, value_json(t, id, idlen));
     for (size_t i = 0; i < count; i++) {
         element_key(key, id, idlen, i);
-        json_object_set_new_nocheck(
-            o, key,
+        json_object_setn_new_nocheck(
+            o, key, idlen + 2,
             is_isa ? value_json(t, els[i].ptr, els[i].len)
                    : element_json(t, els[i], d));
     }

@@ -1097,6 +1097,50 @@ static void test_edi_shared_integer(void **state)
 }
 
 
+/* Every length up to past the shared ones: equal bytes give the one
+ * value, bytes that differ anywhere (first, middle, last) or only in
+ * length never do. */
+static void test_edi_intern_keys_tell_values_apart(void **state)
+{
+    (void)state;
+    lx_edi_intern *t = lx_xmalloc(sizeof(*t));
+    lx_edi_intern_init(t);
+    char a[24], b[24];
+    for (size_t len = 0; len <= 20; len++) {
+        for (size_t i = 0; i < len; i++)
+            a[i] = (char)('A' + (len + i) % 26);
+        json_t *x = lx_edi_intern_string(t, a, len, 1);
+        json_t *y = lx_edi_intern_string(t, a, len, 1);
+        assert_int_equal(json_string_length(x), len);
+        assert_memory_equal(json_string_value(x), a, len);
+        if (len <= LX_EDI_INTERN_LEN_MAX)
+            assert_ptr_equal(x, y);
+        for (size_t at = 0; at < len; at++) {
+            memcpy(b, a, len);
+            b[at] = '#';
+            json_t *z = lx_edi_intern_string(t, b, len, 1);
+            assert_ptr_not_equal(x, z);
+            assert_memory_equal(json_string_value(z), b, len);
+            json_decref(z);
+        }
+        if (len > 0) {
+            json_t *shorter = lx_edi_intern_string(t, a, len - 1, 1);
+            assert_ptr_not_equal(x, shorter);
+            assert_int_equal(json_string_length(shorter), len - 1);
+            json_decref(shorter);
+        }
+        json_decref(x);
+        json_decref(y);
+    }
+    /* Not UTF-8: refused when checked, never kept. */
+    assert_null(lx_edi_intern_string(t, "\xe9", 1, 1));
+    json_t *raw = lx_edi_intern_string(t, "\xe9", 1, 0);
+    assert_non_null(raw);
+    json_decref(raw);
+    lx_edi_intern_fini(t);
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1113,6 +1157,7 @@ int main(void)
         cmocka_unit_test(test_x12_reader_tree_on_demand),
         cmocka_unit_test(test_edi_shared_tree_equals_own_tree_on_corpus),
         cmocka_unit_test(test_edi_shared_integer),
+        cmocka_unit_test(test_edi_intern_keys_tell_values_apart),
     };
     /* LX_TEST_SKIP="*rss*" leaves out the large files (under valgrind). */
     if (getenv("LX_TEST_SKIP"))
