@@ -18,10 +18,31 @@
 
 #define BODY_MAX_DEFAULT ((size_t)16 << 20)
 
+typedef struct sink {
+    lx_buf body;
+    lx_http_result *res;
+    bool too_large;
+} sink;
+
+/* An easy handle with what stays from call to call: the options that
+ * never change are set once (not reset and set again for every call), the
+ * header list is rebuilt only when the call's headers differ from the last
+ * call's, the timeouts set only when they change. ~8,000 instructions a
+ * call of curl_easy_reset and setopt, and the list's allocations. */
+typedef struct handle {
+    CURL *h;
+    sink s;
+    struct curl_slist *headers; /* the last call's, "Expect:" last */
+    long timeout_ms, connect_timeout_ms; /* as set, 0: not yet */
+} handle;
+
 struct lx_http_client {
-    CURL *curl;
+    handle hd;
     size_t max_body;
 };
+
+static int handle_init(handle *hd, void *private);
+static void handle_fini(handle *hd);
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static void global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
@@ -31,8 +52,7 @@ int lx_http_client_new(lx_http_client **out, lx_error *err)
     *out = NULL;
     pthread_once(&global_once, global_init);
     lx_http_client *c = lx_xcalloc(1, sizeof(*c));
-    c->curl = curl_easy_init();
-    if (!c->curl) {
+    if (handle_init(&c->hd, NULL) != 0) {
         free(c);
         return lx_error_set(err, LX_EIO, "cannot initialise libcurl");
     }
@@ -47,7 +67,7 @@ void lx_http_client_destroy(lx_http_client **cp)
     if (!c)
         return;
     *cp = NULL;
-    curl_easy_cleanup(c->curl);
+    handle_fini(&c->hd);
     free(c);
 }
 
@@ -57,12 +77,6 @@ void lx_http_result_fini(lx_http_result *res)
     res->body = NULL;
     res->body_len = 0;
 }
-
-typedef struct sink {
-    lx_buf body;
-    lx_http_result *res;
-    bool too_large;
-} sink;
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
@@ -106,46 +120,89 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
-/* Set h up for `call`; s->res is the result to fill. Returns the header
- * list the caller frees after the transfer. */
-static struct curl_slist *setup(CURL *h, const lx_http_call *call, sink *s,
-                                size_t max_body)
+/* Whether the handle's header list is the one `call` needs. */
+static bool same_headers(const struct curl_slist *l, const lx_http_call *call)
 {
-    lx_buf_init(&s->body, max_body);
-    s->too_large = false;
-    struct curl_slist *headers = NULL;
-    for (size_t i = 0; i < LX_HTTP_CALL_HEADERS_MAX && call->headers[i]; i++)
-        headers = curl_slist_append(headers, call->headers[i]);
-    /* curl adds "Expect: 100-continue" for large bodies: one round trip
-     * more per call, for nothing. */
-    headers = curl_slist_append(headers, "Expect:");
+    size_t i = 0;
+    for (; i < LX_HTTP_CALL_HEADERS_MAX && call->headers[i]; i++, l = l->next)
+        if (!l || strcmp(l->data, call->headers[i]) != 0)
+            return false;
+    return l && !l->next && strcmp(l->data, "Expect:") == 0;
+}
+
+/* Set up the handle for `call`, the result to fill being res. Every
+ * option a previous call may have left is set again here: the method
+ * (HTTPGET clears a POST's body and a HEAD's NOBODY), the body, the URL,
+ * the headers. */
+static void setup(handle *hd, const lx_http_call *call, lx_http_result *res,
+                  size_t max_body)
+{
+    CURL *h = hd->h;
+    lx_buf_init(&hd->s.body, max_body);
+    hd->s.res = res;
+    hd->s.too_large = false;
+    if (!hd->headers || !same_headers(hd->headers, call)) {
+        curl_slist_free_all(hd->headers);
+        hd->headers = NULL;
+        for (size_t i = 0; i < LX_HTTP_CALL_HEADERS_MAX && call->headers[i];
+             i++)
+            hd->headers = curl_slist_append(hd->headers, call->headers[i]);
+        /* curl adds "Expect: 100-continue" for large bodies: one round
+         * trip more per call, for nothing. */
+        hd->headers = curl_slist_append(hd->headers, "Expect:");
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd->headers);
+    }
     curl_easy_setopt(h, CURLOPT_URL, call->url);
+    if (!call->body)
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, call->method);
-    if (strcmp(call->method, "GET") == 0)
-        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    else if (strcmp(call->method, "HEAD") == 0)
+    if (strcmp(call->method, "HEAD") == 0)
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     if (call->body) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, call->body);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
                          (curl_off_t)call->body_len);
     }
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    long t = call->timeout_ms > 0 ? call->timeout_ms : 10000L;
+    if (t != hd->timeout_ms)
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, hd->timeout_ms = t);
+    t = call->connect_timeout_ms > 0 ? call->connect_timeout_ms : 3000L;
+    if (t != hd->connect_timeout_ms)
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                         hd->connect_timeout_ms = t);
+}
+
+/* A new handle with the options every call shares; private is what
+ * CURLINFO_PRIVATE answers (the multi's transfer). Returns -1 when curl
+ * cannot make one. */
+static int handle_init(handle *hd, void *private)
+{
+    memset(hd, 0, sizeof(*hd));
+    hd->h = curl_easy_init();
+    if (!hd->h)
+        return -1;
+    CURL *h = hd->h;
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &hd->s);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, s);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
-                     call->timeout_ms > 0 ? call->timeout_ms : 10000L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                     call->connect_timeout_ms > 0 ? call->connect_timeout_ms
-                                                  : 3000L);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &hd->s);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     /* Only http and https: a target URL must never read local files. */
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    return headers;
+    if (private)
+        curl_easy_setopt(h, CURLOPT_PRIVATE, private);
+    return 0;
+}
+
+static void handle_fini(handle *hd)
+{
+    curl_easy_cleanup(hd->h);
+    curl_slist_free_all(hd->headers);
+    lx_buf_fini(&hd->s.body);
+    memset(hd, 0, sizeof(*hd));
 }
 
 /* After the transfer: status, timing and body into s->res; the error. */
@@ -175,24 +232,17 @@ int lx_http_client_perform(lx_http_client *c, const lx_http_call *call,
                            lx_http_result *res, lx_error *err)
 {
     memset(res, 0, sizeof(*res));
-    CURL *h = c->curl;
-    /* Reset options but keep the connection cache (keep-alive). */
-    curl_easy_reset(h);
-    sink s = {.res = res};
-    struct curl_slist *headers = setup(h, call, &s, c->max_body);
-    CURLcode cc = curl_easy_perform(h);
-    curl_slist_free_all(headers);
-    return finish(h, cc, call, &s, err);
+    setup(&c->hd, call, res, c->max_body);
+    CURLcode cc = curl_easy_perform(c->hd.h);
+    return finish(c->hd.h, cc, call, &c->hd.s, err);
 }
 
 /* ---- multi ---- */
 
 /* One transfer: an easy handle kept for reuse, its call and result. */
 typedef struct xfer {
-    CURL *h;
-    sink s;
+    handle hd;
     lx_http_result res;
-    struct curl_slist *headers;
     const lx_http_call *call;
     void *tag;
     struct xfer *next; /* free list or in-flight list */
@@ -308,16 +358,14 @@ void lx_http_multi_destroy(lx_http_multi **mp)
     while (m->in_flight) {
         xfer *x = m->in_flight;
         m->in_flight = x->next;
-        curl_multi_remove_handle(m->m, x->h);
-        curl_slist_free_all(x->headers);
-        lx_buf_fini(&x->s.body);
-        curl_easy_cleanup(x->h);
+        curl_multi_remove_handle(m->m, x->hd.h);
+        handle_fini(&x->hd);
         free(x);
     }
     while (m->free_list) {
         xfer *x = m->free_list;
         m->free_list = x->next;
-        curl_easy_cleanup(x->h);
+        handle_fini(&x->hd);
         free(x);
     }
     curl_multi_cleanup(m->m);
@@ -332,25 +380,20 @@ int lx_http_multi_start(lx_http_multi *m, const lx_http_call *call,
     xfer *x = m->free_list;
     if (x) {
         m->free_list = x->next;
-        curl_easy_reset(x->h);
     } else {
         x = lx_xcalloc(1, sizeof(*x));
-        x->h = curl_easy_init();
-        if (!x->h) {
+        if (handle_init(&x->hd, x) != 0) {
             free(x);
             return lx_error_set(err, LX_EIO, "cannot initialise libcurl");
         }
     }
     memset(&x->res, 0, sizeof(x->res));
-    x->s.res = &x->res;
     x->call = call;
     x->tag = tag;
     x->next = NULL;
-    x->headers = setup(x->h, call, &x->s, BODY_MAX_DEFAULT);
-    curl_easy_setopt(x->h, CURLOPT_PRIVATE, x);
-    if (curl_multi_add_handle(m->m, x->h) != CURLM_OK) {
-        curl_slist_free_all(x->headers);
-        lx_buf_fini(&x->s.body);
+    setup(&x->hd, call, &x->res, BODY_MAX_DEFAULT);
+    if (curl_multi_add_handle(m->m, x->hd.h) != CURLM_OK) {
+        lx_buf_fini(&x->hd.s.body);
         x->next = m->free_list;
         m->free_list = x;
         return lx_error_set(err, LX_EIO, "%s %s: cannot start the call",
@@ -406,15 +449,13 @@ bool lx_http_multi_done(lx_http_multi *m, void **tag, lx_http_result *res,
         xfer *x = NULL;
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
         CURLcode cc = msg->data.result;
-        curl_multi_remove_handle(m->m, x->h);
+        curl_multi_remove_handle(m->m, x->hd.h);
         for (xfer **p = &m->in_flight; *p; p = &(*p)->next)
             if (*p == x) {
                 *p = x->next;
                 break;
             }
-        *rc = finish(x->h, cc, x->call, &x->s, err);
-        curl_slist_free_all(x->headers);
-        x->headers = NULL;
+        *rc = finish(x->hd.h, cc, x->call, &x->hd.s, err);
         *res = x->res;
         *tag = x->tag;
         memset(&x->res, 0, sizeof(x->res));
