@@ -283,6 +283,28 @@ static void capability(json_t **types)
 }
 
 /* POST the corpus Patient as JSON; returns its id in id. */
+/* A write's answer is the resource as a GET right after it reads it from
+ * the store, byte for byte: what holds the answer built from the record in
+ * memory (instead of read back) against the stored one. */
+static void answer_is_stored(const reply *w, const char *type, const char *id,
+                             const char *what)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/%s/%s", type, id);
+    reply g;
+    call("GET", path, NULL, NULL, NULL, 0, &g);
+    CHECK(g.status == 200 && strcmp(g.etag, w->etag) == 0,
+          "%s: GET %ld ETag %s, the write's ETag %s", what, g.status, g.etag,
+          w->etag);
+    CHECK(w->body && g.body && w->len == g.len &&
+              memcmp(w->body, g.body, g.len) == 0,
+          "%s: the answer differs from the stored resource:\n  answer %.*s"
+          "\n  GET    %.*s",
+          what, (int)w->len, w->body ? w->body : "", (int)g.len,
+          g.body ? g.body : "");
+    reply_fini(&g);
+}
+
 static void create_json(char *id, size_t size)
 {
     step("POST Patient (JSON, corpus Patient-example.json)");
@@ -313,6 +335,7 @@ static void create_json(char *id, size_t size)
     CHECK(r.body && strncmp(r.body, head, strlen(head)) == 0,
           "the answer starts %.60s", r.body ? r.body : "");
     check_patient(patient_json, r.res, "POST answer");
+    answer_is_stored(&r, "Patient", id, "POST answer");
     counts after = store_counts();
     CHECK(after.last_seq == before.last_seq + 1 &&
               after.records == before.records + 1,
@@ -457,6 +480,7 @@ static void put_and_delete(void)
               strcmp(id, "rest-put-1") == 0 && vid == 1,
           "Location %s", r.location);
     check_patient(p, r.res, "PUT create answer");
+    answer_is_stored(&r, "Patient", "rest-put-1", "PUT create answer");
     reply_fini(&r);
     json_object_set_new(p, "birthDate", json_string("1991-03-04"));
     put_json("/Patient/rest-put-1", p, &r);
@@ -465,6 +489,14 @@ static void put_and_delete(void)
     CHECK(parse_location(r.location, "Patient", id, sizeof(id), &vid) &&
               vid == 2,
           "Location %s", r.location);
+    answer_is_stored(&r, "Patient", "rest-put-1", "PUT update answer");
+    reply_fini(&r);
+    counts same_before = store_counts();
+    put_json("/Patient/rest-put-1", p, &r);
+    CHECK(r.status == 200 && strcmp(r.etag, "W/\"2\"") == 0,
+          "PUT unchanged: %ld ETag %s", r.status, r.etag);
+    answer_is_stored(&r, "Patient", "rest-put-1", "PUT unchanged answer");
+    check_unchanged(same_before, "PUT of the same content");
     reply_fini(&r);
     call("GET", "/Patient/rest-put-1", NULL, NULL, NULL, 0, &r);
     const char *v = json_string_value(
