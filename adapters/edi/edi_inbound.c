@@ -293,10 +293,44 @@ static bool x12_rejected(const lx_x12_doc *doc, const char *isa13,
     return false;
 }
 
+/* A copy of obj in which the lists the filters below edit are copies:
+ * under each key of levels[0] the list is copied and each of its objects
+ * copied as levels + 1 says; past the last level the items are shared
+ * with obj (json_incref). Why: the acknowledgment needs the whole parsed
+ * tree and the mappings the accepted part; a deep copy built every
+ * transaction set / message a second time (and unshared its values),
+ * while the filters only remove list items. Nothing edits the shared
+ * transactions in place before the acknowledgment is built. */
+static json_t *copy_lists(const json_t *obj, const char *const *const *levels)
+{
+    json_t *c = json_copy((json_t *)obj);
+    for (const char *const *k = levels[0]; *k; k++) {
+        const json_t *list = json_object_get(obj, *k);
+        if (!json_is_array(list))
+            continue;
+        json_t *copy = json_array();
+        size_t i;
+        json_t *v;
+        json_array_foreach(list, i, v)
+        {
+            json_array_append_new(copy, levels[1] && json_is_object(v)
+                                            ? copy_lists(v, levels + 1)
+                                            : json_incref(v));
+        }
+        json_object_set_new(c, *k, copy);
+    }
+    return c;
+}
+
 /* A copy of the tree without the rejected transaction sets. */
 static json_t *x12_accepted(const lx_x12_doc *doc, lx_edi_outcome *out)
 {
-    json_t *tree = json_deep_copy(lx_x12_doc_tree(doc));
+    static const char *const root[] = {"interchanges", NULL};
+    static const char *const ichg_lists[] = {"groups", NULL};
+    static const char *const group_lists[] = {"transactions", NULL};
+    static const char *const *const levels[] = {root, ichg_lists,
+                                                group_lists, NULL};
+    json_t *tree = copy_lists(lx_x12_doc_tree(doc), levels);
     size_t i, g;
     json_t *ichg, *grp;
     json_array_foreach(json_object_get(tree, "interchanges"), i, ichg)
@@ -382,7 +416,12 @@ static json_t *edifact_accepted(const json_t *parsed,
                                 const lx_edifact_diags *diags,
                                 lx_edi_outcome *out)
 {
-    json_t *tree = json_deep_copy(parsed);
+    static const char *const root[] = {"interchanges", NULL};
+    static const char *const ichg_lists[] = {"messages", "groups", NULL};
+    static const char *const group_lists[] = {"messages", NULL};
+    static const char *const *const levels[] = {root, ichg_lists,
+                                                group_lists, NULL};
+    json_t *tree = copy_lists(parsed, levels);
     size_t i, g;
     json_t *ichg, *grp;
     json_array_foreach(json_object_get(tree, "interchanges"), i, ichg)

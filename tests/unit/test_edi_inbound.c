@@ -174,6 +174,79 @@ static void test_edi_inbound_rejected_transaction_is_not_stored(void **state)
     free(ack);
 }
 
+/* Of two transaction sets, the rejected one is left out of what is mapped
+ * and the accepted one is mapped whole; the 999 still answers both (the
+ * accepted copy shares the parsed transactions, edi_inbound.c). */
+static void test_edi_inbound_rejected_beside_accepted_maps_the_accepted(
+    void **state)
+{
+    fx *f = *state;
+    size_t len = 0;
+    char *data = corpus("x12/834/lfh_x12__834_add-subscriber-coverage.834",
+                        &len);
+    if (!data)
+        skip();
+    const char *bad = "ST*834*0099*005010X220A1~BGN*00*1*20240101*1200****2~"
+                      "SE*99*0099~";
+    size_t bad_len = strlen(bad);
+    char *ge = strstr(data, "GE*1*");
+    assert_non_null(ge);
+    size_t at = (size_t)(ge - data);
+    char *two = malloc(len + bad_len + 1);
+    memcpy(two, data, at);
+    memcpy(two + at, bad, bad_len);
+    memcpy(two + at + bad_len, data + at, len - at);
+    two[at + bad_len + 3] = '2'; /* GE01 */
+    lx_edi_outcome out;
+    lx_error err;
+    lx_error_clear(&err);
+    int rc = lx_edi_inbound_process(&f->o, two, len + bad_len, &out, &err);
+    if (rc != 0)
+        fprintf(stderr, "%s (%s)\n", err.msg, err.where);
+    assert_int_equal(rc, 0);
+    assert_int_equal(out.transactions, 2);
+    assert_int_equal(out.rejected, 1);
+    assert_true(out.records >= 2); /* a person and its coverage */
+    assert_int_equal(out.created, out.records);
+    size_t alen = 0;
+    char *ack = slurp(out.ack_path, &alen);
+    assert_non_null(ack);
+    assert_non_null(strstr(ack, "IK5*A"));
+    assert_non_null(strstr(ack, "IK5*R"));
+    free(ack);
+    free(two);
+    free(data);
+}
+
+/* Two ORDERS, the second with a wrong UNT01: it is rejected (CONTRL), the
+ * first is not. */
+static void test_edi_inbound_edifact_rejected_message_beside_accepted(
+    void **state)
+{
+    fx *f = *state;
+    const char *two =
+        "UNA:+.? 'UNB+UNOC:3+SENDER:14+RECEIVER:14+240101:1200+REF1'"
+        "UNH+1+ORDERS:D:96A:UN'BGM+220+PO1+9'DTM+137:20240101:102'"
+        "UNS+S'UNT+5+1'"
+        "UNH+2+ORDERS:D:96A:UN'BGM+220+PO2+9'DTM+137:20240101:102'"
+        "UNS+S'UNT+9+2'UNZ+2+REF1'";
+    f->o.ack = "contrl";
+    lx_edi_outcome out;
+    lx_error err;
+    lx_error_clear(&err);
+    int rc = lx_edi_inbound_process(&f->o, two, strlen(two), &out, &err);
+    if (rc != 0)
+        fprintf(stderr, "%s (%s)\n", err.msg, err.where);
+    assert_int_equal(rc, 0);
+    assert_int_equal(out.transactions, 2);
+    assert_int_equal(out.rejected, 1);
+    size_t alen = 0;
+    char *ack = slurp(out.ack_path, &alen);
+    assert_non_null(ack);
+    assert_non_null(strstr(ack, "CONTRL"));
+    free(ack);
+}
+
 static void test_edi_inbound_not_edi_is_a_located_error(void **state)
 {
     fx *f = *state;
@@ -350,6 +423,8 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
         T(test_edi_inbound_834_stores_records_and_writes_a_999),
         T(test_edi_inbound_rejected_transaction_is_not_stored),
+        T(test_edi_inbound_rejected_beside_accepted_maps_the_accepted),
+        T(test_edi_inbound_edifact_rejected_message_beside_accepted),
         T(test_edi_inbound_not_edi_is_a_located_error),
         T(test_edi_inbound_edifact_orders_with_contrl),
         T(test_edi_inbound_received_999_is_recorded_not_mapped),
