@@ -105,6 +105,28 @@ static char *corpus(const char *rel, size_t *len)
     return slurp(path, len);
 }
 
+/* The acknowledgment written for out holds text. */
+static void assert_ack_has(const lx_edi_outcome *out, const char *text)
+{
+    size_t alen = 0;
+    char *ack = slurp(out->ack_path, &alen);
+    assert_non_null(ack);
+    assert_non_null(strstr(ack, text));
+    free(ack);
+}
+
+/* Process data, which must succeed (the error printed if not). */
+static void process_ok(fx *f, const char *data, size_t len,
+                       lx_edi_outcome *out)
+{
+    lx_error err;
+    lx_error_clear(&err);
+    int rc = lx_edi_inbound_process(&f->o, data, len, out, &err);
+    if (rc != 0)
+        fprintf(stderr, "%s (%s)\n", err.msg, err.where);
+    assert_int_equal(rc, 0);
+}
+
 static void test_edi_inbound_834_stores_records_and_writes_a_999(void **state)
 {
     fx *f = *state;
@@ -116,10 +138,7 @@ static void test_edi_inbound_834_stores_records_and_writes_a_999(void **state)
     lx_edi_outcome out;
     lx_error err;
     lx_error_clear(&err);
-    int rc = lx_edi_inbound_process(&f->o, data, len, &out, &err);
-    if (rc != 0)
-        fprintf(stderr, "%s (%s)\n", err.msg, err.where);
-    assert_int_equal(rc, 0);
+    process_ok(f, data, len, &out);
     assert_string_equal(out.standard, "X12");
     assert_true(out.transactions >= 1);
     assert_int_equal(out.rejected, 0);
@@ -167,11 +186,7 @@ static void test_edi_inbound_rejected_transaction_is_not_stored(void **state)
     assert_int_equal(out.rejected, 1);
     assert_int_equal(out.records, 0);
     assert_int_equal(lx_store_last_seq(f->store), 0);
-    size_t alen = 0;
-    char *ack = slurp(out.ack_path, &alen);
-    assert_non_null(ack);
-    assert_non_null(strstr(ack, "IK5*R"));
-    free(ack);
+    assert_ack_has(&out, "IK5*R");
 }
 
 /* Of two transaction sets, the rejected one is left out of what is mapped
@@ -198,22 +213,13 @@ static void test_edi_inbound_rejected_beside_accepted_maps_the_accepted(
     memcpy(two + at + bad_len, data + at, len - at);
     two[at + bad_len + 3] = '2'; /* GE01 */
     lx_edi_outcome out;
-    lx_error err;
-    lx_error_clear(&err);
-    int rc = lx_edi_inbound_process(&f->o, two, len + bad_len, &out, &err);
-    if (rc != 0)
-        fprintf(stderr, "%s (%s)\n", err.msg, err.where);
-    assert_int_equal(rc, 0);
+    process_ok(f, two, len + bad_len, &out);
     assert_int_equal(out.transactions, 2);
     assert_int_equal(out.rejected, 1);
     assert_true(out.records >= 2); /* a person and its coverage */
     assert_int_equal(out.created, out.records);
-    size_t alen = 0;
-    char *ack = slurp(out.ack_path, &alen);
-    assert_non_null(ack);
-    assert_non_null(strstr(ack, "IK5*A"));
-    assert_non_null(strstr(ack, "IK5*R"));
-    free(ack);
+    assert_ack_has(&out, "IK5*A");
+    assert_ack_has(&out, "IK5*R");
     free(two);
     free(data);
 }
@@ -232,19 +238,10 @@ static void test_edi_inbound_edifact_rejected_message_beside_accepted(
         "UNS+S'UNT+9+2'UNZ+2+REF1'";
     f->o.ack = "contrl";
     lx_edi_outcome out;
-    lx_error err;
-    lx_error_clear(&err);
-    int rc = lx_edi_inbound_process(&f->o, two, strlen(two), &out, &err);
-    if (rc != 0)
-        fprintf(stderr, "%s (%s)\n", err.msg, err.where);
-    assert_int_equal(rc, 0);
+    process_ok(f, two, strlen(two), &out);
     assert_int_equal(out.transactions, 2);
     assert_int_equal(out.rejected, 1);
-    size_t alen = 0;
-    char *ack = slurp(out.ack_path, &alen);
-    assert_non_null(ack);
-    assert_non_null(strstr(ack, "CONTRL"));
-    free(ack);
+    assert_ack_has(&out, "CONTRL");
 }
 
 static void test_edi_inbound_not_edi_is_a_located_error(void **state)
@@ -279,19 +276,10 @@ static void test_edi_inbound_edifact_orders_with_contrl(void **state)
         skip();
     f->o.ack = "contrl";
     lx_edi_outcome out;
-    lx_error err;
-    lx_error_clear(&err);
-    int rc = lx_edi_inbound_process(&f->o, data, len, &out, &err);
-    if (rc != 0)
-        fprintf(stderr, "%s (%s)\n", err.msg, err.where);
-    assert_int_equal(rc, 0);
+    process_ok(f, data, len, &out);
     assert_string_equal(out.standard, "EDIFACT");
     assert_true(out.transactions >= 1);
-    size_t alen = 0;
-    char *ack = slurp(out.ack_path, &alen);
-    assert_non_null(ack);
-    assert_non_null(strstr(ack, "CONTRL"));
-    free(ack);
+    assert_ack_has(&out, "CONTRL");
     free(data);
 }
 
@@ -343,12 +331,7 @@ static void test_edi_inbound_received_999_is_recorded_not_mapped(void **state)
                                "AK2*834*0001*005010X220A1~IK5*A~"
                                "AK9*A*1*1*1~");
     lx_edi_outcome out;
-    lx_error err;
-    lx_error_clear(&err);
-    int rc = lx_edi_inbound_process(&f->o, doc, strlen(doc), &out, &err);
-    if (rc != 0)
-        fprintf(stderr, "%s (%s)\n", err.msg, err.where);
-    assert_int_equal(rc, 0);
+    process_ok(f, doc, strlen(doc), &out);
     assert_int_equal(out.acks, 1);
     assert_int_equal(out.acks_rejected, 0);
     assert_int_equal(out.records, 0);
@@ -378,12 +361,7 @@ static void test_edi_inbound_received_997_rejection_keeps_its_codes(
     fx *f = *state;
     char *doc = ack_doc("997", "AK1*BE*8~AK2*834*0002~AK5*R*5~AK9*R*1*1*0*2~");
     lx_edi_outcome out;
-    lx_error err;
-    lx_error_clear(&err);
-    int rc = lx_edi_inbound_process(&f->o, doc, strlen(doc), &out, &err);
-    if (rc != 0)
-        fprintf(stderr, "%s (%s)\n", err.msg, err.where);
-    assert_int_equal(rc, 0);
+    process_ok(f, doc, strlen(doc), &out);
     assert_int_equal(out.acks, 1);
     assert_int_equal(out.acks_rejected, 1);
     json_t *rec = state_json(f, "edi-ack/insurer/000000008");
