@@ -70,6 +70,7 @@ struct lx_delivery {
     lx_store *store;
     lx_outbound_ops ops;
     char instance[LX_STORE_NAME_MAX + 1];
+    char *trace_head;  /* a trace step's start, up to "instance":"..." */
     char cursor_name[LX_STORE_NAME_MAX + 1];
     char system[LX_STORE_NAME_MAX + 1];
     char *patterns[PATTERNS_MAX + 1];
@@ -247,8 +248,7 @@ static void trace_attempt(lx_delivery *d, const char *trace, long long seq,
     lx_buf_init(&b, 4 * LX_DELIVERY_URL_MAX + 4096);
     int rc = lx_buf_puts(&b, "{\"step\":\"delivery\",\"time\":\"");
     rc = rc ? rc : lx_buf_puts(&b, d->when);
-    rc = rc ? rc : lx_buf_puts(&b, "\",\"instance\":");
-    rc = rc ? rc : lx_buf_json_string(&b, d->instance, strlen(d->instance));
+    rc = rc ? rc : lx_buf_puts(&b, d->trace_head); /* ","instance":"..." */
     rc = rc ? rc : lx_buf_puts(&b, ",\"seq\":");
     if (seq < 0)
         rc = rc ? rc : lx_buf_puts(&b, "-");
@@ -896,6 +896,7 @@ static void free_delivery(lx_delivery *d)
         events_release(d->store);
     for (size_t i = 0; d->patterns[i]; i++)
         free(d->patterns[i]);
+    free(d->trace_head);
     free(d->jobs);
     free(d->slots);
     free(d);
@@ -924,6 +925,13 @@ int lx_delivery_start(lx_store *store, const lx_delivery_options *opts,
     snprintf(d->cursor_name, sizeof(d->cursor_name), "deliver:%s",
              opts->instance);
     snprintf(d->system, sizeof(d->system), "%s", opts->system);
+    /* The instance's part of every trace step, escaped once. */
+    lx_buf th;
+    lx_buf_init(&th, 0);
+    if (lx_buf_puts(&th, "\",\"instance\":") != 0 ||
+        lx_buf_json_string(&th, d->instance, strlen(d->instance)) != 0)
+        LX_ASSERT(!"an instance name fits");
+    d->trace_head = lx_buf_take(&th, NULL);
     for (size_t i = 0; opts->subscribe && opts->subscribe[i] &&
                        i < PATTERNS_MAX;
          i++)

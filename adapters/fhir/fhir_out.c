@@ -64,6 +64,22 @@ int lx_fhir_out_body(const lx_fhir *fhir, const json_t *resource,
     return lx_fhir_serialize(fhir, resource, format, out, err);
 }
 
+/* The pieces one after the other into out (size bytes), cut where it is
+ * full, as snprintf("%s%s...") writes them, without printf's cost (one
+ * URL per delivered call). */
+static void join(char *out, size_t size, const char *const *parts, size_t n)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < n && len + 1 < size; i++) {
+        size_t pl = strlen(parts[i]);
+        if (pl > size - 1 - len)
+            pl = size - 1 - len;
+        memcpy(out + len, parts[i], pl);
+        len += pl;
+    }
+    out[len] = '\0';
+}
+
 /* The resource type a record goes out as, when several map to its entity
  * (Patient and Practitioner are both persons): the type the target already
  * knows it as, else the type it arrived as, else the entity's first
@@ -107,13 +123,23 @@ static const char *type_and_id(lx_fhir_out *o, lx_store *store,
         const char *nid = lx_json_str(x, "native_id");
         if (type && sys && nt && nid && strcmp(sys, o->system) == 0 &&
             strcmp(nt, type) == 0) {
-            snprintf(id, size, "%s", nid);
+            join(id, size, &nid, 1);
             *has_id = true;
             break;
         }
     }
     json_decref(list);
     return type;
+}
+
+/* [base]/[type]/[escaped id] */
+static void instance_url(const lx_fhir_out *o, const char *type,
+                         const char *id, lx_outbound_call *call)
+{
+    char *eid = lx_http_escape(id);
+    const char *parts[] = {o->base, "/", type, "/", eid};
+    join(call->url, sizeof(call->url), parts, 5);
+    free(eid);
 }
 
 /* X-Lingua-Event-Id: delivery is at least once; a target can drop a
@@ -126,7 +152,8 @@ static void add_event_header(lx_outbound_call *call, const json_t *ev,
         return;
     size_t n = strlen("X-Lingua-Event-Id: ") + strlen(id) + 1;
     call->extra[0] = lx_xmalloc(n);
-    snprintf(call->extra[0], n, "X-Lingua-Event-Id: %s", id);
+    const char *parts[] = {"X-Lingua-Event-Id: ", id};
+    join(call->extra[0], n, parts, 2);
     call->http.headers[slot] = call->extra[0];
 }
 
@@ -145,7 +172,7 @@ static int prepare(void *ctx, lx_store *store, const json_t *ev,
         *skip = true; /* nothing this target takes */
         return 0;
     }
-    snprintf(call->native_type, sizeof(call->native_type), "%s", type);
+    join(call->native_type, sizeof(call->native_type), &type, 1);
     const char *etype = lx_json_str(ev, "type");
     size_t tl = etype ? strlen(etype) : 0;
     if (tl > 8 && strcmp(etype + tl - 8, ".deleted") == 0) {
@@ -153,9 +180,7 @@ static int prepare(void *ctx, lx_store *store, const json_t *ev,
             *skip = true; /* the target never had it */
             return 0;
         }
-        char *eid = lx_http_escape(id);
-        snprintf(call->url, sizeof(call->url), "%s/%s/%s", o->base, type, eid);
-        free(eid);
+        instance_url(o, type, id, call);
         call->http.method = "DELETE";
         call->http.url = call->url;
         add_event_header(call, ev, 0);
@@ -173,9 +198,7 @@ static int prepare(void *ctx, lx_store *store, const json_t *ev,
         return rc;
     if (has_id) {
         json_object_set_new(resource, "id", json_string(id));
-        char *eid = lx_http_escape(id);
-        snprintf(call->url, sizeof(call->url), "%s/%s/%s", o->base, type, eid);
-        free(eid);
+        instance_url(o, type, id, call);
     } else {
         /* Conditional update on the first identifier (FHIR R4 http.html,
          * "Conditional update"): the server finds or creates. */
@@ -191,8 +214,9 @@ static int prepare(void *ctx, lx_store *store, const json_t *ev,
         }
         char *es = lx_http_escape(sys ? sys : "");
         char *ev_ = lx_http_escape(val);
-        snprintf(call->url, sizeof(call->url), "%s/%s?identifier=%s%%7C%s",
-                 o->base, type, es, ev_);
+        const char *parts[] = {o->base, "/", type, "?identifier=", es, "%7C",
+                               ev_};
+        join(call->url, sizeof(call->url), parts, 7);
         free(es);
         free(ev_);
     }
@@ -237,7 +261,8 @@ static void native_id(void *ctx, const json_t *ev, const lx_http_result *res,
         if (strcmp(lx_fhir_entity_of(o->fhir, t), entity) != 0)
             continue;
         char pat[80];
-        snprintf(pat, sizeof(pat), "/%s/", t);
+        const char *parts[] = {"/", t, "/"};
+        join(pat, sizeof(pat), parts, 3);
         p = strstr(res->location, pat);
         pl = strlen(pat);
     }
