@@ -324,8 +324,10 @@ static void keep_segment(parser *p, const lx_x12_segment *s)
             doc->el_cap = doc->el_cap ? doc->el_cap * 2 : 256;
         doc->els = lx_xrealloc(doc->els, doc->el_cap * sizeof(*doc->els));
     }
-    memcpy(doc->els + doc->el_count, s->elements,
-           s->element_count * sizeof(*s->elements));
+    /* A segment without elements ("ST~") may come before any array. */
+    if (s->element_count > 0)
+        memcpy(doc->els + doc->el_count, s->elements,
+               s->element_count * sizeof(*s->elements));
     doc->el_count += s->element_count;
     doc->lazies[p->lazy].seg_count++;
 }
